@@ -1,0 +1,43 @@
+import { readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { defineConfig } from 'electron-vite';
+
+const root = import.meta.dirname;
+
+// Worker threads are entries of their own so that `startWorker(name)` finds out/main/workers/<name>.worker.js.
+const workers = Object.fromEntries(
+  readdirSync(resolve(root, 'src-main/workers'))
+    .filter((f) => f.endsWith('.worker.ts'))
+    .map((f) => [`workers/${f.slice(0, -3)}`, resolve(root, 'src-main/workers', f)]),
+);
+
+export default defineConfig({
+  main: {
+    build: {
+      outDir: 'out/main',
+      rollupOptions: {
+        input: { index: resolve(root, 'src-main/app/main.ts'), ...workers },
+        output: { entryFileNames: '[name].js' },
+      },
+    },
+  },
+  preload: {
+    build: {
+      outDir: 'out/preload',
+      rollupOptions: {
+        input: { index: resolve(root, 'src-preload/index.ts') },
+        // A sandboxed preload must be one CommonJS file.
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: resolve(root, 'src-renderer'),
+    plugins: [svelte()],
+    build: {
+      outDir: resolve(root, 'out/renderer'),
+      rollupOptions: { input: resolve(root, 'src-renderer/index.html') },
+    },
+  },
+});

@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { contract } from '../../ipc/contract';
+import { createRouter } from '../../ipc/router';
+import { startWebServer } from '../../ipc/web-server';
+import { createHandlers } from '../../services/handlers';
+import { parseCommandArgs } from '../args';
+import type { Command } from '../command';
+
+const usage = 'tsuzuki serve [--port N] [--host 127.0.0.1] [--renderer DIR]';
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The renderer is built by electron-vite; from a fresh clone, build it once on first serve. */
+async function ensureRenderer(dir: string): Promise<void> {
+  if (existsSync(`${dir}/index.html`)) return;
+  process.stderr.write('Building the renderer (first run)…\n');
+  const { build } = await import('electron-vite');
+  await build({ root: repoRoot, logLevel: 'warn' });
+}
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'Serve the app to a browser on loopback; prints the URL with its per-launch token',
+  usage,
+  async run(args) {
+    const { values } = parseCommandArgs(usage, args, {
+      port: { type: 'string', default: '0' },
+      host: { type: 'string', default: '127.0.0.1' },
+      renderer: { type: 'string', default: `${repoRoot}out/renderer` },
+    }, false);
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got ${values.port}\nUsage: ${usage}`);
+    await ensureRenderer(values.renderer);
+    const router = createRouter(contract, createHandlers());
+    const server = await startWebServer({ router, rendererDir: values.renderer, host: values.host, port });
+    process.stdout.write(`Tsuzuki is serving at ${server.url}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await server.close();
+    return 0;
+  },
+};

@@ -1,0 +1,49 @@
+import { TsuzukiError } from '../util/errors';
+import type { Command } from './command';
+import { info } from './commands/info';
+import { serve } from './commands/serve';
+import { version } from './commands/version';
+
+// Each command lives in ./commands/<name>.ts; this list is the CLI's table of contents.
+const commands: Command[] = [version, info, serve];
+
+function help(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'tsuzuki — 続き: continue Japanese prose with a local language model',
+    '',
+    'Usage: tsuzuki <command> [options]',
+    '',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `tsuzuki <command> --help` for the options of a command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(help() + '\n');
+    return first === undefined ? 2 : 0;
+  }
+  const name = first === '--version' || first === '-V' ? 'version' : first;
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`tsuzuki: unknown command "${first}"\n\n${help()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`Usage: ${command.usage}\n\n${command.summary}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`tsuzuki ${command.name}: ${message}\n`);
+    if (!(error instanceof TsuzukiError) && error instanceof Error && process.env.TSUZUKI_DEBUG) {
+      process.stderr.write(`${error.stack}\n`);
+    }
+    return error instanceof TsuzukiError && error.code === 'invalid_argument' ? 2 : 1;
+  }
+}

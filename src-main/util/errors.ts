@@ -1,0 +1,28 @@
+/**
+ * The one error type that crosses layers. `code` is stable (the UI maps it to a Japanese message);
+ * `message` says what went wrong and what the user can do about it.
+ */
+export class TsuzukiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TsuzukiError';
+  }
+}
+
+export type ErrorCode =
+  | 'invalid_payload'
+  | 'unknown_channel'
+  | 'unauthorized'
+  | 'not_found'
+  | 'invalid_argument'
+  | 'corrupt_file'
+  | 'unsupported'
+  | 'disk_full'
+  | 'cancelled'
+  | 'busy'
+  | 'network'
+  | 'internal';
