@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'corrupt_file'
   | 'unsupported'
   | 'disk_full'
+  | 'read_only'
+  | 'foreign_file'
   | 'cancelled'
   | 'busy'
   | 'network'

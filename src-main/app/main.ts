@@ -1,0 +1,73 @@
+/** The Electron entry: lifecycle, the one window, and the services bound to IPC. */
+import { join } from 'node:path';
+import { app, BrowserWindow, ipcMain } from 'electron';
+import { contract } from '../ipc/contract';
+import { createRouter } from '../ipc/router';
+import { bindElectronIpc } from '../ipc/transport-electron';
+import { createHandlers } from '../services/handlers';
+import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol';
+import { installSecurityGuards } from './security';
+import { loadWindowState, rememberWindowState } from './window-state';
+
+// electron-vite sets this in `npm run dev` only; packaged and preview builds load app://.
+const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
+const isAppUrl = (url: string) => url.startsWith(`${APP_ORIGIN}/`) || (devServerUrl !== undefined && url.startsWith(devServerUrl));
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  registerAppScheme();
+  let mainWindow: BrowserWindow | null = null;
+
+  app.on('second-instance', () => {
+    if (!mainWindow) return;
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+  });
+
+  const createWindow = (): BrowserWindow => {
+    const userData = app.getPath('userData');
+    const state = loadWindowState(userData);
+    const window = new BrowserWindow({
+      ...state,
+      minWidth: 480,
+      minHeight: 360,
+      show: false,
+      title: '続き — Tsuzuki',
+      autoHideMenuBar: true,
+      webPreferences: {
+        preload: join(import.meta.dirname, '../preload/index.cjs'),
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        webSecurity: true,
+        spellcheck: false,
+        additionalArguments: [`--tsuzuki-channels=${Object.keys(contract.requests).join(',')}`],
+      },
+    });
+    if (state.maximized) window.maximize();
+    rememberWindowState(window, userData);
+    window.once('ready-to-show', () => window.show());
+    window.on('closed', () => (mainWindow = null));
+    void window.loadURL(devServerUrl ?? `${APP_ORIGIN}/index.html`);
+    return window;
+  };
+
+  void app.whenReady().then(() => {
+    installSecurityGuards(isAppUrl);
+    serveRenderer(join(import.meta.dirname, '../renderer'));
+    const router = createRouter(contract, createHandlers());
+    bindElectronIpc(ipcMain, router, {
+      isTrustedUrl: isAppUrl,
+      isOurWindow: (contents) => mainWindow !== null && !mainWindow.isDestroyed() && contents === mainWindow.webContents,
+    });
+    mainWindow = createWindow();
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
+    });
+  });
+
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+}

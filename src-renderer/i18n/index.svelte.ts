@@ -1,0 +1,34 @@
+import { en } from './en';
+import { ja, type MessageKey } from './ja';
+
+export type Locale = 'ja' | 'en';
+export const locales: { id: Locale; label: string }[] = [
+  { id: 'ja', label: '日本語' },
+  { id: 'en', label: 'English' },
+];
+
+const dictionaries: Record<Locale, Record<MessageKey, string>> = { ja, en };
+const STORAGE_KEY = 'tsuzuki.locale';
+
+function initialLocale(): Locale {
+  const saved = localStorage.getItem(STORAGE_KEY);
+  return saved === 'en' || saved === 'ja' ? saved : 'ja';
+}
+
+let current = $state<Locale>(initialLocale());
+
+export const i18n = {
+  get locale(): Locale {
+    return current;
+  },
+  set locale(value: Locale) {
+    current = value;
+    localStorage.setItem(STORAGE_KEY, value);
+    document.documentElement.lang = value;
+  },
+};
+
+/** The message for `key` in the current locale; reactive in templates. */
+export function t(key: MessageKey): string {
+  return dictionaries[current][key];
+}

@@ -1,0 +1,137 @@
+/**
+ * The renderer's one client of the main process. Inside Electron it uses `window.tsuzuki` (the preload);
+ * in a browser (`tsuzuki serve`) it speaks the same contract over a WebSocket, with the token from the page URL.
+ * Calls resolve to the value or throw an ApiError with the contract's error code.
+ */
+import type {
+  Contract,
+  ErrorInfo,
+  EventName,
+  EventPayload,
+  InputOf,
+  OutputOf,
+  RawApi,
+  RequestName,
+  Result,
+} from '../../src-main/ipc/contract';
+
+declare global {
+  interface Window {
+    tsuzuki?: RawApi;
+  }
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+type Namespace<N extends string> = N extends `${infer NS}.${string}` ? NS : never;
+type Method<N extends string, NS extends string> = N extends `${NS}.${infer M}` ? M : never;
+
+export type Api = {
+  [NS in Namespace<RequestName>]: {
+    [M in Method<RequestName, NS>]: (
+      input: InputOf<`${NS}.${M}` & RequestName>,
+    ) => Promise<OutputOf<`${NS}.${M}` & RequestName>>;
+  };
+} & {
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+};
+
+interface Transport {
+  call(channel: string, input: unknown): Promise<Result<unknown>>;
+  on(event: string, listener: (payload: unknown) => void): () => void;
+}
+
+function electronTransport(raw: RawApi): Transport {
+  const table = raw as unknown as Record<string, Record<string, (input: unknown) => Promise<Result<unknown>>>>;
+  return {
+    call(channel, input) {
+      const [ns, method] = channel.split('.') as [string, string];
+      const fn = table[ns]?.[method];
+      if (!fn) return Promise.resolve({ ok: false, error: { code: 'unknown_channel', message: channel } });
+      return fn(input);
+    },
+    on: (event, listener) => raw.on(event as EventName, listener as never),
+  };
+}
+
+function webSocketTransport(url: string): Transport {
+  let nextId = 1;
+  const pending = new Map<number, (result: Result<unknown>) => void>();
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  const disconnected: ErrorInfo = { code: 'disconnected', message: 'Tsuzuki のサーバーとの接続が切れました。' };
+  const socket = new WebSocket(url);
+  const open = new Promise<boolean>((resolve) => {
+    socket.addEventListener('open', () => resolve(true), { once: true });
+    socket.addEventListener('close', () => resolve(false), { once: true });
+  });
+  socket.addEventListener('message', (message) => {
+    const data = JSON.parse(String(message.data)) as
+      | { type: 'result'; id: number; result: Result<unknown> }
+      | { type: 'event'; event: string; payload: unknown };
+    if (data.type === 'result') {
+      pending.get(data.id)?.(data.result);
+      pending.delete(data.id);
+    } else {
+      listeners.get(data.event)?.forEach((listener) => listener(data.payload));
+    }
+  });
+  socket.addEventListener('close', () => {
+    pending.forEach((resolve) => resolve({ ok: false, error: disconnected }));
+    pending.clear();
+  });
+  return {
+    async call(channel, input) {
+      if (!(await open)) return { ok: false, error: disconnected };
+      const id = nextId++;
+      return new Promise((resolve) => {
+        pending.set(id, resolve);
+        socket.send(JSON.stringify({ type: 'call', id, channel, payload: input }));
+      });
+    },
+    on(event, listener) {
+      const set = listeners.get(event) ?? new Set();
+      listeners.set(event, set);
+      set.add(listener);
+      return () => set.delete(listener);
+    },
+  };
+}
+
+function pickTransport(): Transport {
+  if (window.tsuzuki) return electronTransport(window.tsuzuki);
+  const token = new URLSearchParams(location.search).get('token') ?? '';
+  return webSocketTransport(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
+}
+
+function createApi(transport: Transport): Api {
+  const namespaces = new Map<string, object>();
+  const on = transport.on.bind(transport);
+  return new Proxy({} as Api, {
+    get(_target, ns: string) {
+      if (ns === 'on') return on;
+      let group = namespaces.get(ns);
+      if (!group) {
+        group = new Proxy({}, {
+          get: (_t, method: string) => async (input: unknown) => {
+            const result = await transport.call(`${ns}.${method}`, input);
+            if (!result.ok) throw new ApiError(result.error.code, result.error.message);
+            return result.value;
+          },
+        });
+        namespaces.set(ns, group);
+      }
+      return group;
+    },
+  });
+}
+
+export const api: Api = createApi(pickTransport());
+export type { Contract };
