@@ -1,0 +1,149 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TsuzukiError } from '../util/errors';
+
+/**
+ * Activations a GPT-2 config may name. `gelu_new`, `gelu_fast` and `gelu_pytorch_tanh` are the same tanh
+ * approximation (written differently in transformers); `gelu` is the exact erf form.
+ */
+export const SUPPORTED_ACTIVATIONS = ['gelu_new', 'gelu_fast', 'gelu_pytorch_tanh', 'gelu', 'relu'] as const;
+export type Activation = (typeof SUPPORTED_ACTIVATIONS)[number];
+
+export const SUPPORTED_MODEL_TYPES = ['gpt2'] as const;
+
+/** The keys without a transformers default that is safe to assume for an arbitrary checkpoint. */
+const REQUIRED_KEYS = ['model_type', 'vocab_size', 'n_embd', 'n_layer', 'n_head', 'n_positions'] as const;
+
+/** A GPT-2 `config.json`, with transformers' defaults applied. */
+export interface Gpt2Config {
+  modelType: 'gpt2';
+  vocabSize: number;
+  /** Maximum sequence length (`n_positions`; very old configs call it `n_ctx`). */
+  nPositions: number;
+  nEmbd: number;
+  nLayer: number;
+  nHead: number;
+  /** `nEmbd / nHead`. */
+  headDim: number;
+  /** MLP width; `n_inner: null` (or absent) means 4 × n_embd, as in transformers. */
+  nInner: number;
+  activation: Activation;
+  layerNormEpsilon: number;
+  /** transformers ties `lm_head` to `wte` unless the config says `tie_word_embeddings: false`. */
+  tieWordEmbeddings: boolean;
+  /** `null` where the config has no such key (the tokenizer files may still name one). */
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+  padTokenId: number | null;
+}
+
+/** Reads and validates `<dir>/config.json`. */
+export async function readGpt2Config(dir: string): Promise<Gpt2Config> {
+  const file = join(dir, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new TsuzukiError(
+      'not_found',
+      `${file} could not be read (${(cause as Error).message}). A Hugging Face model folder needs its config.json; download it with the weights.`,
+      { cause },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new TsuzukiError('corrupt_file', `${file} is not valid JSON (${(cause as Error).message}). Download it again.`, {
+      cause,
+    });
+  }
+  return parseGpt2Config(json, file);
+}
+
+/** Validates a parsed `config.json`; `file` is only used in error messages. */
+export function parseGpt2Config(json: unknown, file: string): Gpt2Config {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new TsuzukiError('corrupt_file', `${file} must hold a JSON object. Download it again.`);
+  }
+  const raw = json as Record<string, unknown>;
+  const modelType = raw['model_type'];
+  if (modelType !== undefined && !(SUPPORTED_MODEL_TYPES as readonly unknown[]).includes(modelType)) {
+    throw new TsuzukiError(
+      'unsupported',
+      `${file}: model_type ${JSON.stringify(modelType)} is not supported; Tsuzuki converts only ${SUPPORTED_MODEL_TYPES.join(', ')} models (GPT-2 architecture, e.g. rinna/japanese-gpt-1b).`,
+    );
+  }
+  const hasPositions = raw['n_positions'] !== undefined || raw['n_ctx'] !== undefined;
+  const missing = REQUIRED_KEYS.filter((k) => raw[k] === undefined && !(k === 'n_positions' && hasPositions));
+  if (missing.length > 0) {
+    throw new TsuzukiError(
+      'corrupt_file',
+      `${file} lacks ${missing.join(', ')}; a GPT-2 config needs ${REQUIRED_KEYS.join(', ')}. Download config.json again from the model's repository.`,
+    );
+  }
+
+  const int = (key: string, min: number): number => {
+    const v = raw[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+      throw new TsuzukiError('corrupt_file', `${file}: ${key} must be an integer ≥ ${min}, found ${JSON.stringify(v)}.`);
+    }
+    return v;
+  };
+  const optionalId = (key: string): number | null => (raw[key] === undefined || raw[key] === null ? null : int(key, 0));
+  const flag = (key: string, fallback: boolean): boolean => {
+    const v = raw[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') throw new TsuzukiError('corrupt_file', `${file}: ${key} must be true or false.`);
+    return v;
+  };
+
+  const nEmbd = int('n_embd', 1);
+  const nHead = int('n_head', 1);
+  if (nEmbd % nHead !== 0) {
+    throw new TsuzukiError('corrupt_file', `${file}: n_embd (${nEmbd}) must be a multiple of n_head (${nHead}).`);
+  }
+  const nInner = raw['n_inner'] === undefined || raw['n_inner'] === null ? 4 * nEmbd : int('n_inner', 1);
+
+  const activation = raw['activation_function'] ?? 'gelu_new';
+  if (!(SUPPORTED_ACTIVATIONS as readonly unknown[]).includes(activation)) {
+    throw new TsuzukiError(
+      'unsupported',
+      `${file}: activation_function ${JSON.stringify(activation)} is not supported; supported: ${SUPPORTED_ACTIVATIONS.join(', ')}.`,
+    );
+  }
+  const eps = raw['layer_norm_epsilon'] ?? 1e-5;
+  if (typeof eps !== 'number' || !(eps > 0)) {
+    throw new TsuzukiError('corrupt_file', `${file}: layer_norm_epsilon must be a positive number.`);
+  }
+
+  // Variants of the GPT-2 attention that the converted graph does not reproduce: refuse rather than differ silently.
+  const unsupportedFlags: [string, boolean][] = [
+    ['scale_attn_weights', true],
+    ['scale_attn_by_inverse_layer_idx', false],
+    ['reorder_and_upcast_attn', false],
+    ['add_cross_attention', false],
+  ];
+  for (const [key, expected] of unsupportedFlags) {
+    if (flag(key, expected) !== expected) {
+      throw new TsuzukiError('unsupported', `${file}: ${key}: ${!expected} is not supported (only ${expected}).`);
+    }
+  }
+
+  return {
+    modelType: 'gpt2',
+    vocabSize: int('vocab_size', 1),
+    nPositions: raw['n_positions'] !== undefined ? int('n_positions', 1) : int('n_ctx', 1),
+    nEmbd,
+    nLayer: int('n_layer', 1),
+    nHead,
+    headDim: nEmbd / nHead,
+    nInner,
+    activation: activation as Activation,
+    layerNormEpsilon: eps,
+    tieWordEmbeddings: flag('tie_word_embeddings', true),
+    bosTokenId: optionalId('bos_token_id'),
+    eosTokenId: optionalId('eos_token_id'),
+    padTokenId: optionalId('pad_token_id'),
+  };
+}
