@@ -1,0 +1,137 @@
+/**
+ * Hugging Face `generate()` logits processors, re-implemented over one row of float32 scores, in place.
+ * Faithful to transformers' `generation/logits_process.py`:
+ * - arithmetic on scores stays float32 (a Float32Array rounds every store; scalars are rounded to float32 first,
+ *   as torch does for a python float against a float32 tensor);
+ * - top-k keeps every score >= the k-th largest, so ties at the boundary are all kept;
+ * - top-p sorts ascending (ties: lower token id first, torch's stable CPU sort), removes the prefix whose
+ *   cumulative probability is <= 1 - top_p, and always keeps the `minKeep` most probable.
+ * Removed tokens get -Infinity (HF's default `filter_value`).
+ */
+
+/** RepetitionPenaltyLogitsProcessor: each distinct earlier token once; negative scores are multiplied, others divided. */
+export function applyRepetitionPenalty(scores: Float32Array, distinctIds: ArrayLike<number>, penalty: number): void {
+  if (penalty === 1) return;
+  const p = Math.fround(penalty);
+  for (let i = 0; i < distinctIds.length; i++) {
+    const id = distinctIds[i]!;
+    const s = scores[id]!;
+    scores[id] = s < 0 ? s * p : s / p;
+  }
+}
+
+/** NoBadWordsLogitsProcessor for single-token bad words (e.g. `<unk>`). */
+export function applyBannedTokens(scores: Float32Array, bannedIds: ArrayLike<number>): void {
+  for (let i = 0; i < bannedIds.length; i++) scores[bannedIds[i]!] = -Infinity;
+}
+
+/** MinNewTokensLengthLogitsProcessor: EOS is impossible while fewer than `minNewTokens` tokens were generated. */
+export function applyMinNewTokens(scores: Float32Array, eosIds: ArrayLike<number>, generated: number, minNewTokens: number): void {
+  if (generated >= minNewTokens) return;
+  for (let i = 0; i < eosIds.length; i++) scores[eosIds[i]!] = -Infinity;
+}
+
+/** TemperatureLogitsWarper. */
+export function applyTemperature(scores: Float32Array, temperature: number): void {
+  if (temperature === 1) return;
+  const t = Math.fround(temperature);
+  for (let i = 0; i < scores.length; i++) scores[i] = scores[i]! / t;
+}
+
+/**
+ * TopKLogitsWarper: keeps the scores >= the k-th largest (k raised to `minKeep`). `scratch` (same length as
+ * `scores`) avoids an allocation per step; a quickselect finds the threshold in linear time instead of a sort.
+ */
+export function applyTopK(scores: Float32Array, topK: number, minKeep = 1, scratch: Float32Array = new Float32Array(scores.length)): void {
+  const k = Math.min(Math.max(topK, minKeep), scores.length);
+  if (k >= scores.length) return;
+  const threshold = kthLargest(scores, k, scratch);
+  for (let i = 0; i < scores.length; i++) if (scores[i]! < threshold) scores[i] = -Infinity;
+}
+
+/** The k-th largest value (1-based) of `values`, by quickselect on a copy in `scratch`. */
+export function kthLargest(values: Float32Array, k: number, scratch: Float32Array): number {
+  const a = scratch.length === values.length ? scratch : new Float32Array(values.length);
+  a.set(values);
+  // Select the element of descending rank k-1, i.e. ascending index n-k.
+  const target = a.length - k;
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    // Median of three as pivot keeps sorted or constant runs from going quadratic.
+    const mid = (lo + hi) >>> 1;
+    const x = a[lo]!, y = a[mid]!, z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    // Three-way partition: [lo, lt) < pivot, [lt, gt] == pivot, (gt, hi] > pivot.
+    let lt = lo, i = lo, gt = hi;
+    while (i <= gt) {
+      const v = a[i]!;
+      if (v < pivot) { a[i] = a[lt]!; a[lt] = v; lt++; i++; }
+      else if (v > pivot) { a[i] = a[gt]!; a[gt] = v; gt--; }
+      else i++;
+    }
+    if (target < lt) hi = lt - 1;
+    else if (target > gt) lo = gt + 1;
+    else return pivot;
+  }
+  return a[target]!;
+}
+
+/**
+ * TopPLogitsWarper. Only tokens still finite take part in the sort: removed ones have probability 0, sit first
+ * in the ascending order with cumulative 0 and stay removed, exactly as in HF; after top-k that is ~k tokens.
+ */
+export function applyTopP(scores: Float32Array, topP: number, minKeep = 1): void {
+  if (topP >= 1) return;
+  const ids = finiteIds(scores);
+  ids.sort((a, b) => scores[a]! - scores[b]! || a - b);
+  const n = ids.length;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, scores[ids[i]!]!);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += Math.exp(scores[ids[i]!]! - max);
+  // torch compares the float32 cumulative sum against 1 - top_p rounded to float32.
+  const limit = Math.fround(1 - topP);
+  const removable = n - minKeep;
+  let cumulative = 0;
+  for (let i = 0; i < removable; i++) {
+    const id = ids[i]!;
+    cumulative += Math.exp(scores[id]! - max) / total;
+    if (Math.fround(cumulative) > limit) break;
+    scores[id] = -Infinity;
+  }
+}
+
+function finiteIds(scores: Float32Array): Int32Array {
+  let count = 0;
+  for (let i = 0; i < scores.length; i++) if (scores[i]! > -Infinity) count++;
+  const ids = new Int32Array(count);
+  let j = 0;
+  for (let i = 0; i < scores.length; i++) if (scores[i]! > -Infinity) ids[j++] = i;
+  return ids;
+}
+
+/** softmax of the processed scores, over the tokens still possible, in ascending token id order. */
+export function distribution(scores: Float32Array): { ids: Int32Array; probs: Float64Array } {
+  const ids = finiteIds(scores);
+  let max = -Infinity;
+  for (let i = 0; i < ids.length; i++) max = Math.max(max, scores[ids[i]!]!);
+  const probs = new Float64Array(ids.length);
+  let total = 0;
+  for (let i = 0; i < ids.length; i++) total += probs[i] = Math.exp(scores[ids[i]!]! - max);
+  for (let i = 0; i < ids.length; i++) probs[i] = probs[i]! / total;
+  return { ids, probs };
+}
+
+/** torch.argmax: the first index of the maximum. */
+export function argmax(scores: Float32Array): number {
+  let best = 0;
+  let bestScore = -Infinity;
+  for (let i = 0; i < scores.length; i++) {
+    if (scores[i]! > bestScore) {
+      bestScore = scores[i]!;
+      best = i;
+    }
+  }
+  return best;
+}
