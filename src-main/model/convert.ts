@@ -1,0 +1,204 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { TsuzukiError } from '../util/errors';
+import { openCheckpoint } from './checkpoint';
+import { DataFileWriter } from './data-file';
+import { decoderIoNames, buildGpt2Graph } from './gpt2-graph';
+import { GraphBuilder } from './graph';
+import { DATA_FILE, MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, type FileEntry, type Manifest } from './manifest';
+import { checkBlockSize } from './quantize';
+import { createWeightStore, type Precision } from './weights';
+
+export interface ConvertOptions {
+  precision: Precision;
+  /** Quantization block size for int8/int4 (ignored otherwise). */
+  blockSize: number;
+  /** Where to build the folder before it is renamed into place; by default a hidden folder beside `outDir`. */
+  tempDir?: string;
+  onProgress?: (progress: ConvertProgress) => void;
+}
+
+/** `done`/`total` count source tensors while converting, bytes while hashing. */
+export interface ConvertProgress {
+  phase: 'hashing' | 'converting' | 'finishing';
+  done: number;
+  total: number;
+  detail: string;
+}
+
+const OPSET = 17;
+const CONVERTER = 'tsuzuki-convert 1';
+
+/** The temp folder name used beside `outDir`, so an interrupted conversion is recognisable as such. */
+export function tempDirFor(outDir: string): string {
+  const out = resolve(outDir);
+  return join(dirname(out), `.${basename(out)}.converting-${process.pid}-${Date.now().toString(36)}`);
+}
+
+/**
+ * Converts a Hugging Face GPT-2 folder into `outDir`: `model.onnx`, `model.onnx.data`, `spiece.model`, `tsuzuki.json`.
+ * Everything is written into a temp folder beside `outDir` and renamed at the end, so a failure (corrupt input,
+ * shape mismatch, full disk) never leaves a folder that looks like a finished model.
+ */
+export async function convertCheckpoint(hfDir: string, outDir: string, options: ConvertOptions): Promise<Manifest> {
+  const out = resolve(outDir);
+  const { precision } = options;
+  const quantized = precision === 'int4' || precision === 'int8';
+  if (quantized) {
+    try {
+      checkBlockSize(options.blockSize);
+    } catch (error) {
+      throw new TsuzukiError('invalid_argument', `--block-size: ${(error as Error).message}.`);
+    }
+  }
+  await refuseExisting(out);
+  const checkpoint = await openCheckpoint(hfDir);
+  const tmp = options.tempDir ?? tempDirFor(out);
+  let data: DataFileWriter | undefined;
+  try {
+    const tokenizer = join(checkpoint.dir, TOKENIZER_FILE);
+    if (!(await stat(tokenizer).then((s) => s.isFile(), () => false))) {
+      throw new TsuzukiError('not_found', `${tokenizer} is missing. Download the model's tokenizer (spiece.model) into ${checkpoint.dir}.`);
+    }
+    await mkdir(tmp, { recursive: false });
+    const report = options.onProgress ?? (() => undefined);
+
+    const inputFiles = [join(checkpoint.dir, 'config.json'), ...checkpoint.files, tokenizer];
+    const inputs = await hashFiles(checkpoint.dir, inputFiles, report);
+
+    const names = checkpoint.names();
+    const total = checkpoint.config.tieWordEmbeddings ? names.length - 1 : names.length;
+    let done = 0;
+    report({ phase: 'converting', done, total, detail: 'weights' });
+    const graph = new GraphBuilder();
+    data = await DataFileWriter.create(join(tmp, DATA_FILE));
+    const store = createWeightStore({
+      checkpoint,
+      graph,
+      data,
+      precision,
+      blockSize: options.blockSize,
+      onTensor: (name) => report({ phase: 'converting', done: ++done, total, detail: name }),
+    });
+    const compute = precision === 'fp16' ? 'float16' : 'float32';
+    await buildGpt2Graph(graph, checkpoint.config, compute, store).catch((error: unknown) => {
+      if (error instanceof RangeError) throw new TsuzukiError('invalid_argument', `${error.message}. Choose another --block-size.`);
+      throw error;
+    });
+    const dataSize = data.size;
+    const dataSha = await data.close();
+    data = undefined;
+
+    report({ phase: 'finishing', done: total, total, detail: MODEL_FILE });
+    const model = graph.encode({
+      name: `gpt2-${precision}`,
+      dataFile: DATA_FILE,
+      opset: OPSET,
+      producer: CONVERTER,
+      docString: `Converted from ${checkpoint.dir} by Tsuzuki`,
+    });
+    await writeFile(join(tmp, MODEL_FILE), model, { flag: 'wx' });
+    await copyFile(tokenizer, join(tmp, TOKENIZER_FILE));
+    const outputs: Record<string, FileEntry> = {
+      [MODEL_FILE]: { sha256: createHash('sha256').update(model).digest('hex'), size: model.length },
+      [DATA_FILE]: { sha256: dataSha, size: dataSize },
+      [TOKENIZER_FILE]: inputs[TOKENIZER_FILE]!,
+    };
+
+    const { config } = checkpoint;
+    const source = sourceOf(checkpoint.dir);
+    const manifest: Manifest = {
+      format: 'tsuzuki-onnx-decoder',
+      formatVersion: 1,
+      architecture: {
+        modelType: 'gpt2',
+        nLayer: config.nLayer,
+        nHead: config.nHead,
+        headDim: config.headDim,
+        nEmbd: config.nEmbd,
+        nInner: config.nInner,
+        vocabSize: config.vocabSize,
+        nPositions: config.nPositions,
+        activation: config.activation,
+        layerNormEpsilon: config.layerNormEpsilon,
+      },
+      precision,
+      blockSize: quantized ? options.blockSize : null,
+      kvType: compute,
+      specialTokens: { bos: config.bosTokenId, eos: config.eosTokenId, pad: config.padTokenId },
+      io: decoderIoNames(config),
+      source: { format: checkpoint.format, ...source },
+      files: { inputs, outputs },
+      converter: CONVERTER,
+      createdAt: new Date().toISOString(),
+    };
+    // The manifest is written last: a folder with tsuzuki.json is a finished model.
+    await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx' });
+    await refuseExisting(out);
+    await rename(tmp, out);
+    return manifest;
+  } catch (error) {
+    await data?.abort();
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw asConvertError(error, out);
+  } finally {
+    await checkpoint.close();
+  }
+}
+
+async function refuseExisting(out: string): Promise<void> {
+  const entries = await readdir(out).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    if (error.code === 'ENOTDIR') return ['(a file)'];
+    throw error;
+  });
+  if (entries === null) return;
+  if (entries.length > 0) {
+    throw new TsuzukiError('invalid_argument', `${out} already exists and is not empty. Remove it or choose another output folder.`);
+  }
+  await rm(out, { recursive: true });
+}
+
+/** sha256 and size of each input file, keyed by its path relative to the source folder. */
+async function hashFiles(
+  dir: string,
+  files: string[],
+  report: (progress: ConvertProgress) => void,
+): Promise<Record<string, FileEntry>> {
+  const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  let done = 0;
+  const result: Record<string, FileEntry> = {};
+  for (const [i, file] of files.entries()) {
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) {
+      hash.update(chunk as Buffer);
+      done += (chunk as Buffer).length;
+      report({ phase: 'hashing', done, total, detail: basename(file) });
+    }
+    result[relative(dir, file).split(sep).join('/')] = { sha256: hash.digest('hex'), size: sizes[i]! };
+  }
+  return result;
+}
+
+/** A Hugging Face cache snapshot path (`models--org--name/snapshots/<rev>`) names the repo and revision. */
+function sourceOf(dir: string): { repo: string | null; revision: string | null } {
+  const match = /models--([^/\\]+?)--([^/\\]+)[/\\]snapshots[/\\]([0-9a-f]{7,64})$/.exec(dir);
+  return match ? { repo: `${match[1]}/${match[2]}`, revision: match[3]! } : { repo: null, revision: null };
+}
+
+function asConvertError(error: unknown, out: string): unknown {
+  if (error instanceof TsuzukiError) return error;
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new TsuzukiError('disk_full', `The disk holding ${dirname(out)} is full (${message}). Free some space and convert again; nothing was written to ${out}.`, { cause: error });
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new TsuzukiError('invalid_argument', `Cannot write beside ${out} (${message}). Choose a folder you can write to.`, { cause: error });
+  }
+  return new TsuzukiError('internal', `Conversion into ${out} failed: ${message}`, { cause: error });
+}
+

@@ -1,0 +1,100 @@
+import type { Checkpoint } from './checkpoint';
+import type { DataFileWriter } from './data-file';
+import type { GraphBuilder } from './graph';
+import type { LinearWeight, TokenTable, WeightStore } from './gpt2-graph';
+import { toHalfArray } from './half';
+import { quantizeBlockwise, transpose, type QuantBits } from './quantize';
+
+export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
+
+/**
+ * Reads each checkpoint tensor once, when the graph asks for it, encodes it for the precision (fp32, fp16 or
+ * block-quantized) and appends it to the external data file. Only the tensor in hand is in memory.
+ */
+export function createWeightStore(options: {
+  checkpoint: Checkpoint;
+  graph: GraphBuilder;
+  data: DataFileWriter;
+  precision: Precision;
+  blockSize: number;
+  /** Called after each source tensor is written. */
+  onTensor?: (name: string) => void;
+}): WeightStore {
+  const { checkpoint, graph, data, precision, blockSize } = options;
+  const bits: QuantBits | null = precision === 'int4' ? 4 : precision === 'int8' ? 8 : null;
+  const dense = precision === 'fp16' ? 'float16' : 'float32';
+
+  const read = async (name: string) => ({ shape: checkpoint.info(name).shape, values: await checkpoint.readF32(name) });
+  /** Stored as-is in the dense type; fp16 weights go to an fp16 model byte for byte. */
+  const writeDense = async (name: string) => {
+    const { dtype, shape } = checkpoint.info(name);
+    let bytes: ArrayBufferView;
+    if (dense === 'float16' && dtype === 'F16') bytes = await checkpoint.readRaw(name);
+    else {
+      const values = await checkpoint.readF32(name);
+      bytes = dense === 'float16' ? toHalfArray(values) : values;
+    }
+    return graph.external(name, dense, shape, await data.write(bytes));
+  };
+  /** Quantizes `[N, K]` rows; returns MatMulNBits names and the raw locations for other views of the same bytes. */
+  const writeQuant = async (name: string, rows: Float32Array, n: number, k: number, bits: QuantBits) => {
+    const q = quantizeBlockwise(rows, n, k, bits, blockSize);
+    const blob = (blockSize * bits) / 8;
+    const zpRow = Math.ceil((q.blocks * bits) / 8);
+    const at = { data: await data.write(q.data), scales: await data.write(q.scales), zeroPoints: await data.write(q.zeroPoints) };
+    const weight = {
+      kind: 'quant' as const,
+      data: graph.external(`${name}.quant`, 'uint8', [n, q.blocks, blob], at.data),
+      scales: graph.external(`${name}.scales`, 'float32', [n * q.blocks], at.scales),
+      zeroPoints: graph.external(`${name}.zero_points`, 'uint8', [n * zpRow], at.zeroPoints),
+      bits,
+      blockSize,
+      k,
+      n,
+    };
+    return { weight, at, blocks: q.blocks, blob, zpRow };
+  };
+
+  return {
+    async tensor(name) {
+      const result = await writeDense(name);
+      options.onTensor?.(name);
+      return result;
+    },
+    async linear(name): Promise<LinearWeight> {
+      let result: LinearWeight;
+      if (bits) {
+        const { shape, values } = await read(name);
+        const [k, n] = shape as [number, number];
+        result = (await writeQuant(name, transpose(values, k, n), n, k, bits)).weight;
+      } else {
+        result = { kind: 'dense', weight: await writeDense(name) };
+      }
+      options.onTensor?.(name);
+      return result;
+    },
+    async tokenTable(name): Promise<TokenTable> {
+      let result: TokenTable;
+      if (!bits) {
+        result = { kind: 'dense', table: await writeDense(name) };
+      } else {
+        const { shape, values } = await read(name);
+        const [rows, width] = shape as [number, number];
+        if (width % blockSize !== 0) {
+          throw new RangeError(`block size ${blockSize} must divide n_embd (${width}) to quantize the embeddings`);
+        }
+        const { weight, at, blocks, blob, zpRow } = await writeQuant(name, values, rows, width, bits);
+        // The same bytes, shaped for GatherBlockQuantized.
+        const gather = {
+          data: graph.external(`${name}.gather.quant`, 'uint8', [rows, blocks * blob], at.data),
+          scales: graph.external(`${name}.gather.scales`, 'float32', [rows, blocks], at.scales),
+          zeroPoints: graph.external(`${name}.gather.zero_points`, 'uint8', [rows, zpRow], at.zeroPoints),
+        };
+        result = { kind: 'quant', gather, head: weight };
+      }
+      options.onTensor?.(name);
+      return result;
+    },
+  };
+}
