@@ -5,6 +5,7 @@ import { contract } from '../ipc/contract';
 import { createRouter } from '../ipc/router';
 import { bindElectronIpc } from '../ipc/transport-electron';
 import { createHandlers } from '../services/handlers';
+import { guardClose } from './close-guard';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol';
 import { installSecurityGuards } from './security';
 import { loadWindowState, rememberWindowState } from './window-state';
@@ -18,6 +19,7 @@ if (!app.requestSingleInstanceLock()) {
 } else {
   registerAppScheme();
   let mainWindow: BrowserWindow | null = null;
+  let closeGuard: { ready(): void } | undefined;
 
   app.on('second-instance', () => {
     if (!mainWindow) return;
@@ -47,6 +49,7 @@ if (!app.requestSingleInstanceLock()) {
     });
     if (state.maximized) window.maximize();
     rememberWindowState(window, userData);
+    closeGuard = guardClose(window);
     window.once('ready-to-show', () => window.show());
     window.on('closed', () => (mainWindow = null));
     void window.loadURL(devServerUrl ?? `${APP_ORIGIN}/index.html`);
@@ -56,7 +59,7 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(() => {
     installSecurityGuards(isAppUrl);
     serveRenderer(join(import.meta.dirname, '../renderer'));
-    const router = createRouter(contract, createHandlers());
+    const router = createRouter(contract, createHandlers({ onCloseReady: () => closeGuard?.ready() }));
     bindElectronIpc(ipcMain, router, {
       isTrustedUrl: isAppUrl,
       isOurWindow: (contents) => mainWindow !== null && !mainWindow.isDestroyed() && contents === mainWindow.webContents,

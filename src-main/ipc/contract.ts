@@ -28,9 +28,14 @@ export type AppInfo = z.infer<typeof appInfoSchema>;
 
 export const requests = {
   'app.info': { input: empty, output: appInfoSchema },
+  /** The renderer has saved everything after an `app.closing` event: the window may close now. */
+  'app.closeReady': { input: empty, output: z.null() },
 } as const;
 
-export const events = {} as const;
+export const events = {
+  /** The window is about to close (quit, or the close button): save now, then call `app.closeReady`. */
+  'app.closing': z.object({}).strict(),
+} as const;
 
 export const contract = { requests, events };
 

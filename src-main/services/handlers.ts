@@ -3,8 +3,17 @@ import type { Contract } from '../ipc/contract';
 import type { Handlers } from '../ipc/router';
 import { appInfo } from './app';
 
-export function createHandlers(): Handlers<Contract> {
+export interface HandlerDeps {
+  /** The Electron shell waits for the renderer's `app.closeReady` before closing the window. */
+  onCloseReady?: () => void;
+}
+
+export function createHandlers(deps: HandlerDeps = {}): Handlers<Contract> {
   return {
     'app.info': () => appInfo(),
+    'app.closeReady': () => {
+      deps.onCloseReady?.();
+      return null;
+    },
   } satisfies Handlers<Contract>;
 }
