@@ -1,11 +1,13 @@
 import { TsuzukiError } from '../util/errors';
 import type { Command } from './command';
+import { convert } from './commands/convert';
 import { info } from './commands/info';
+import { logits } from './commands/logits';
 import { serve } from './commands/serve';
 import { version } from './commands/version';
 
 // Each command lives in ./commands/<name>.ts; this list is the CLI's table of contents.
-const commands: Command[] = [version, info, serve];
+const commands: Command[] = [version, info, serve, convert, logits];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,0 +1,62 @@
+import { resolve } from 'node:path';
+import { convertInWorker } from '../../model/convert-job';
+import type { ConvertProgress } from '../../model/convert';
+import { PRECISIONS, type Precision } from '../../model/weights';
+import { TsuzukiError } from '../../util/errors';
+import { parseCommandArgs } from '../args';
+import type { Command } from '../command';
+
+const usage = 'tsuzuki convert <hf-dir> <out-dir> [--precision fp32|fp16|int8|int4] [--block-size 32]';
+
+export const convert: Command = {
+  name: 'convert',
+  summary: 'Convert a Hugging Face GPT-2 checkpoint (e.g. rinna/japanese-gpt-1b) into an ONNX decoder folder',
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(usage, args, {
+      precision: { type: 'string', default: 'int4' },
+      'block-size': { type: 'string', default: '32' },
+    });
+    if (positionals.length !== 2) {
+      throw new TsuzukiError('invalid_argument', `Expected <hf-dir> and <out-dir>.\nUsage: ${usage}`);
+    }
+    const precision = values.precision as Precision;
+    if (!PRECISIONS.includes(precision)) {
+      throw new TsuzukiError('invalid_argument', `--precision must be one of ${PRECISIONS.join(', ')}, got ${values.precision}.\nUsage: ${usage}`);
+    }
+    const blockSize = Number(values['block-size']);
+    const [hfDir, outDir] = positionals as [string, string];
+
+    const { SingleBar } = (await import('cli-progress')).default;
+    const bar = new SingleBar({
+      stream: process.stderr,
+      format: '{phase} [{bar}] {percentage}% {detail}',
+      hideCursor: true,
+      clearOnComplete: true,
+    });
+    let phase: ConvertProgress['phase'] | undefined;
+    const onProgress = (p: ConvertProgress) => {
+      if (p.phase !== phase) {
+        if (phase) bar.stop();
+        phase = p.phase;
+        bar.start(p.total, p.done, { phase: p.phase.padEnd(10), detail: p.detail });
+      } else {
+        bar.update(p.done, { detail: p.detail });
+      }
+    };
+    const started = performance.now();
+    const controller = new AbortController();
+    const cancel = () => controller.abort();
+    process.once('SIGINT', cancel);
+    try {
+      const manifest = await convertInWorker(hfDir, outDir, { precision, blockSize, onProgress, signal: controller.signal });
+      bar.stop();
+      const seconds = Math.round((performance.now() - started) / 100) / 10;
+      process.stdout.write(JSON.stringify({ out: resolve(outDir), seconds, ...manifest }, null, 2) + '\n');
+      return 0;
+    } finally {
+      bar.stop();
+      process.off('SIGINT', cancel);
+    }
+  },
+};

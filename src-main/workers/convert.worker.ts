@@ -1,0 +1,24 @@
+/** Runs one checkpoint conversion (reading, quantizing, writing) off the main thread and posts its progress. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { convertCheckpoint } from '../model/convert';
+import type { ConvertJobMessage, ConvertJobRequest } from '../model/convert-job';
+import { TsuzukiError } from '../util/errors';
+
+const request = workerData as ConvertJobRequest;
+const post = (message: ConvertJobMessage) => parentPort?.postMessage(message);
+
+try {
+  const manifest = await convertCheckpoint(request.hfDir, request.outDir, {
+    precision: request.precision,
+    blockSize: request.blockSize,
+    tempDir: request.tempDir,
+    onProgress: (progress) => post({ type: 'progress', progress }),
+  });
+  post({ type: 'done', manifest });
+} catch (error) {
+  post({
+    type: 'error',
+    code: error instanceof TsuzukiError ? error.code : 'internal',
+    message: error instanceof Error ? error.message : String(error),
+  });
+}
