@@ -1,0 +1,316 @@
+/**
+ * The decode loop over a DecoderSession: prefill (reusing the cached prefix of the last prompt), then one batched
+ * step per token for `n` alternatives, sampling each row with its own seeded stream, streaming text deltas and
+ * stopping on EOS, length, a stop string or the end of a sentence. One task runs at a time per model: a new
+ * request cancels the running one, and cancellation is checked between forward passes.
+ */
+import { TsuzukiError } from '../util/errors';
+import { PromptCache, sliceCache } from './kv-cache';
+import { alternativeSeed, Rng } from './rng';
+import { TokenSampler, type SamplingParams, type SpecialTokens } from './sampler';
+import type { DecoderSession, PastKeyValues } from './session';
+import { StopText } from './stop-text';
+
+/** What the generator needs of the streaming detokenizer: text that became final after each token. */
+export interface TokenDecoder {
+  push(id: number): string;
+  end(): string;
+}
+
+export interface GenerationRequest {
+  promptIds: number[];
+  maxNewTokens: number;
+  sampling: SamplingParams;
+  /** Seeds alternative i with `alternativeSeed(seed, i)`; unused when sampling is off. */
+  seed: number;
+  /** Number of alternatives, decoded together as one batch. */
+  n: number;
+  stopStrings?: string[];
+  /** Stop after the first sentence (。！？」 and the closing marks right after). */
+  endOfSentence?: boolean;
+  /** A fresh decoder for each alternative. */
+  createDecoder: () => TokenDecoder;
+  signal?: AbortSignal;
+  onDelta?: (index: number, text: string) => void;
+}
+
+export type FinishReason = 'eos' | 'length' | 'stop' | 'cancelled';
+
+export interface Alternative {
+  index: number;
+  /** The tokens generated (EOS excluded); at a stop, the text may end inside the last one. */
+  ids: number[];
+  text: string;
+  finishReason: FinishReason;
+}
+
+export interface GenerationStats {
+  promptTokens: number;
+  /** Prompt tokens whose KV cache was reused from the previous request. */
+  reusedTokens: number;
+  prefillTokens: number;
+  prefillMs: number;
+  /** From the call to the first sampled token (includes waiting for a cancelled predecessor). */
+  firstTokenMs: number;
+  decodeMs: number;
+  decodeSteps: number;
+  newTokens: number;
+  /** New tokens (all alternatives) per second of decoding. */
+  tokensPerSecond: number;
+  totalMs: number;
+}
+
+export interface GenerationResult {
+  alternatives: Alternative[];
+  stats: GenerationStats;
+}
+
+export interface PrefillResult {
+  promptTokens: number;
+  reusedTokens: number;
+  prefillTokens: number;
+  prefillMs: number;
+  cancelled: boolean;
+}
+
+export interface GeneratorOptions {
+  /**
+   * Longest forward pass of the prefill. The graph returns logits for every position, so chunks bound that buffer
+   * (vocab × chunk × 4 bytes) and let a cancel land between chunks.
+   */
+  prefillChunk?: number;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+const ones = (n: number) => new Array<number>(n).fill(1);
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+class AlternativeState {
+  readonly ids: number[] = [];
+  text = '';
+  finishReason: FinishReason | null = null;
+  private readonly decoder: TokenDecoder;
+  private readonly stop: StopText;
+
+  constructor(
+    readonly index: number,
+    readonly sampler: TokenSampler,
+    req: GenerationRequest,
+  ) {
+    this.decoder = req.createDecoder();
+    this.stop = new StopText(req.stopStrings ?? [], req.endOfSentence ?? false);
+  }
+
+  /** Adds a sampled token; returns the text that became final. */
+  accept(id: number, eos: ReadonlySet<number>, maxNewTokens: number): string {
+    if (eos.has(id)) return this.finish('eos');
+    this.ids.push(id);
+    const delta = this.stop.push(this.decoder.push(id));
+    this.text += delta;
+    if (this.stop.stopped) {
+      this.finishReason = 'stop';
+      return delta;
+    }
+    if (this.ids.length >= maxNewTokens) return delta + this.finish('length');
+    return delta;
+  }
+
+  /** Ends the alternative; the text held back for a possible stop string is released. */
+  finish(reason: FinishReason): string {
+    // A sentence that already ended is a stop even if the limit came first.
+    this.finishReason = reason === 'length' && this.stop.awaitingClosers ? 'stop' : reason;
+    const rest = this.stop.push(this.decoder.end()) + this.stop.end();
+    this.text += rest;
+    return rest;
+  }
+}
+
+export class Generator {
+  readonly cache = new PromptCache();
+  private running: Promise<unknown> = Promise.resolve();
+  private controller: AbortController | null = null;
+  private readonly eos: ReadonlySet<number>;
+  private readonly prefillChunk: number;
+
+  constructor(
+    readonly session: DecoderSession,
+    readonly special: SpecialTokens,
+    options: GeneratorOptions = {},
+  ) {
+    this.eos = new Set(special.eosIds);
+    this.prefillChunk = options.prefillChunk ?? 256;
+  }
+
+  get nPositions(): number {
+    return this.session.manifest.architecture.nPositions;
+  }
+
+  /** Cancels whatever runs now (generation or prefill). */
+  cancel(): void {
+    this.controller?.abort();
+  }
+
+  /** Waits until nothing runs. */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  /** Runs `task` alone: the running task is cancelled and awaited first. */
+  private async exclusive<T>(outer: AbortSignal | undefined, task: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    this.controller?.abort();
+    const controller = new AbortController();
+    this.controller = controller;
+    const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
+    const run = this.running.then(() => task(signal));
+    this.running = run.catch(() => undefined);
+    try {
+      return await run;
+    } finally {
+      if (this.controller === controller) this.controller = null;
+    }
+  }
+
+  /** Fills the prompt cache for `ids` (e.g. while the writer pauses) so that a generation from it starts at once. */
+  prefill(ids: number[], signal?: AbortSignal): Promise<PrefillResult> {
+    this.checkPrompt(ids, 0);
+    return this.exclusive(signal, async (s) => {
+      const started = performance.now();
+      const r = await this.prefillPrompt(ids, s);
+      return {
+        promptTokens: ids.length,
+        reusedTokens: r.reused,
+        prefillTokens: r.prefilled,
+        prefillMs: performance.now() - started,
+        cancelled: r.logits === null,
+      };
+    });
+  }
+
+  generate(req: GenerationRequest): Promise<GenerationResult> {
+    this.checkPrompt(req.promptIds, req.maxNewTokens);
+    if (!Number.isInteger(req.n) || req.n < 1) throw new TsuzukiError('invalid_argument', `The number of alternatives must be an integer >= 1, got ${req.n}`);
+    const called = performance.now();
+    return this.exclusive(req.signal, (signal) => this.run(req, signal, called));
+  }
+
+  private checkPrompt(ids: number[], maxNewTokens: number): void {
+    if (ids.length === 0) throw new TsuzukiError('invalid_argument', 'The prompt has no tokens.');
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
+      throw new TsuzukiError('invalid_argument', `max_new_tokens must be an integer >= 1, got ${maxNewTokens}`);
+    }
+    if (ids.length + maxNewTokens > this.nPositions) {
+      throw new TsuzukiError(
+        'invalid_argument',
+        `The prompt (${ids.length} tokens) plus max_new_tokens (${maxNewTokens}) exceeds the model's ${this.nPositions} positions; shorten one of them.`,
+      );
+    }
+  }
+
+  /**
+   * Runs the part of `ids` the cache does not cover, chunk by chunk, updating the cache after each chunk (so a
+   * cancelled prefill still leaves its progress for the next request). `logits` is null when cancelled.
+   */
+  private async prefillPrompt(ids: number[], signal: AbortSignal) {
+    const reuse = await this.cache.reuse(ids);
+    let { past, logits } = reuse;
+    let pos = reuse.reused;
+    while (!logits || pos < ids.length) {
+      if (signal.aborted) return { past, logits: null, reused: reuse.reused, prefilled: pos - reuse.reused };
+      const end = Math.min(ids.length, pos + this.prefillChunk);
+      const out = await this.session.forward({
+        ids: [ids.slice(pos, end)],
+        attentionMask: [ones(end)],
+        positionIds: [range(pos, end)],
+        ...(past ? { past } : {}),
+      });
+      const vocab = out.dims[2];
+      logits = out.logits.slice((end - pos - 1) * vocab, (end - pos) * vocab);
+      past = out.present;
+      pos = end;
+      this.cache.set(ids.slice(0, end), past, logits);
+    }
+    return { past: past!, logits, reused: reuse.reused, prefilled: pos - reuse.reused };
+  }
+
+  private async run(req: GenerationRequest, signal: AbortSignal, called: number): Promise<GenerationResult> {
+    const started = performance.now();
+    const prefill = await this.prefillPrompt(req.promptIds, signal);
+    const prefillMs = performance.now() - started;
+    const alts = Array.from({ length: req.n }, (_, i) => {
+      const rng = req.sampling.doSample ? new Rng(alternativeSeed(req.seed, i)) : null;
+      return new AlternativeState(i, new TokenSampler(req.sampling, this.special, rng, req.promptIds), req);
+    });
+    const stats = {
+      promptTokens: req.promptIds.length,
+      reusedTokens: prefill.reused,
+      prefillTokens: prefill.prefilled,
+      prefillMs,
+      firstTokenMs: 0,
+      decodeMs: 0,
+      decodeSteps: 0,
+      newTokens: 0,
+      tokensPerSecond: 0,
+      totalMs: 0,
+    };
+    const emit = (alt: AlternativeState, text: string) => {
+      if (text) req.onDelta?.(alt.index, text);
+    };
+    const finishAll = (reason: FinishReason) => {
+      for (const a of alts) if (!a.finishReason) emit(a, a.finish(reason));
+    };
+
+    if (!prefill.logits || req.maxNewTokens === 0) {
+      finishAll(prefill.logits ? 'length' : 'cancelled');
+    } else {
+      const decodeStart = performance.now();
+      // Every alternative samples its first token from the prompt's logits.
+      let rowLogits = alts.map(() => prefill.logits!);
+      let active = alts;
+      let past: PastKeyValues = prefill.past;
+      let pastRows = 1;
+      for (let step = 0; ; step++) {
+        active.forEach((a, r) => {
+          const id = a.sampler.next(rowLogits[r]!, step);
+          emit(a, a.accept(id, this.eos, req.maxNewTokens));
+        });
+        if (step === 0) stats.firstTokenMs = performance.now() - called;
+        const keep = active.map((a, r) => (a.finishReason ? -1 : pastRows === 1 ? 0 : r)).filter((r) => r >= 0);
+        active = active.filter((a) => !a.finishReason);
+        if (active.length === 0) break;
+        if (signal.aborted) {
+          finishAll('cancelled');
+          break;
+        }
+        if (keep.length !== pastRows || keep.some((r, i) => r !== i)) {
+          past = await sliceCache(past, keep);
+          pastRows = keep.length;
+        }
+        const out = await this.session.forward({
+          ids: active.map((a) => [a.ids[a.ids.length - 1]!]),
+          attentionMask: active.map(() => ones(past.length + 1)),
+          positionIds: active.map(() => [past.length]),
+          past,
+        });
+        stats.decodeSteps++;
+        past = out.present;
+        const vocab = out.dims[2];
+        rowLogits = active.map((_, r) => out.logits.subarray(r * vocab, (r + 1) * vocab));
+        if (signal.aborted) {
+          finishAll('cancelled');
+          break;
+        }
+        await yieldToEventLoop();
+      }
+      stats.decodeMs = performance.now() - decodeStart;
+    }
+    stats.newTokens = alts.reduce((sum, a) => sum + a.ids.length, 0);
+    stats.tokensPerSecond = stats.decodeMs > 0 ? (stats.newTokens / stats.decodeMs) * 1000 : 0;
+    stats.totalMs = performance.now() - called;
+    return {
+      alternatives: alts.map((a) => ({ index: a.index, ids: a.ids, text: a.text, finishReason: a.finishReason ?? 'cancelled' })),
+      stats,
+    };
+  }
+}
+
