@@ -28,6 +28,7 @@ export function spanBytes(t: StoredTensor): number {
 /** Open handles to a checkpoint's weight files, opened on first use; values are read by offset, never whole files. */
 export class TensorFiles {
   private readonly handles = new Map<string, Promise<FileHandle>>();
+  private closed = false;
 
   /** Reads the tensor's values as contiguous little-endian bytes in a fresh (so 8-byte aligned) buffer. */
   async read(t: StoredTensor): Promise<Uint8Array> {
@@ -52,6 +53,7 @@ export class TensorFiles {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const handles = [...this.handles.values()];
     this.handles.clear();
     await Promise.all(handles.map(async (h) => (await h.catch(() => null))?.close()));
@@ -77,6 +79,7 @@ export class TensorFiles {
   }
 
   private handle(file: string): Promise<FileHandle> {
+    if (this.closed) throw new TsuzukiError('internal', `${file}: the checkpoint was closed before this read.`);
     let h = this.handles.get(file);
     if (!h) {
       h = open(file, 'r');
