@@ -140,6 +140,16 @@ describe('readPytorchCheckpoint', () => {
     }
   });
 
+  it('reads a state dict large enough for 4-byte memo indices (torch.save fixture)', async () => {
+    const path = join(FILES, 'many.bin');
+    const tensors = await readPytorchCheckpoint(path);
+    expect(tensors.size).toBe(300);
+    for (const k of [1, 255, 256, 299]) {
+      expect(tensors.get(`t${k}`)).toMatchObject({ dtype: 'F16', shape: [2] });
+      expect([...(await values(path, `t${k}`))]).toEqual([k / 4, -k / 4]);
+    }
+  });
+
   it.each([
     ['a plain zip', {}],
     ['a zip64 archive', { zip64: true }],
