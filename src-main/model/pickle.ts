@@ -294,7 +294,7 @@ export function loadStateDictPickle(data: Uint8Array, file: string): Map<string,
         const items = popMark();
         const list = top();
         if (!Array.isArray(list)) throw corrupt('append to something that is not a list');
-        list.push(...items);
+        for (const item of items) list.push(item);
         break;
       }
       case 0x7d: // EMPTY_DICT

@@ -37,15 +37,27 @@ export class TensorFiles {
     if (!t.strides) return this.readRange(t.file, t.byteOffset, count * item);
     const span = await this.readRange(t.file, t.byteOffset, spanBytes(t));
     const out = new Uint8Array(count * item);
-    const shape = t.shape;
-    const strides = t.strides;
-    const index = new Array<number>(shape.length).fill(0);
-    for (let n = 0; n < count; n++) {
+    if (count === 0) return out;
+    // Walk the outer dimensions; copy the innermost one as a block when its stride is 1 (a sliced row).
+    const outer = t.shape.slice(0, -1);
+    const outerStrides = t.strides.slice(0, -1);
+    const rowLength = t.shape[t.shape.length - 1] ?? 1;
+    const rowStride = t.strides[t.strides.length - 1] ?? 1;
+    const index = new Array<number>(outer.length).fill(0);
+    for (let row = 0, dst = 0; row < count / rowLength; row++) {
       let src = 0;
-      for (let d = 0; d < shape.length; d++) src += index[d]! * strides[d]!;
-      out.set(span.subarray(src * item, src * item + item), n * item);
-      for (let d = shape.length - 1; d >= 0; d--) {
-        if (++index[d]! < shape[d]!) break;
+      for (let d = 0; d < outer.length; d++) src += index[d]! * outerStrides[d]!;
+      if (rowStride === 1) {
+        out.set(span.subarray(src * item, (src + rowLength) * item), dst);
+        dst += rowLength * item;
+      } else {
+        for (let i = 0; i < rowLength; i++, dst += item) {
+          const at = (src + i * rowStride) * item;
+          out.set(span.subarray(at, at + item), dst);
+        }
+      }
+      for (let d = outer.length - 1; d >= 0; d--) {
+        if (++index[d]! < outer[d]!) break;
         index[d] = 0;
       }
     }

@@ -189,6 +189,22 @@ describe('openCheckpoint on damaged or hostile folders', () => {
     await expect(openCheckpoint(dir)).rejects.toThrow(/no weight_map/);
   });
 
+  it('reads a sharded PyTorch checkpoint (pytorch_model.bin.index.json)', async () => {
+    const dir = await copyOf('tiny-pytorch-fp16');
+    const shard = 'pytorch_model-00001-of-00001.bin';
+    await cp(join(dir, 'pytorch_model.bin'), join(dir, shard));
+    await unlink(join(dir, 'pytorch_model.bin'));
+    const checkpoint = await openCheckpoint(join(FIXTURES, 'tiny-pytorch-fp16'));
+    const weightMap = Object.fromEntries(checkpoint.names().slice(0, -1).map((n) => [`transformer.${n}`, shard]));
+    await checkpoint.close();
+    await writeFile(join(dir, 'pytorch_model.bin.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    const sharded = await openCheckpoint(dir);
+    expect(sharded.format).toBe('pytorch');
+    expect(sharded.files).toEqual([join(dir, 'pytorch_model.bin.index.json'), join(dir, shard)]);
+    expectMatches(await sharded.readF32('h.1.mlp.c_fc.weight'), summaries.half['h.1.mlp.c_fc.weight']!, 'h.1.mlp.c_fc.weight');
+    await sharded.close();
+  });
+
   it('refuses a pytorch_model.bin whose pickle calls os.system, without running it', async () => {
     await rm(PWNED, { force: true });
     const dir = await copyOf('tiny-pytorch-fp32');
