@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { artifactPath, launchBrowser } from '../helpers/browser';
+import { buildRenderer } from '../helpers/renderer';
 import { startServe, type Served } from '../helpers/serve';
 
 let served: Served;
 let browser: Browser;
 
 beforeAll(async () => {
-  [served, browser] = await Promise.all([startServe(), launchBrowser()]);
+  const renderer = await buildRenderer();
+  [served, browser] = await Promise.all([startServe(['--renderer', renderer]), launchBrowser()]);
 });
 afterAll(async () => {
   await browser?.close();

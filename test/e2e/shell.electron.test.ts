@@ -19,6 +19,8 @@ describe.skipIf('reason' in electron)('the Electron app', () => {
   let page: Page;
 
   beforeAll(async () => {
+    const { build } = await import('electron-vite');
+    await build({ root: repoRoot, logLevel: 'error' });
     app = await _electron.launch({
       executablePath: (electron as { path: string }).path,
       args: [join(repoRoot, 'out/main/index.js'), `--user-data-dir=${mkdtempSync(join(tmpdir(), 'tsuzuki-e2e-'))}`],
