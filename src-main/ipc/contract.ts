@@ -7,6 +7,7 @@
  * Streams: a `*.start` request returns a `requestId`, events carry it, and a `*.cancel` request stops it.
  */
 import { z } from 'zod';
+import { storeRequests } from './contract-store';
 
 const empty = z.object({}).strict();
 
@@ -28,6 +29,7 @@ export type AppInfo = z.infer<typeof appInfoSchema>;
 
 export const requests = {
   'app.info': { input: empty, output: appInfoSchema },
+  ...storeRequests,
   /** The renderer has saved everything after an `app.closing` event: the window may close now. */
   'app.closeReady': { input: empty, output: z.null() },
 } as const;

@@ -2,8 +2,9 @@
 import type { Contract } from '../ipc/contract';
 import type { Handlers } from '../ipc/router';
 import { appInfo } from './app';
+import { createStoreHandlers, type StoreDeps } from './store-handlers';
 
-export interface HandlerDeps {
+export interface HandlerDeps extends StoreDeps {
   /** The Electron shell waits for the renderer's `app.closeReady` before closing the window. */
   onCloseReady?: () => void;
 }
@@ -11,6 +12,7 @@ export interface HandlerDeps {
 export function createHandlers(deps: HandlerDeps = {}): Handlers<Contract> {
   return {
     'app.info': () => appInfo(),
+    ...createStoreHandlers(deps),
     'app.closeReady': () => {
       deps.onCloseReady?.();
       return null;

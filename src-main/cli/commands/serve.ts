@@ -4,10 +4,12 @@ import { contract } from '../../ipc/contract';
 import { createRouter } from '../../ipc/router';
 import { startWebServer } from '../../ipc/web-server';
 import { createHandlers } from '../../services/handlers';
+import { defaultDatabasePath } from '../../store/location';
+import { Store } from '../../store/store';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 
-const usage = 'tsuzuki serve [--port N] [--host 127.0.0.1] [--renderer DIR]';
+const usage = 'tsuzuki serve [--port N] [--host 127.0.0.1] [--renderer DIR] [--db FILE]';
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The renderer is built by electron-vite; from a fresh clone, build it once on first serve. */
@@ -27,11 +29,24 @@ export const serve: Command = {
       port: { type: 'string', default: '0' },
       host: { type: 'string', default: '127.0.0.1' },
       renderer: { type: 'string', default: `${repoRoot}out/renderer` },
+      db: { type: 'string', default: defaultDatabasePath() },
     }, false);
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got ${values.port}\nUsage: ${usage}`);
     await ensureRenderer(values.renderer);
-    const router = createRouter(contract, createHandlers());
+    // Like the app: a damaged database is replaced by its newest good backup (db.check tells the UI); one that
+    // cannot be opened leaves the app running, and every store request answers with the reason.
+    let store: Store | null = null;
+    let storeError: unknown = null;
+    try {
+      store = await Store.open(values.db, { recover: true });
+      if (store.report.recovery) process.stderr.write(`${values.db} was damaged; restored from ${store.report.recovery.backupPath}\n`);
+      store.startCheckpoints();
+    } catch (error) {
+      storeError = error;
+      process.stderr.write(`tsuzuki serve: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+    const router = createRouter(contract, createHandlers({ store, storeError }));
     const server = await startWebServer({ router, rendererDir: values.renderer, host: values.host, port });
     process.stdout.write(`Tsuzuki is serving at ${server.url}\n`);
     await new Promise<void>((resolve) => {
@@ -40,6 +55,7 @@ export const serve: Command = {
       process.once('SIGTERM', stop);
     });
     await server.close();
+    store?.close();
     return 0;
   },
 };

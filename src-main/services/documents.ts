@@ -1,0 +1,84 @@
+/** The documents a writer works on: the editor's autosave, the document list, the trash and revisions. */
+import type { DocumentRecord, DocumentSummary, RevisionSummary, WritingMode } from '../store/documents';
+import type { Store } from '../store/store';
+import { TsuzukiError } from '../util/errors';
+
+export const UNTITLED = '無題';
+
+/** Opaque page cursors: `updatedAt:id` of the last item of the previous page. */
+export function encodeDocumentCursor(doc: { updatedAt: number; id: number }): string {
+  return `${doc.updatedAt}:${doc.id}`;
+}
+
+export function decodeDocumentCursor(cursor: string | null | undefined): { updatedAt: number; id: number } | null {
+  if (cursor === null || cursor === undefined) return null;
+  const match = /^(\d{1,16}):(\d{1,16})$/.exec(cursor);
+  if (!match) throw new TsuzukiError('invalid_argument', `Not a page cursor: ${cursor.slice(0, 40)}`);
+  return { updatedAt: Number(match[1]), id: Number(match[2]) };
+}
+
+export class DocumentsService {
+  constructor(private readonly store: Store) {}
+
+  list(input: { cursor?: string | null; limit: number }): { items: DocumentSummary[]; nextCursor: string | null } {
+    const items = this.store.run((s) => s.documents.list(input.limit, decodeDocumentCursor(input.cursor)));
+    const last = items[items.length - 1];
+    return { items, nextCursor: items.length === input.limit && last ? encodeDocumentCursor(last) : null };
+  }
+
+  create(input: { title?: string; body?: string; memo?: string; writingMode?: WritingMode }): DocumentRecord {
+    const title = input.title?.trim() ? input.title.trim() : UNTITLED;
+    return this.store.run((s) => s.documents.create({ ...input, title }));
+  }
+
+  rename(id: number, title: string): DocumentSummary {
+    return this.store.run((s) => s.documents.rename(id, title.trim() || UNTITLED));
+  }
+
+  get(id: number): DocumentRecord {
+    return this.store.run((s) => s.documents.get(id));
+  }
+
+  /** The autosave (debounced by the editor, and on blur and quit): text, memo and writing mode, each only if changed. */
+  save(input: { id: number; body?: string; memo?: string; writingMode?: WritingMode }): { id: number; updatedAt: number; revisionId: number | null; changed: boolean } {
+    return this.store.run((s) => {
+      const now = Date.now();
+      const text = input.body === undefined ? null : s.documents.save(input.id, input.body, now);
+      const meta = input.memo !== undefined || input.writingMode !== undefined ? s.documents.setMeta(input.id, input, now) : false;
+      const changed = (text?.changed ?? false) || meta;
+      const updatedAt = changed ? now : s.documents.summary(input.id).updatedAt;
+      return { id: input.id, updatedAt, revisionId: text?.revisionId ?? null, changed };
+    });
+  }
+
+  /** To the trash, or with `permanent` (only from the trash) gone for good. */
+  delete(id: number, permanent: boolean): { id: number; deletedAt: number | null; purged: boolean } {
+    return this.store.run((s) => {
+      if (permanent) {
+        s.documents.purge(id);
+        return { id, deletedAt: null, purged: true };
+      }
+      return { id, deletedAt: s.documents.trash(id).deletedAt, purged: false };
+    });
+  }
+
+  restore(id: number): DocumentSummary {
+    return this.store.run((s) => s.documents.restore(id));
+  }
+
+  trash(limit: number, offset: number): { items: DocumentSummary[] } {
+    return { items: this.store.run((s) => s.documents.listTrash(limit, offset)) };
+  }
+
+  revisions(id: number): { items: RevisionSummary[] } {
+    return { items: this.store.run((s) => s.documents.revisions(id)) };
+  }
+
+  revision(revisionId: number): RevisionSummary & { body: string } {
+    return this.store.run((s) => s.documents.revision(revisionId));
+  }
+
+  restoreRevision(id: number, revisionId: number): DocumentRecord {
+    return this.store.run((s) => s.documents.restoreRevision(id, revisionId));
+  }
+}

@@ -1,0 +1,53 @@
+/** The documents, history, settings and db requests of the contract, over one open Store. */
+import type { Contract } from '../ipc/contract';
+import type { storeRequests } from '../ipc/contract-store';
+import type { Handlers } from '../ipc/router';
+import type { Store } from '../store/store';
+import { TsuzukiError } from '../util/errors';
+import { DocumentsService } from './documents';
+import { HistoryService } from './history';
+import { SettingsService } from './settings';
+
+export interface StoreDeps {
+  /** The open database; absent when it could not be opened (`storeError` says why, and every request reports it). */
+  store?: Store | null;
+  storeError?: unknown;
+}
+
+type StoreHandlers = Pick<Handlers<Contract>, keyof typeof storeRequests>;
+
+export function createStoreHandlers(deps: StoreDeps): StoreHandlers {
+  const store = deps.store ?? null;
+  const services = store ? { documents: new DocumentsService(store), history: new HistoryService(store), settings: new SettingsService(store) } : null;
+  const need = () => {
+    if (store && services) return { store, ...services };
+    if (deps.storeError instanceof TsuzukiError) throw deps.storeError;
+    throw new TsuzukiError('not_found', `No database is open${deps.storeError instanceof Error ? `: ${deps.storeError.message}` : '.'}`);
+  };
+  return {
+    'documents.list': (input) => need().documents.list(input),
+    'documents.create': (input) => need().documents.create(input),
+    'documents.rename': ({ id, title }) => need().documents.rename(id, title),
+    'documents.get': ({ id }) => need().documents.get(id),
+    'documents.save': (input) => need().documents.save(input),
+    'documents.delete': ({ id, permanent }) => need().documents.delete(id, permanent),
+    'documents.restore': ({ id }) => need().documents.restore(id),
+    'documents.trash': ({ limit, offset }) => need().documents.trash(limit, offset),
+    'documents.revisions': ({ id }) => need().documents.revisions(id),
+    'documents.revision': ({ revisionId }) => need().documents.revision(revisionId),
+    'documents.restoreRevision': ({ id, revisionId }) => need().documents.restoreRevision(id, revisionId),
+    'history.list': (input) => need().history.list(input),
+    'history.search': (input) => need().history.search(input),
+    'history.get': ({ id }) => need().history.get(id),
+    'history.setStatus': ({ id, status }) => need().history.setStatus(id, status),
+    'history.delete': ({ ids }) => need().history.delete(ids),
+    'history.export': (input) => need().history.export(input),
+    'settings.get': () => need().settings.get(),
+    'settings.set': (input) => need().settings.set(input),
+    'db.check': () => {
+      const { store } = need();
+      return { ...store.check(), recovery: store.report.recovery };
+    },
+    'db.backup': () => need().store.backup(),
+  };
+}

@@ -1,0 +1,166 @@
+import type Database from 'better-sqlite3';
+import { chunkText } from './chunks';
+
+/**
+ * The schema's history, as data. Each migration runs in its own transaction and sets `PRAGMA user_version` to its
+ * version, so `user_version` always names the last migration fully applied. Never edit a released migration:
+ * append a new one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database.Database): void;
+}
+
+/** 'Tsuz' — marks the file as ours, so a foreign SQLite file is refused instead of being "migrated". */
+export const APPLICATION_ID = 0x5473757a;
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'documents, revisions and settings',
+    up(db) {
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+      db.exec(`
+        CREATE TABLE documents (
+          id INTEGER PRIMARY KEY,
+          uuid TEXT NOT NULL UNIQUE,
+          title TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL,
+          deleted_at INTEGER,
+          char_count INTEGER NOT NULL DEFAULT 0,
+          preview TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX documents_recent ON documents (deleted_at, updated_at DESC, id DESC);
+        -- The text lives apart from the metadata so that listing documents never reads a 200,000-character body.
+        CREATE TABLE document_bodies (
+          document_id INTEGER PRIMARY KEY REFERENCES documents (id) ON DELETE CASCADE,
+          body TEXT NOT NULL
+        );
+        CREATE TABLE document_revisions (
+          id INTEGER PRIMARY KEY,
+          document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+          body TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          reason TEXT NOT NULL
+        );
+        CREATE INDEX document_revisions_by_document ON document_revisions (document_id, id DESC);
+        CREATE TABLE settings (
+          key TEXT PRIMARY KEY,
+          value TEXT NOT NULL,
+          updated_at INTEGER NOT NULL
+        );
+      `);
+    },
+  },
+  {
+    version: 2,
+    name: 'generations',
+    up(db) {
+      db.exec(`
+        CREATE TABLE generations (
+          id INTEGER PRIMARY KEY,
+          uuid TEXT NOT NULL UNIQUE,
+          document_id INTEGER REFERENCES documents (id) ON DELETE SET NULL,
+          group_id TEXT NOT NULL,
+          alt_index INTEGER NOT NULL DEFAULT 0,
+          context_before TEXT NOT NULL,
+          context_after TEXT NOT NULL,
+          text TEXT NOT NULL,
+          token_ids BLOB NOT NULL,
+          params TEXT NOT NULL,
+          seed INTEGER,
+          model_id TEXT NOT NULL,
+          precision TEXT NOT NULL,
+          device TEXT NOT NULL,
+          timings TEXT NOT NULL,
+          finish_reason TEXT,
+          status TEXT NOT NULL CHECK (status IN ('proposed', 'accepted', 'rejected', 'edited')),
+          status_changed_at INTEGER,
+          created_at INTEGER NOT NULL
+        );
+        CREATE INDEX generations_recent ON generations (created_at DESC, id DESC);
+        CREATE INDEX generations_by_document ON generations (document_id, created_at DESC, id DESC);
+        CREATE INDEX generations_by_status ON generations (status, created_at DESC, id DESC);
+        CREATE INDEX generations_by_model ON generations (model_id, created_at DESC, id DESC);
+        CREATE INDEX generations_by_group ON generations (group_id, alt_index);
+      `);
+    },
+  },
+  {
+    version: 3,
+    name: 'document memo and writing mode',
+    up(db) {
+      db.exec(`
+        ALTER TABLE documents ADD COLUMN memo TEXT NOT NULL DEFAULT '';
+        ALTER TABLE documents ADD COLUMN writing_mode TEXT NOT NULL DEFAULT 'horizontal'
+          CHECK (writing_mode IN ('horizontal', 'vertical'));
+      `);
+    },
+  },
+  {
+    version: 4,
+    name: 'full-text search (trigram, plus 1–2 character grams)',
+    up(db) {
+      // Triggers call tsuzuki_grams(), which every connection registers before it migrates (see connection.ts).
+      db.exec(`
+        CREATE VIRTUAL TABLE generations_fts USING fts5 (text, content = 'generations', content_rowid = 'id', tokenize = 'trigram');
+        CREATE VIRTUAL TABLE generations_grams USING fts5 (grams, content = '', contentless_delete = 1, tokenize = 'ascii', detail = 'none');
+        CREATE TRIGGER generations_index_insert AFTER INSERT ON generations BEGIN
+          INSERT INTO generations_fts (rowid, text) VALUES (new.id, new.text);
+          INSERT INTO generations_grams (rowid, grams) VALUES (new.id, tsuzuki_grams(new.text));
+        END;
+        CREATE TRIGGER generations_index_delete AFTER DELETE ON generations BEGIN
+          INSERT INTO generations_fts (generations_fts, rowid, text) VALUES ('delete', old.id, old.text);
+          DELETE FROM generations_grams WHERE rowid = old.id;
+        END;
+        CREATE TRIGGER generations_index_update AFTER UPDATE OF text ON generations BEGIN
+          INSERT INTO generations_fts (generations_fts, rowid, text) VALUES ('delete', old.id, old.text);
+          INSERT INTO generations_fts (rowid, text) VALUES (new.id, new.text);
+          DELETE FROM generations_grams WHERE rowid = old.id;
+          INSERT INTO generations_grams (rowid, grams) VALUES (new.id, tsuzuki_grams(new.text));
+        END;
+        INSERT INTO generations_fts (rowid, text) SELECT id, text FROM generations;
+        INSERT INTO generations_grams (rowid, grams) SELECT id, tsuzuki_grams(text) FROM generations;
+
+        CREATE TABLE document_chunks (
+          id INTEGER PRIMARY KEY,
+          document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+          hash TEXT NOT NULL,
+          body TEXT NOT NULL
+        );
+        CREATE INDEX document_chunks_by_document ON document_chunks (document_id);
+        CREATE VIRTUAL TABLE document_chunks_fts USING fts5 (body, content = 'document_chunks', content_rowid = 'id', tokenize = 'trigram');
+        CREATE VIRTUAL TABLE document_chunks_grams USING fts5 (grams, content = '', contentless_delete = 1, tokenize = 'ascii', detail = 'none');
+        CREATE TRIGGER document_chunks_index_insert AFTER INSERT ON document_chunks BEGIN
+          INSERT INTO document_chunks_fts (rowid, body) VALUES (new.id, new.body);
+          INSERT INTO document_chunks_grams (rowid, grams) VALUES (new.id, tsuzuki_grams(new.body));
+        END;
+        CREATE TRIGGER document_chunks_index_delete AFTER DELETE ON document_chunks BEGIN
+          INSERT INTO document_chunks_fts (document_chunks_fts, rowid, body) VALUES ('delete', old.id, old.body);
+          DELETE FROM document_chunks_grams WHERE rowid = old.id;
+        END;
+      `);
+      const insert = db.prepare('INSERT INTO document_chunks (document_id, hash, body) VALUES (?, ?, ?)');
+      for (const row of db.prepare('SELECT document_id, body FROM document_bodies').all() as Array<{ document_id: number; body: string }>) {
+        for (const chunk of chunkText(row.body)) insert.run(row.document_id, chunk.hash, chunk.body);
+      }
+    },
+  },
+];
+
+export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
+
+/** Applies every migration above the database's `user_version`, each in one transaction. */
+export function migrate(db: Database.Database, list: Migration[] = migrations): { from: number; to: number } {
+  const from = db.pragma('user_version', { simple: true }) as number;
+  for (const migration of list) {
+    if (migration.version <= from) continue;
+    db.transaction(() => {
+      migration.up(db);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+  return { from, to: db.pragma('user_version', { simple: true }) as number };
+}

@@ -1,0 +1,106 @@
+import type Database from 'better-sqlite3';
+import { takeBackup, listBackups, DEFAULT_MAX_BACKUPS, type BackupInfo } from './backups';
+import { integrityCheck, openDatabase, type OpenOptions, type OpenReport } from './connection';
+import { DocumentsRepo } from './documents';
+import { GenerationsRepo } from './generations';
+import { SettingsRepo } from './settings';
+import { guard } from './sqlite-errors';
+import { exportAll, importJsonl, type ImportSummary } from './transfer';
+
+export interface CheckResult {
+  path: string;
+  ok: boolean;
+  /** `['ok']` or SQLite's list of problems. */
+  integrity: string[];
+  schemaVersion: number;
+  documents: number;
+  generations: number;
+  backups: BackupInfo[];
+}
+
+/** The app's one database: documents, generations, settings. Opened once per process (it holds an instance lock). */
+export class Store {
+  readonly documents: DocumentsRepo;
+  readonly generations: GenerationsRepo;
+  readonly settings: SettingsRepo;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    readonly db: Database.Database,
+    readonly path: string,
+    readonly report: OpenReport,
+    private readonly maxBackups: number,
+  ) {
+    this.documents = new DocumentsRepo(db);
+    this.generations = new GenerationsRepo(db);
+    this.settings = new SettingsRepo(db);
+  }
+
+  static async open(path: string, options: OpenOptions = {}): Promise<Store> {
+    const { db, report } = await openDatabase(path, options);
+    return new Store(db, path, report, options.maxBackups ?? DEFAULT_MAX_BACKUPS);
+  }
+
+  /** Runs store work, turning SQLite failures (disk full, read-only…) into TsuzukiErrors that name the file. */
+  run<T>(fn: (store: this) => T): T {
+    return guard(this.path, () => fn(this));
+  }
+
+  /**
+   * Checkpoints the WAL into the database every `everyMs` so it stays small and a crash replays little.
+   * PASSIVE never blocks writers; the timer does not keep the process alive.
+   */
+  startCheckpoints(everyMs = 60_000): void {
+    this.stopCheckpoints();
+    this.checkpointTimer = setInterval(() => {
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        // A failed checkpoint is retried next time; the WAL still holds every committed write.
+      }
+    }, everyMs);
+    this.checkpointTimer.unref();
+  }
+
+  private stopCheckpoints(): void {
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.checkpointTimer = null;
+  }
+
+  check(): CheckResult {
+    return this.run(() => {
+      const integrity = integrityCheck(this.db);
+      return {
+        path: this.path,
+        ok: integrity.length === 1 && integrity[0] === 'ok',
+        integrity,
+        schemaVersion: this.db.pragma('user_version', { simple: true }) as number,
+        documents: this.db.prepare('SELECT count(*) FROM documents').pluck().get() as number,
+        generations: this.generations.count(),
+        backups: listBackups(this.path),
+      };
+    });
+  }
+
+  backup(reason = 'manual'): Promise<BackupInfo> {
+    return takeBackup(this.db, this.path, reason, this.maxBackups);
+  }
+
+  exportAll(): Generator<string> {
+    return exportAll(this);
+  }
+
+  importJsonl(content: string, source: string): ImportSummary {
+    return this.run(() => importJsonl(this, content, source));
+  }
+
+  close(): void {
+    this.stopCheckpoints();
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.close();
+    }
+  }
+}
