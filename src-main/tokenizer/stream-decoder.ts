@@ -1,0 +1,90 @@
+import type { SentencePiece } from './sentencepiece';
+import { decodeBytePieces, } from './sentencepiece';
+import { neededLen, validCharLen } from './utf8';
+
+export interface StreamDecoderOptions {
+  /**
+   * The text the generated tokens continue (usually the document before the cursor). Empty or absent:
+   * the tokens are decoded as a text of their own, so a leading ▁ is dropped, like `decode`. Ending in
+   * whitespace (a space, a line break): the first ▁ is dropped too, since the break is already there.
+   * Otherwise a leading ▁ is a real space and is kept.
+   */
+  afterText?: string;
+  /** id → text overrides applied instead of the piece text (the newline strategy uses this). */
+  pieceOverrides?: ReadonlyMap<number, string>;
+}
+
+export interface StreamDecoder {
+  /** Adds one token; returns the text that became final (possibly ''). */
+  push(id: number): string;
+  /** Ends the stream: returns what was held back (an unfinished byte sequence becomes U+FFFD, as decode does). */
+  end(): string;
+  /** Everything emitted so far. */
+  readonly text: string;
+}
+
+/**
+ * Incremental `decode`: concatenating every push() and end() gives exactly what decode would give for
+ * the same ids (with the afterText rule for the first ▁). Text is emitted as soon as it can no longer
+ * change; only byte-fallback pieces are held, until their UTF-8 character is complete or provably broken.
+ */
+export function createStreamDecoder(sp: SentencePiece, options: StreamDecoderOptions = {}): StreamDecoder {
+  const after = options.afterText ?? '';
+  const overrides = options.pieceOverrides;
+  // "Output still empty" in the library's sense; a non-empty afterText that ends in whitespace keeps the
+  // first ▁ from doubling the break, one that ends in a letter makes the ▁ a space.
+  let atStart = after.length === 0 || /\s$/u.test(after);
+  let emitted = '';
+  const pending: number[] = [];
+
+  /** Emits the pending bytes that are decided; with `final`, all of them. */
+  const drainBytes = (final: boolean): string => {
+    if (pending.length === 0) return '';
+    const bytes = Uint8Array.from(pending);
+    let cut = 0;
+    while (cut < bytes.length) {
+      const need = neededLen(bytes[cut]!);
+      const have = bytes.length - cut;
+      if (!final && have < need) {
+        // Wait while the remaining bytes could still become a valid character.
+        let couldBe = true;
+        for (let i = cut + 1; i < bytes.length; i++) if ((bytes[i]! & 0xc0) !== 0x80) couldBe = false;
+        if (couldBe) break;
+      }
+      const len = validCharLen(bytes, cut, bytes.length);
+      cut += len === 0 ? 1 : len;
+    }
+    const out = decodeBytePieces(bytes.subarray(0, cut));
+    pending.splice(0, cut);
+    return out;
+  };
+
+  const emit = (s: string): string => {
+    if (s.length > 0) {
+      emitted += s;
+      atStart = false;
+    }
+    return s;
+  };
+
+  return {
+    push(id: number): string {
+      sp.checkId(id);
+      const b = sp.byteOf(id);
+      if (b >= 0) {
+        pending.push(b);
+        return emit(drainBytes(false));
+      }
+      let out = emit(drainBytes(true));
+      const override = overrides?.get(id);
+      out += emit(override ?? sp.pieceText(id, atStart));
+      return out;
+    },
+    end(): string {
+      return emit(drainBytes(true));
+    },
+    get text() {
+      return emitted;
+    },
+  };
+}
