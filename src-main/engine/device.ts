@@ -1,0 +1,111 @@
+/**
+ * Chooses where a model runs. `auto` tries the GPU execution providers this platform may have (DirectML on
+ * Windows, CoreML on macOS, CUDA where its libraries are installed) and keeps the first whose one-token self-test
+ * agrees with the CPU; otherwise — or when an explicitly named device fails — the model runs on the CPU and the
+ * reason is recorded for the UI. Converted models are fp16 for GPUs and int4 for the CPU by default.
+ */
+import { availableParallelism } from 'node:os';
+import { TsuzukiError } from '../util/errors';
+import { DecoderSession, type ExecutionProvider } from './session';
+
+export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'webgpu', 'coreml'] as const;
+export type Device = (typeof DEVICES)[number];
+export type ConcreteDevice = Exclude<Device, 'auto'>;
+
+export interface LoadedModel {
+  session: DecoderSession;
+  device: ConcreteDevice;
+  /** Why the requested or preferred device is not used (null when it is). */
+  fallbackReason: string | null;
+  loadMs: number;
+}
+
+export interface LoadOptions {
+  /** CPU intra-op threads. Default: every core up to 8 (decode is memory-bound; more threads only contend). */
+  threads?: number;
+}
+
+/** The precision to convert a model to for a device. */
+export function precisionFor(device: ConcreteDevice): 'fp16' | 'int4' {
+  return device === 'cpu' ? 'int4' : 'fp16';
+}
+
+function candidates(platform: NodeJS.Platform): ConcreteDevice[] {
+  if (platform === 'win32') return ['dml', 'cuda'];
+  if (platform === 'darwin') return ['coreml'];
+  return ['cuda'];
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
+async function availableBackends(): Promise<Set<string>> {
+  const ort = await import('onnxruntime-node');
+  return new Set(ort.listSupportedBackends().map((b) => b.name));
+}
+
+/** The session's provider names; `webgpu` is not among them yet. */
+function providerOf(device: ConcreteDevice): ExecutionProvider {
+  if (device === 'webgpu') throw new TsuzukiError('unsupported', 'The WebGPU execution provider is not supported by this version of Tsuzuki.');
+  return device;
+}
+
+export async function loadModel(dir: string, device: Device = 'auto', options: LoadOptions = {}): Promise<LoadedModel> {
+  const started = performance.now();
+  const threads = options.threads ?? defaultThreads();
+  if (!DEVICES.includes(device)) {
+    throw new TsuzukiError('invalid_argument', `Unknown device "${String(device)}"; use one of ${DEVICES.join(', ')}.`);
+  }
+  const tried = device === 'auto' ? candidates(process.platform) : device === 'cpu' ? [] : [device];
+  const reasons: string[] = [];
+  let cpu: DecoderSession | null = null;
+  const available = tried.length ? await availableBackends() : new Set<string>();
+  for (const d of tried) {
+    let session: DecoderSession | null = null;
+    try {
+      // onnxruntime drops an unknown provider with a warning and runs on the CPU: check first.
+      if (!available.has(d)) throw new Error(`not available in this build of onnxruntime on ${process.platform}`);
+      session = await DecoderSession.load(dir, { executionProvider: providerOf(d), threads });
+      cpu ??= await DecoderSession.load(dir, { executionProvider: 'cpu', threads });
+      await selfTest(session, cpu);
+      await cpu.release();
+      return { session, device: d, fallbackReason: null, loadMs: performance.now() - started };
+    } catch (error) {
+      await session?.release().catch(() => undefined);
+      reasons.push(`${d}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  cpu ??= await DecoderSession.load(dir, { executionProvider: 'cpu', threads });
+  const fallbackReason = device === 'cpu' || (device === 'auto' && reasons.length === 0) ? null : reasons.join('; ');
+  return { session: cpu, device: 'cpu', fallbackReason, loadMs: performance.now() - started };
+}
+
+/**
+ * One forward pass on both sessions from the same tokens: the device must pick the same most likely token and
+ * stay within fp16 rounding of the CPU's logits (relative to their scale).
+ */
+export async function selfTest(device: DecoderSession, cpu: DecoderSession): Promise<void> {
+  const vocab = cpu.manifest.architecture.vocabSize;
+  const ids = [[1, 2, 3, 4].map((i) => i % vocab)];
+  const input = { ids, attentionMask: [[1, 1, 1, 1]], positionIds: [[0, 1, 2, 3]] };
+  const [a, b] = [await device.forward(input), await cpu.forward(input)];
+  const last = (l: Float32Array) => l.subarray(3 * vocab, 4 * vocab);
+  const x = last(a.logits);
+  const y = last(b.logits);
+  let scale = 0;
+  let diff = 0;
+  let argX = 0;
+  let argY = 0;
+  for (let i = 0; i < vocab; i++) {
+    if (!Number.isFinite(x[i]!)) throw new Error(`self-test: logit ${i} is ${x[i]}`);
+    scale = Math.max(scale, Math.abs(y[i]!));
+    diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
+    if (x[i]! > x[argX]!) argX = i;
+    if (y[i]! > y[argY]!) argY = i;
+  }
+  const tolerance = 0.02 * scale + 0.02;
+  if (diff > tolerance) throw new Error(`self-test: logits differ from the CPU's by ${diff.toFixed(4)} (allowed ${tolerance.toFixed(4)})`);
+  // A near tie may flip within the tolerance; a clear winner may not.
+  if (argX !== argY && y[argY]! - y[argX]! > tolerance) throw new Error(`self-test: most likely token ${argX}, the CPU says ${argY}`);
+}
