@@ -62,7 +62,8 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
     if (!(await stat(tokenizer).then((s) => s.isFile(), () => false))) {
       throw new TsuzukiError('not_found', `${tokenizer} is missing. Download the model's tokenizer (spiece.model) into ${checkpoint.dir}.`);
     }
-    await mkdir(tmp, { recursive: false });
+    await mkdir(dirname(tmp), { recursive: true });
+    await mkdir(tmp);
     const report = options.onProgress ?? (() => undefined);
 
     const inputFiles = [join(checkpoint.dir, 'config.json'), ...checkpoint.files, tokenizer];

@@ -1,0 +1,230 @@
+/**
+ * `npm run bench -- convert [--precisions int4,int8,fp16,fp32] [--block-size 32] [--decode-tokens 16] [--keep]`
+ *
+ * Makes (or reuses) a full-size random-weight rinna/japanese-gpt-1b checkpoint in `.cache/bench/` (fp16
+ * safetensors, 24 × 2048, vocab 44928, written tensor by tensor) and converts it once per precision in a child
+ * process running `tsuzuki convert`, reporting wall time, the child's peak RSS and the output size. Then it loads
+ * each converted model and times single-token decode steps with a KV cache (2 threads).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DecoderSession } from '../../src-main/engine/session';
+import { toHalf } from '../../src-main/model/half';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const cacheDir = join(root, '.cache/bench');
+const sourceDir = join(cacheDir, 'rinna-1b-random');
+
+const RINNA_CONFIG = {
+  activation_function: 'gelu_fast',
+  architectures: ['GPT2LMHeadModel'],
+  bos_token_id: 1,
+  eos_token_id: 2,
+  pad_token_id: 3,
+  layer_norm_epsilon: 1e-5,
+  model_type: 'gpt2',
+  n_ctx: 1024,
+  n_embd: 2048,
+  n_head: 16,
+  n_inner: 8192,
+  n_layer: 24,
+  n_positions: 1024,
+  vocab_size: 44928,
+  torch_dtype: 'float16',
+};
+
+const log = (message: string) => process.stderr.write(`[convert bench] ${message}\n`);
+
+export default async function (args: string[]): Promise<object> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      precisions: { type: 'string', default: 'int4,int8,fp16,fp32' },
+      'block-size': { type: 'string', default: '32' },
+      'decode-tokens': { type: 'string', default: '16' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const precisions = values.precisions.split(',');
+  const source = await ensureSource();
+  const results: Record<string, object> = {};
+  for (const precision of precisions) {
+    const out = join(cacheDir, `out-${precision}`);
+    await rm(out, { recursive: true, force: true });
+    log(`converting to ${precision}…`);
+    const run = await convertInChild(sourceDir, out, precision, values['block-size']);
+    const files = await folderSizes(out);
+    const decode = precision === 'fp16' ? null : await timeDecode(out, Number(values['decode-tokens']));
+    results[precision] = {
+      seconds: run.seconds,
+      peakRssMB: Math.round(run.maxRssKB / 1024),
+      peakRssOverSourceMB: Math.round(run.maxRssKB / 1024 - source.bytes / 2 ** 20),
+      outputMB: Math.round(Object.values(files).reduce((a, b) => a + b, 0) / 2 ** 20),
+      files,
+      ...(decode ? { decode } : { decode: 'skipped: fp16 is for GPU execution providers' }),
+    };
+    log(`${precision}: ${JSON.stringify(results[precision])}`);
+    if (!values.keep) await rm(out, { recursive: true, force: true });
+  }
+  return {
+    source: { dir: sourceDir, sizeMB: Math.round(source.bytes / 2 ** 20), generatedSeconds: source.seconds },
+    blockSize: Number(values['block-size']),
+    targets: { int4Seconds: 180, peakRssOverSourceMB: 1024, int4OutputMB: 1024 },
+    results,
+  };
+}
+
+/** The random checkpoint; written once (to a temp name, renamed when complete) and reused afterwards. */
+async function ensureSource(): Promise<{ bytes: number; seconds: number | null }> {
+  const file = join(sourceDir, 'model.safetensors');
+  if (existsSync(file)) return { bytes: (await stat(file)).size, seconds: null };
+  const started = performance.now();
+  log(`writing a random rinna-1b checkpoint to ${sourceDir} (2.6 GB, once)…`);
+  await mkdir(sourceDir, { recursive: true });
+  await writeFile(join(sourceDir, 'config.json'), JSON.stringify(RINNA_CONFIG, null, 2));
+  // A stand-in: the converter copies spiece.model without parsing it.
+  await writeFile(join(sourceDir, 'spiece.model'), 'stand-in for rinna spiece.model');
+
+  const c = RINNA_CONFIG;
+  const tensors: [string, number[], 'normal' | 'ones' | 'zeros'][] = [
+    ['transformer.wte.weight', [c.vocab_size, c.n_embd], 'normal'],
+    ['transformer.wpe.weight', [c.n_positions, c.n_embd], 'normal'],
+  ];
+  for (let i = 0; i < c.n_layer; i++) {
+    const p = `transformer.h.${i}`;
+    tensors.push(
+      [`${p}.ln_1.weight`, [c.n_embd], 'ones'],
+      [`${p}.ln_1.bias`, [c.n_embd], 'zeros'],
+      [`${p}.attn.bias`, [1, 1, c.n_positions, c.n_positions], 'ones'], // legacy causal-mask buffer, as rinna ships
+      [`${p}.attn.c_attn.weight`, [c.n_embd, 3 * c.n_embd], 'normal'],
+      [`${p}.attn.c_attn.bias`, [3 * c.n_embd], 'zeros'],
+      [`${p}.attn.c_proj.weight`, [c.n_embd, c.n_embd], 'normal'],
+      [`${p}.attn.c_proj.bias`, [c.n_embd], 'zeros'],
+      [`${p}.ln_2.weight`, [c.n_embd], 'ones'],
+      [`${p}.ln_2.bias`, [c.n_embd], 'zeros'],
+      [`${p}.mlp.c_fc.weight`, [c.n_embd, c.n_inner], 'normal'],
+      [`${p}.mlp.c_fc.bias`, [c.n_inner], 'zeros'],
+      [`${p}.mlp.c_proj.weight`, [c.n_inner, c.n_embd], 'normal'],
+      [`${p}.mlp.c_proj.bias`, [c.n_embd], 'zeros'],
+    );
+  }
+  tensors.push(['transformer.ln_f.weight', [c.n_embd], 'ones'], ['transformer.ln_f.bias', [c.n_embd], 'zeros']);
+
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let offset = 0;
+  for (const [name, shape] of tensors) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * 2;
+    header[name] = { dtype: 'F16', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const partial = `${file}.partial`;
+  const handle = await open(partial, 'w');
+  try {
+    const prefix = Buffer.alloc(8);
+    prefix.writeBigUInt64LE(BigInt(json.length));
+    await handle.write(prefix);
+    await handle.write(json);
+    // N(0, 0.02) values drawn from a 4096-entry table by a xorshift generator: fast, and no NaN/Inf.
+    const table = normalHalfTable(4096, 0.02);
+    let state = 0x9e3779b9;
+    const chunk = new Uint16Array(8 << 20);
+    for (const [, shape, fill] of tensors) {
+      let left = shape.reduce((a, b) => a * b, 1);
+      while (left > 0) {
+        const n = Math.min(left, chunk.length);
+        if (fill === 'normal') {
+          for (let i = 0; i < n; i++) {
+            state ^= state << 13;
+            state ^= state >>> 17;
+            state ^= state << 5;
+            chunk[i] = table[state & 4095]!;
+          }
+        } else {
+          chunk.fill(fill === 'ones' ? 0x3c00 : 0, 0, n);
+        }
+        await handle.write(new Uint8Array(chunk.buffer, 0, n * 2));
+        left -= n;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+  await rename(partial, file);
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
+  log(`checkpoint written in ${seconds} s`);
+  return { bytes: (await stat(file)).size, seconds };
+}
+
+function normalHalfTable(size: number, std: number): Uint16Array {
+  let seed = 12345;
+  const uniform = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) + 0.5) / 4294967296;
+  return Uint16Array.from({ length: size }, () => {
+    const gaussian = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+    return toHalf(gaussian * std);
+  });
+}
+
+/** `tsuzuki convert` in a fresh Node process (the command's own code path), reporting its peak RSS. */
+function convertInChild(src: string, out: string, precision: string, blockSize: string): Promise<{ seconds: number; maxRssKB: number }> {
+  const script = `
+    const { convert } = await import(${JSON.stringify(join(root, 'src-main/cli/commands/convert.ts'))});
+    const code = await convert.run(${JSON.stringify([src, out, '--precision', precision, '--block-size', blockSize])});
+    process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n');
+    process.exitCode = code;`;
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { cwd: root, maxBuffer: 64 << 20 },
+      (error, _stdout, stderr) => {
+        if (error) return reject(new Error(`convert ${precision} failed: ${stderr.slice(-2000)}`));
+        const rss = /MAXRSS (\d+)/.exec(stderr);
+        resolve({ seconds: Math.round((performance.now() - started) / 100) / 10, maxRssKB: Number(rss?.[1] ?? NaN) });
+      },
+    );
+  });
+}
+
+async function folderSizes(dir: string): Promise<Record<string, number>> {
+  const sizes: Record<string, number> = {};
+  for (const name of await readdir(dir)) sizes[name] = (await stat(join(dir, name))).size;
+  return sizes;
+}
+
+/** Median ms of one-token decode steps after a 32-token prefill, batch 1, 2 intra-op threads. */
+async function timeDecode(dir: string, steps: number): Promise<object> {
+  const loadStart = performance.now();
+  const session = await DecoderSession.load(dir, { threads: 2 });
+  const loadSeconds = Math.round((performance.now() - loadStart) / 100) / 10;
+  try {
+    const prompt = Array.from({ length: 32 }, (_, i) => (i * 7919) % 44928);
+    const prefillStart = performance.now();
+    let step = await session.forward({ ids: [prompt], attentionMask: [prompt.map(() => 1)], positionIds: [prompt.map((_, i) => i)] });
+    const prefillMs = performance.now() - prefillStart;
+    const times: number[] = [];
+    let length = prompt.length;
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      step = await session.forward({
+        ids: [[(i * 31) % 44928]],
+        attentionMask: [Array<number>(length + 1).fill(1)],
+        positionIds: [[length]],
+        past: step.present,
+      });
+      times.push(performance.now() - t0);
+      length++;
+    }
+    times.sort((a, b) => a - b);
+    const median = times[Math.floor(times.length / 2)]!;
+    return { loadSeconds, prefill32Ms: Math.round(prefillMs), decodeMsPerToken: Math.round(median * 10) / 10, tokensPerSecond: Math.round(10000 / median) / 10 };
+  } finally {
+    await session.release();
+  }
+}
