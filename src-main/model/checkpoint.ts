@@ -108,7 +108,7 @@ export async function openCheckpoint(hfDir: string): Promise<Checkpoint> {
       throw new TsuzukiError(
         'corrupt_file',
         `${describe(files)} has no tensor ${source}` +
-          (name === 'lm_head.weight' ? ' (config.json sets tie_word_embeddings: false, so lm_head.weight must be stored)' : '') +
+          (source === 'lm_head.weight' ? ' (config.json sets tie_word_embeddings: false, so lm_head.weight must be stored)' : '') +
           `. The weights do not belong to this config.json, or the download is incomplete; download the model again.`,
       );
     }

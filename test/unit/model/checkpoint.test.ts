@@ -149,6 +149,18 @@ describe('openCheckpoint on damaged or hostile folders', () => {
     await expect(openCheckpoint(dir)).rejects.toThrow(/lacks n_head/);
   });
 
+  it('names a tensor the weights lack', async () => {
+    const dir = await copyOf('tiny-safetensors-fp32');
+    const path = join(dir, 'model.safetensors');
+    const bytes = await readFile(path);
+    const at = bytes.indexOf('"transformer.wte.weight"');
+    bytes.write('"transformer.wtf.weight"', at);
+    await writeFile(path, bytes);
+    const error = await openCheckpoint(dir).catch((e: unknown) => e as Error);
+    expect(error).toMatchObject({ code: 'corrupt_file' });
+    expect(error.message).toContain(`${path} has no tensor wte.weight. The weights do not belong to this config.json`);
+  });
+
   it('needs a stored lm_head.weight only when embeddings are untied', async () => {
     const untiedMissing = await copyOf('tiny-pytorch-fp16');
     await editConfig(untiedMissing, (c) => (c['tie_word_embeddings'] = false));
