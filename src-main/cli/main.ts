@@ -1,13 +1,15 @@
 import { TsuzukiError } from '../util/errors';
 import type { Command } from './command';
 import { convert } from './commands/convert';
+import { db } from './commands/db';
+import { history } from './commands/history';
 import { info } from './commands/info';
 import { logits } from './commands/logits';
 import { serve } from './commands/serve';
 import { version } from './commands/version';
 
 // Each command lives in ./commands/<name>.ts; this list is the CLI's table of contents.
-const commands: Command[] = [version, info, serve, convert, logits];
+const commands: Command[] = [version, info, serve, convert, logits, history, db];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,0 +1,34 @@
+import { defaultDatabasePath } from '../../store/location';
+import { Store } from '../../store/store';
+import { TsuzukiError } from '../../util/errors';
+import { parseCommandArgs } from '../args';
+import type { Command } from '../command';
+
+const usage = 'tsuzuki db check|backup [--db FILE]';
+
+export const db: Command = {
+  name: 'db',
+  summary: 'Check a Tsuzuki database fully (integrity_check) or take an online backup of it; prints JSON',
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(usage, args, { db: { type: 'string', default: defaultDatabasePath() } });
+    const [action, ...rest] = positionals;
+    if ((action !== 'check' && action !== 'backup') || rest.length > 0) {
+      throw new TsuzukiError('invalid_argument', `${action === undefined ? 'missing action' : `unknown action "${[action, ...rest].join(' ')}"`}\nUsage: ${usage}`);
+    }
+    // Never create, never recover here: a damaged or foreign file is reported (exit 1) and left as it is.
+    const store = await Store.open(values.db, { create: false });
+    try {
+      if (action === 'backup') {
+        process.stdout.write(JSON.stringify(await store.backup(), null, 2) + '\n');
+        return 0;
+      }
+      const result = store.check();
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      if (!result.ok) process.stderr.write(`tsuzuki db: ${values.db} is damaged: ${result.integrity.slice(0, 3).join('; ')}\n`);
+      return result.ok ? 0 : 1;
+    } finally {
+      store.close();
+    }
+  },
+};
