@@ -42,7 +42,7 @@ export function verifyNativeModules(opts: {
   }
 
   if (problems.length > 0) {
-    throw new Error(`Packaged app in ${resourcesDir} is broken:\n- ${problems.join('\n- ')}\nCheck files/asarUnpack in electron-builder.config.ts.`);
+    throw new Error(`Packaged app in ${resourcesDir} is broken:\n- ${problems.join('\n- ')}\nCheck files/asarUnpack in electron-builder.ts.`);
   }
   return warnings;
 }

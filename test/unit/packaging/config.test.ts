@@ -5,10 +5,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Configuration } from 'electron-builder';
-import config, { createConfig } from '../../../electron-builder.config';
+import config, { createConfig } from '../../../electron-builder';
 import { ORT_BIN } from '../../../build/after-pack';
-import { asarUnpackFilter, nodeModulesFilter, repoRoot, toPosix, walkFiltered, type Os } from './matchers';
+import { appFiles, asarUnpackFilter, loadBuilderConfig, nodeModulesFilter, repoRoot, toPosix, walkFiltered, type Os } from './matchers';
 
 const ortRoot = join(repoRoot, ORT_BIN);
 const targets: Array<{ os: Os; platform: string; arch: string }> = [
@@ -104,9 +103,19 @@ describe('electron-builder configuration', () => {
   });
 });
 
+// As electron-builder itself finds, loads and normalizes it.
+const builderConfig = await loadBuilderConfig();
+
 describe.each(targets)('files for $platform/$arch', ({ os, platform, arch }) => {
-  const shipped = walkFiltered(ortRoot, nodeModulesFilter(config as Configuration, os, arch)).map(toPosix);
+  const shipped = walkFiltered(ortRoot, nodeModulesFilter(builderConfig, os, arch)).map(toPosix);
   const own = `${ORT_BIN}/${platform}/${arch}/`;
+
+  it('ships only the electron-vite bundle and package.json of the project itself', () => {
+    const files = appFiles(builderConfig, os, arch);
+    expect(files.filter((f) => !/^out\/(main|preload|renderer)\//.test(f) && f !== 'package.json')).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'out/main/index.js', 'out/preload/index.cjs', 'out/renderer/index.html']));
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+  });
 
   it("ships only the target's onnxruntime binaries", () => {
     const binaries = shipped.filter((f) => /\.(node|so(\.\d+)*|dll|dylib)$/.test(f));
@@ -117,7 +126,7 @@ describe.each(targets)('files for $platform/$arch', ({ os, platform, arch }) => 
   });
 
   it('unpacks every native binary of both native modules from the asar', () => {
-    const unpack = asarUnpackFilter(config as Configuration, os, arch);
+    const unpack = asarUnpackFilter(builderConfig, os, arch);
     const isUnpacked = (file: string) => unpack(join(repoRoot, file), { isDirectory: () => false });
     for (const file of shipped) expect(isUnpacked(file), file).toBe(true);
     expect(isUnpacked('node_modules/better-sqlite3/build/Release/better_sqlite3.node')).toBe(true);

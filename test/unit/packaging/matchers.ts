@@ -1,6 +1,6 @@
 /**
- * electron-builder's own file matching (the FileMatcher and macro expander it packs with), pointed at this repo,
- * so tests evaluate the configured globs exactly as a build for another platform would.
+ * electron-builder's own configuration loading (file discovery, normalization, merging) and file-matcher assembly,
+ * pointed at this repository, so tests evaluate the file lists exactly as a build for any target would.
  */
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -8,26 +8,47 @@ import { join, relative, sep } from 'node:path';
 import type { Configuration } from 'electron-builder';
 
 const require = createRequire(import.meta.url);
-type Filter = (file: string, stat: { isDirectory(): boolean }) => boolean;
+export type Filter = (file: string, stat: { isDirectory(): boolean }) => boolean;
 interface Matcher {
   createFilter(): Filter;
 }
-const { FileMatcher, getNodeModuleFileMatcher } = require('app-builder-lib/out/fileMatcher') as {
-  FileMatcher: new (from: string, to: string, expand: (s: string) => string, patterns?: string[]) => Matcher;
-  getNodeModuleFileMatcher: (
+interface PackagerStub {
+  info: PackagerInfoStub;
+}
+interface PackagerInfoStub {
+  projectDir: string;
+  buildResourcesDir: string;
+  config: Configuration;
+  isPrepackedAppAsar: boolean;
+  debugLogger: { isEnabled: boolean };
+}
+const fileMatcher = require('app-builder-lib/out/fileMatcher') as {
+  getMainFileMatchers(
     appDir: string,
     destination: string,
     expand: (s: string) => string,
-    platformOptions: { files?: unknown },
-    packager: { config: Configuration; debugLogger: { isEnabled: boolean } },
-  ) => Matcher;
+    platformOptions: object,
+    platformPackager: PackagerStub,
+    outDir: string,
+    isElectronCompile: boolean,
+  ): Matcher[];
+  getNodeModuleFileMatcher(appDir: string, destination: string, expand: (s: string) => string, platformOptions: object, packager: PackagerInfoStub): Matcher;
+  getFileMatchers(config: Configuration, name: string, destination: string, options: object): Matcher[] | null;
 };
 const { expandMacro } = require('app-builder-lib/out/util/macroExpander') as {
   expandMacro: (pattern: string, arch: string | null, appInfo: object, extra: Record<string, string>) => string;
 };
+const { getConfig } = require('app-builder-lib/out/util/config/config') as {
+  getConfig(projectDir: string, configPath: string | null, configFromOptions: object | null): Promise<Configuration>;
+};
 
 export const repoRoot = join(import.meta.dirname, '../../..');
 export type Os = 'win' | 'mac' | 'linux';
+const DEST = '/app';
+const OUT_DIR = join(repoRoot, 'dist');
+
+/** The configuration as electron-builder reads it from the project (normalized and merged). */
+export const loadBuilderConfig = (): Promise<Configuration> => getConfig(repoRoot, null, null);
 
 /** Same expansion as PlatformPackager.createGetFileMatchersOptions: `${arch}`, `${os}` and the `/*` shorthand. */
 function expander(os: Os, arch: string): (s: string) => string {
@@ -35,7 +56,11 @@ function expander(os: Os, arch: string): (s: string) => string {
   return (pattern) => expandMacro(pattern, arch, appInfo, { os, '/*': '{,/**/*}' });
 }
 
-/** Every file under `dir` whose directories the filter lets through (electron-builder skips excluded folders whole). */
+function stub(config: Configuration): PackagerInfoStub {
+  return { projectDir: repoRoot, buildResourcesDir: 'build', config, isPrepackedAppAsar: false, debugLogger: { isEnabled: false } };
+}
+
+/** Every file under `dir` that the filter lets through; an excluded folder is skipped whole, as electron-builder does. */
 export function walkFiltered(dir: string, filter: Filter): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -49,18 +74,28 @@ export function walkFiltered(dir: string, filter: Filter): string[] {
 
 export const toPosix = (path: string): string => relative(repoRoot, path).split(sep).join('/');
 
-/** The filter electron-builder applies to node_modules files for a target (only the config's exclusions count there). */
-export function nodeModulesFilter(config: Configuration, os: Os, arch: string): Filter {
-  const platformOptions = (config[os] ?? {}) as { files?: unknown };
-  const matcher = getNodeModuleFileMatcher(repoRoot, '/app', expander(os, arch), platformOptions, {
-    config,
-    debugLogger: { isEnabled: false },
-  });
-  return matcher.createFilter();
+/** The project's own files (node_modules aside) that a build for the target copies: the union of its file sets. */
+export function appFiles(config: Configuration, os: Os, arch: string): string[] {
+  const options = (config[os] ?? {}) as object;
+  const matchers = fileMatcher.getMainFileMatchers(repoRoot, DEST, expander(os, arch), options, { info: stub(config) }, OUT_DIR, false);
+  const files = matchers.flatMap((m) => walkFiltered(repoRoot, m.createFilter()));
+  return [...new Set(files.map(toPosix))].filter((f) => !f.startsWith('node_modules/')).sort();
 }
 
-/** The asarUnpack filter electron-builder builds from the config. */
+/** The filter electron-builder applies to node_modules files for a target (only exclusions count there). */
+export function nodeModulesFilter(config: Configuration, os: Os, arch: string): Filter {
+  const options = (config[os] ?? {}) as object;
+  return fileMatcher.getNodeModuleFileMatcher(repoRoot, DEST, expander(os, arch), options, stub(config)).createFilter();
+}
+
+/** The asarUnpack filter electron-builder builds for a target. */
 export function asarUnpackFilter(config: Configuration, os: Os, arch: string): Filter {
-  const patterns = [config.asarUnpack ?? []].flat() as string[];
-  return new FileMatcher(repoRoot, '/app', expander(os, arch), patterns).createFilter();
+  const matchers = fileMatcher.getFileMatchers(config, 'asarUnpack', DEST, {
+    macroExpander: expander(os, arch),
+    customBuildOptions: config[os] ?? {},
+    globalOutDir: OUT_DIR,
+    defaultSrc: repoRoot,
+  });
+  if (matchers === null || matchers[0] === undefined) throw new Error('asarUnpack is not configured');
+  return matchers[0].createFilter();
 }

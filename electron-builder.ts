@@ -3,12 +3,33 @@ import afterPack, { ORT_BIN } from './build/after-pack';
 import { electronFuses } from './build/fuses';
 
 /**
- * onnxruntime-node carries every platform's binaries (~290 MB); keep only the target's folder. `${arch}` is expanded
- * by electron-builder per build arch; the platform folder is spelled out because its `${platform}` macro is the
- * *host* platform. CUDA/TensorRT provider libraries live in the same folder, so they ship wherever installed.
+ * What ships: the electron-vite bundle and package.json. node_modules is added by electron-builder (production
+ * dependencies only) and filtered by the exclusions, which are the only patterns it applies there.
  */
-export function onnxruntimeFilesFor(platform: 'darwin' | 'win32' | 'linux'): string[] {
-  return [`!${ORT_BIN}/!(${platform}){,/**/*}`, `!${ORT_BIN}/${platform}/!(\${arch}){,/**/*}`];
+const APP_FILES = [
+  'out/main/**/*',
+  'out/preload/**/*',
+  'out/renderer/**/*',
+  'package.json',
+  '!**/*.{map,ts,mts,cts,tsx,md,markdown}',
+  '!**/{test,tests,__tests__,fixtures,__fixtures__,.cache,docs,example,examples,benchmark}{,/**/*}',
+  // better-sqlite3: C sources and build intermediates (20 MB); only build/Release/better_sqlite3.node is loaded.
+  '!node_modules/better-sqlite3/{deps,src}{,/**/*}',
+  '!node_modules/better-sqlite3/build/{deps,Release/obj,Release/obj.target,Release/test_extension.node}{,/**/*}',
+  // onnxruntime-node's install-time downloader.
+  '!node_modules/onnxruntime-node/script{,/**/*}',
+];
+
+/**
+ * The file list of one platform. onnxruntime-node carries every platform's binaries (~290 MB); only the target's
+ * folder ships. `${arch}` is expanded by electron-builder per build arch; the platform folder is spelled out because
+ * its `${platform}` macro is the *host* platform. CUDA/TensorRT provider libraries live in the same folder, so they
+ * ship wherever installed.
+ * The whole list sits under each platform, none at the top level: electron-builder turns a top-level `files` into a
+ * file set of its own, and a platform list of exclusions only would then match every file of the project.
+ */
+export function filesFor(platform: 'darwin' | 'win32' | 'linux'): string[] {
+  return [...APP_FILES, `!${ORT_BIN}/!(${platform}){,/**/*}`, `!${ORT_BIN}/${platform}/!(\${arch}){,/**/*}`];
 }
 
 const AZURE_VARS = {
@@ -40,21 +61,6 @@ export function createConfig(env: NodeJS.ProcessEnv = process.env): Configuratio
     productName: 'Tsuzuki',
     copyright: 'Copyright © Tsuzuki contributors',
     directories: { output: 'dist', buildResources: 'build' },
-    // Only the electron-vite bundle and package.json; node_modules is added by electron-builder (production
-    // dependencies only) and filtered by the exclusions below.
-    files: [
-      'out/main/**/*',
-      'out/preload/**/*',
-      'out/renderer/**/*',
-      'package.json',
-      '!**/*.{map,ts,mts,cts,tsx,md,markdown}',
-      '!**/{test,tests,__tests__,fixtures,__fixtures__,.cache,docs,example,examples,benchmark}{,/**/*}',
-      // better-sqlite3: C sources and build intermediates (20 MB); only build/Release/better_sqlite3.node is loaded.
-      '!node_modules/better-sqlite3/{deps,src}{,/**/*}',
-      '!node_modules/better-sqlite3/build/{deps,Release/obj,Release/obj.target,Release/test_extension.node}{,/**/*}',
-      // onnxruntime-node's install-time downloader.
-      '!node_modules/onnxruntime-node/script{,/**/*}',
-    ],
     asar: true,
     // A `.node` and the shared libraries it links against cannot be loaded from inside the asar.
     asarUnpack: ['**/*.node', `${ORT_BIN}/**/*`],
@@ -71,7 +77,7 @@ export function createConfig(env: NodeJS.ProcessEnv = process.env): Configuratio
 
     win: {
       target: [{ target: 'nsis', arch: ['x64', 'arm64'] }],
-      files: onnxruntimeFilesFor('win32'),
+      files: filesFor('win32'),
       // Native modules and onnxruntime/DirectML DLLs are signed too, not only the .exe.
       signExts: ['.node', '.dll'],
       ...(azure ? { azureSignOptions: azure } : {}),
@@ -93,7 +99,7 @@ export function createConfig(env: NodeJS.ProcessEnv = process.env): Configuratio
         // The zip is what electron-updater downloads on macOS.
         { target: 'zip', arch: ['arm64', 'x64'] },
       ],
-      files: onnxruntimeFilesFor('darwin'),
+      files: filesFor('darwin'),
       category: 'public.app-category.productivity',
       hardenedRuntime: true,
       gatekeeperAssess: false,
@@ -109,7 +115,7 @@ export function createConfig(env: NodeJS.ProcessEnv = process.env): Configuratio
         { target: 'AppImage', arch: ['x64'] },
         { target: 'deb', arch: ['x64'] },
       ],
-      files: onnxruntimeFilesFor('linux'),
+      files: filesFor('linux'),
       executableName: 'tsuzuki',
       category: 'Office',
       synopsis: 'Continues Japanese prose with a local language model',
