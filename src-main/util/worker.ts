@@ -9,9 +9,10 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 export function startWorker(name: string, options: WorkerOptions = {}): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
   if (!fromSource) return new Worker(new URL(`./workers/${name}.worker.js`, import.meta.url), options);
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
-  return new Worker(new URL(`../workers/${name}.worker.ts`, import.meta.url), {
-    ...options,
-    execArgv: [...(options.execArgv ?? process.execArgv), '--import', tsx],
-  });
+  // Node 20 does not apply loader hooks given as `--import` in a worker's execArgv ("Unknown file extension .ts"),
+  // so the worker registers tsx itself before importing its entry.
+  const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
+  const entry = new URL(`../workers/${name}.worker.ts`, import.meta.url).href;
+  const boot = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { ...options, eval: true });
 }
