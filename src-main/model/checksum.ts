@@ -1,0 +1,80 @@
+/**
+ * File checksums as the hub publishes them: sha256 for LFS files (the LFS oid), and git's blob sha1
+ * (`sha1("blob <size>\0" + bytes)`) for small files kept in git itself.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { startWorker } from '../util/worker';
+import { TsuzukiError } from '../util/errors';
+
+export type DigestAlgorithm = 'sha256' | 'git-sha1';
+
+export interface Digest {
+  algorithm: DigestAlgorithm;
+  /** Lower-case hex. */
+  value: string;
+}
+
+/** A running hash for a file of `size` bytes (git's blob hash needs the size up front). */
+export function createDigester(algorithm: DigestAlgorithm, size: number): Hash {
+  if (algorithm === 'sha256') return createHash('sha256');
+  return createHash('sha1').update(`blob ${size}\0`);
+}
+
+/** sha256 (64 hex digits) or git sha1 (40), told apart by length, as in the hub cache's blob names. */
+export function digestFromHex(hex: string): Digest | null {
+  const value = hex.toLowerCase().replace(/^"|"$/g, '');
+  if (/^[0-9a-f]{64}$/.test(value)) return { algorithm: 'sha256', value };
+  if (/^[0-9a-f]{40}$/.test(value)) return { algorithm: 'git-sha1', value };
+  return null;
+}
+
+export interface HashRequest {
+  path: string;
+  algorithm: DigestAlgorithm;
+}
+
+export type HashMessage = { type: 'progress'; bytes: number } | { type: 'done'; hex: string; size: number } | { type: 'error'; message: string; code?: string };
+
+/** Hashes a whole file in a worker thread (multi-GB weights must not block the main thread). */
+export async function hashFile(
+  path: string,
+  algorithm: DigestAlgorithm,
+  options: { signal?: AbortSignal; onBytes?: (bytes: number) => void } = {},
+): Promise<{ hex: string; size: number }> {
+  options.signal?.throwIfAborted();
+  await stat(path).catch((error: unknown) => {
+    throw new TsuzukiError('not_found', `Cannot read ${path} to check its checksum: ${(error as Error).message}`);
+  });
+  const worker = startWorker('hash', { workerData: { path, algorithm } satisfies HashRequest });
+  return new Promise((resolve, reject) => {
+    const abort = () => {
+      void worker.terminate();
+      reject(options.signal?.reason ?? new TsuzukiError('cancelled', 'Checksum cancelled.'));
+    };
+    options.signal?.addEventListener('abort', abort, { once: true });
+    const finish = () => options.signal?.removeEventListener('abort', abort);
+    worker.on('message', (message: HashMessage) => {
+      if (message.type === 'progress') options.onBytes?.(message.bytes);
+      else if (message.type === 'done') {
+        finish();
+        resolve({ hex: message.hex, size: message.size });
+        void worker.terminate();
+      } else {
+        finish();
+        reject(new TsuzukiError('corrupt_file', `Cannot read ${path}: ${message.message}`));
+        void worker.terminate();
+      }
+    });
+    worker.on('error', (error) => {
+      finish();
+      reject(new TsuzukiError('internal', `Checksum worker failed on ${path}: ${error.message}`, { cause: error }));
+    });
+  });
+}
+
+/** Whether the file at `path` has the expected digest. */
+export async function verifyFile(path: string, expected: Digest, signal?: AbortSignal): Promise<boolean> {
+  const { hex } = await hashFile(path, expected.algorithm, { signal });
+  return hex === expected.value;
+}
