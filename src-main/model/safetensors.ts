@@ -53,7 +53,13 @@ export async function readSafetensorsHeader(file: string): Promise<Map<string, S
       if (name === '__metadata__') continue;
       const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
       const dtype = typeof e?.dtype === 'string' ? DTYPES[e.dtype] : undefined;
-      if (!dtype) throw corrupt(`tensor ${name} has unsupported dtype ${JSON.stringify(e?.dtype)}`);
+      if (!dtype) {
+        if (typeof e?.dtype !== 'string') throw corrupt(`tensor ${name} has no dtype`);
+        throw new TsuzukiError(
+          'unsupported',
+          `${file}: tensor ${name} has dtype ${e.dtype}, which Tsuzuki does not read (F32, F16 and BF16 weights are supported).`,
+        );
+      }
       const shape = e!.shape;
       if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
         throw corrupt(`tensor ${name} has an invalid shape`);
