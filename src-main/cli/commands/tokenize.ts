@@ -1,0 +1,35 @@
+import { createInterface } from 'node:readline';
+import { loadTokenizer } from '../../tokenizer';
+import { parseCommandArgs } from '../args';
+import type { Command } from '../command';
+import { TsuzukiError } from '../../util/errors';
+
+const usage = 'tsuzuki tokenize --tokenizer <spiece.model or model dir> [--lines] [TEXT]';
+
+export const tokenize: Command = {
+  name: 'tokenize',
+  summary: 'Encode TEXT with a SentencePiece model: prints {"ids": [...], "pieces": [...]}; --lines: one ids array per stdin line',
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(usage, args, {
+      tokenizer: { type: 'string' },
+      lines: { type: 'boolean', default: false },
+    });
+    if (!values.tokenizer) throw new TsuzukiError('invalid_argument', `--tokenizer is required.\nUsage: ${usage}`);
+    const tok = await loadTokenizer(values.tokenizer);
+    if (values.lines) {
+      if (positionals.length > 0) throw new TsuzukiError('invalid_argument', `--lines reads standard input; give no TEXT.\nUsage: ${usage}`);
+      const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+      for await (const line of rl) {
+        if (!process.stdout.write(JSON.stringify(tok.encode(line)) + '\n')) {
+          await new Promise((resolve) => process.stdout.once('drain', resolve));
+        }
+      }
+      return 0;
+    }
+    if (positionals.length > 1) throw new TsuzukiError('invalid_argument', `Give the text as one argument (quote it).\nUsage: ${usage}`);
+    const text = positionals[0] ?? '';
+    process.stdout.write(JSON.stringify(tok.encodeWithPieces(text)) + '\n');
+    return 0;
+  },
+};
