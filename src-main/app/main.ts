@@ -5,6 +5,8 @@ import { contract } from '../ipc/contract';
 import { createRouter } from '../ipc/router';
 import { bindElectronIpc } from '../ipc/transport-electron';
 import { createHandlers } from '../services/handlers';
+import { openAppStore } from '../services/open-store';
+import { defaultDatabasePath } from '../store/location';
 import { guardClose } from './close-guard';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol';
 import { installSecurityGuards } from './security';
@@ -56,10 +58,12 @@ if (!app.requestSingleInstanceLock()) {
     return window;
   };
 
-  void app.whenReady().then(() => {
+  void app.whenReady().then(async () => {
     installSecurityGuards(isAppUrl);
     serveRenderer(join(import.meta.dirname, '../renderer'));
-    const router = createRouter(contract, createHandlers({ onCloseReady: () => closeGuard?.ready() }));
+    const { store, storeError } = await openAppStore(defaultDatabasePath(), (message) => console.error(`Tsuzuki: ${message}`));
+    app.on('will-quit', () => store?.close());
+    const router = createRouter(contract, createHandlers({ store, storeError, onCloseReady: () => closeGuard?.ready() }));
     bindElectronIpc(ipcMain, router, {
       isTrustedUrl: isAppUrl,
       isOurWindow: (contents) => mainWindow !== null && !mainWindow.isDestroyed() && contents === mainWindow.webContents,

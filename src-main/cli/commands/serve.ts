@@ -4,8 +4,8 @@ import { contract } from '../../ipc/contract';
 import { createRouter } from '../../ipc/router';
 import { startWebServer } from '../../ipc/web-server';
 import { createHandlers } from '../../services/handlers';
+import { openAppStore } from '../../services/open-store';
 import { defaultDatabasePath } from '../../store/location';
-import { Store } from '../../store/store';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 
@@ -34,18 +34,7 @@ export const serve: Command = {
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got ${values.port}\nUsage: ${usage}`);
     await ensureRenderer(values.renderer);
-    // Like the app: a damaged database is replaced by its newest good backup (db.check tells the UI); one that
-    // cannot be opened leaves the app running, and every store request answers with the reason.
-    let store: Store | null = null;
-    let storeError: unknown = null;
-    try {
-      store = await Store.open(values.db, { recover: true });
-      if (store.report.recovery) process.stderr.write(`${values.db} was damaged; restored from ${store.report.recovery.backupPath}\n`);
-      store.startCheckpoints();
-    } catch (error) {
-      storeError = error;
-      process.stderr.write(`tsuzuki serve: ${error instanceof Error ? error.message : String(error)}\n`);
-    }
+    const { store, storeError } = await openAppStore(values.db, (message) => process.stderr.write(`tsuzuki serve: ${message}\n`));
     const router = createRouter(contract, createHandlers({ store, storeError }));
     const server = await startWebServer({ router, rendererDir: values.renderer, host: values.host, port });
     process.stdout.write(`Tsuzuki is serving at ${server.url}\n`);

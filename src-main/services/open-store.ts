@@ -1,0 +1,19 @@
+import { Store } from '../store/store';
+import type { StoreDeps } from './store-handlers';
+
+/**
+ * Opens the database the way the app and `tsuzuki serve` both do: a damaged database is replaced by its newest good
+ * backup (db.check tells the UI); one that cannot be opened leaves the app running, and every store request answers
+ * with the reason instead of silently starting empty.
+ */
+export async function openAppStore(path: string, log: (message: string) => void): Promise<StoreDeps & { store: Store | null }> {
+  try {
+    const store = await Store.open(path, { recover: true });
+    if (store.report.recovery) log(`${path} was damaged; restored from ${store.report.recovery.backupPath}`);
+    store.startCheckpoints();
+    return { store, storeError: null };
+  } catch (error) {
+    log(error instanceof Error ? error.message : String(error));
+    return { store: null, storeError: error };
+  }
+}
