@@ -73,7 +73,7 @@ function quickCheck(db: Database.Database): string | null {
 class Damaged extends Error {}
 
 /** Opens the connection, takes the instance lock and checks the file; throws Damaged for a damaged Tsuzuki file. */
-function connect(path: string, options: OpenOptions): { db: Database.Database; created: boolean } {
+function connect(path: string, options: OpenOptions, latest: number): { db: Database.Database; created: boolean } {
   const kind = inspectFile(path);
   if (kind === 'missing' && options.create === false) {
     throw new TsuzukiError('not_found', `${path} does not exist. Check the path, or run the app once to create it.`);
@@ -94,21 +94,31 @@ function connect(path: string, options: OpenOptions): { db: Database.Database; c
     throw toStoreError(error, path);
   }
   try {
-    // EXCLUSIVE: the first read takes a lock held until close, so a second running instance is refused instead of
-    // writing beside us; with WAL it also means no -shm file. The OS drops the lock if the process dies.
+    // EXCLUSIVE: the lock taken by the first write is held until close, so a second running instance is refused
+    // instead of writing beside us; with WAL it also means no -shm file. The OS drops the lock if the process dies.
     db.pragma('locking_mode = EXCLUSIVE');
+    // Everything is checked before the first write, so a foreign, newer or damaged file is left exactly as it was.
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const appId = db.pragma('application_id', { simple: true }) as number;
+    const tables = (db.prepare('SELECT count(*) AS n FROM sqlite_schema').get() as { n: number }).n;
+    if (appId !== APPLICATION_ID && (version !== 0 || tables !== 0)) {
+      throw new TsuzukiError('foreign_file', `${path} is an SQLite database but not a Tsuzuki one. It was left untouched; choose another file.`);
+    }
+    if (version > latest) {
+      throw new TsuzukiError(
+        'unsupported',
+        `${path} was written by a newer version of Tsuzuki (schema ${version}; this version knows up to ${latest}). ` +
+          'It was left untouched; update Tsuzuki to open it.',
+      );
+    }
+    const problem = quickCheck(db);
+    if (problem !== null) throw new Damaged(problem);
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
     db.function('tsuzuki_grams', { deterministic: true }, (text: unknown) => gramsOf(String(text ?? '')));
-    const problem = quickCheck(db);
-    if (problem !== null) throw new Damaged(problem);
-    const version = db.pragma('user_version', { simple: true }) as number;
-    const appId = db.pragma('application_id', { simple: true }) as number;
-    const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number }).n;
-    if (appId !== APPLICATION_ID && (version !== 0 || tables !== 0)) {
-      throw new TsuzukiError('foreign_file', `${path} is an SQLite database but not a Tsuzuki one. It was left untouched; choose another file.`);
-    }
+    // A write now takes the instance lock at once (reads alone would share the file with another instance).
+    db.exec(`BEGIN IMMEDIATE; PRAGMA user_version = ${version}; COMMIT`);
     return { db, created: version === 0 };
   } catch (error) {
     db.close();
@@ -132,7 +142,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   let recovery: Recovery | null = null;
   let connection: { db: Database.Database; created: boolean };
   try {
-    connection = connect(path, options);
+    connection = connect(path, options, latest);
   } catch (error) {
     if (!(error instanceof Damaged)) throw error;
     if (!options.recover) {
@@ -144,18 +154,11 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
       );
     }
     recovery = await restoreNewestGoodBackup(path, error.message);
-    connection = connect(path, options);
+    connection = connect(path, options, latest);
   }
   const { db, created } = connection;
   try {
     const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > latest) {
-      throw new TsuzukiError(
-        'unsupported',
-        `${path} was written by a newer version of Tsuzuki (schema ${version}; this version knows up to ${latest}). ` +
-          'It was left untouched; update Tsuzuki to open it.',
-      );
-    }
     if (version > 0 && version < latest) await takeBackup(db, path, `before-v${version + 1}`, options.maxBackups);
     const { from, to } = migrate(db, list);
     return { db, report: { path, created, migratedFrom: from, migratedTo: to, recovery } };

@@ -86,6 +86,13 @@ export class Store {
     return takeBackup(this.db, this.path, reason, this.maxBackups);
   }
 
+  /** A backup when the newest one is older than `maxAgeMs` (the app calls this at start: a daily safety net). */
+  async backupIfOlderThan(maxAgeMs: number, reason = 'daily'): Promise<BackupInfo | null> {
+    const newest = listBackups(this.path)[0];
+    if (newest && Date.now() - newest.createdAt < maxAgeMs) return null;
+    return this.backup(reason);
+  }
+
   exportAll(): Generator<string> {
     return exportAll(this);
   }
