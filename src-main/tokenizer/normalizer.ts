@@ -90,7 +90,14 @@ export class Normalizer {
    * Normalizes input[start, end). `addDummyPrefix: false` lets a caller normalize a piece of text that
    * continues earlier text (the tail fast path); otherwise the model's spec decides.
    */
-  normalize(input: Uint8Array, start = 0, end = input.length, addDummyPrefix = this.spec.addDummyPrefix): Uint8Array {
+  normalize(
+    input: Uint8Array,
+    start = 0,
+    end = input.length,
+    addDummyPrefix = this.spec.addDummyPrefix,
+    /** When given, receives for each output byte the input offset it came from (norm_to_orig). */
+    origins?: { map: Int32Array },
+  ): Uint8Array {
     const { removeExtraWhitespaces: removeWs, escapeWhitespaces: escape } = this.spec;
     let pos = start;
     if (pos >= end) return new Uint8Array(0);
@@ -103,8 +110,11 @@ export class Normalizer {
       if (pos >= end) return new Uint8Array(0);
     }
     let out = new Uint8Array((end - pos) * 3 + 8);
+    if (origins) origins.map = new Int32Array(out.length);
     let n = 0;
+    let consumed = pos;
     const addWs = () => {
+      if (origins) origins.map.fill(consumed, n, n + (escape ? 3 : 1));
       if (escape) {
         out[n++] = WS0;
         out[n++] = WS1;
@@ -114,6 +124,7 @@ export class Normalizer {
     if (!this.treatWhitespaceAsSuffix && addDummyPrefix) addWs();
     let prevSpace = removeWs;
     while (pos < end) {
+      consumed = pos;
       pos += this.prefix(input, pos, end);
       const src = this.src;
       let s = this.srcStart;
@@ -124,7 +135,13 @@ export class Normalizer {
           const bigger = new Uint8Array(out.length * 2 + (e - s) * 3);
           bigger.set(out.subarray(0, n));
           out = bigger;
+          if (origins) {
+            const map = new Int32Array(out.length);
+            map.set(origins.map.subarray(0, n));
+            origins.map = map;
+          }
         }
+        const n0 = n;
         for (let i = s; i < e; i++) {
           const b = src[i]!;
           if (escape && b === SPACE) {
@@ -133,6 +150,7 @@ export class Normalizer {
             out[n++] = WS2;
           } else out[n++] = b;
         }
+        if (origins) origins.map.fill(consumed, n0, n);
         prevSpace = src[e - 1] === SPACE;
       }
       if (!removeWs) prevSpace = false;
@@ -141,6 +159,7 @@ export class Normalizer {
       if (escape) while (n >= 3 && out[n - 1] === WS2 && out[n - 2] === WS1 && out[n - 3] === WS0) n -= 3;
       else while (n >= 1 && out[n - 1] === SPACE) n--;
     }
+    consumed = end;
     if (this.treatWhitespaceAsSuffix && addDummyPrefix) addWs();
     return out.subarray(0, n);
   }

@@ -35,21 +35,26 @@ export interface SpecialTokens {
 }
 
 export interface TailEncoding {
+  /** The last ≤ maxTokens ids of encodeContext(text.slice(start), { dummyPrefix: !continued }). */
   ids: number[];
+  /** UTF-16 offset in text where the encoded window starts. */
+  start: number;
+  /** The window continues earlier text, so it was encoded without the dummy ▁ that marks a text start. */
+  continued: boolean;
+}
+
+export interface EncodeOptions {
   /**
-   * true when ids are provably the last ids of encodeContext(text): the window was cut at a position no
-   * vocabulary piece spans (or the whole text was encoded). false only for long stretches with no such
-   * position, where the first tokens of a wider window were dropped instead.
+   * false: encode the text as the continuation of earlier text, without the dummy ▁ that
+   * add_dummy_prefix puts at a text start. Default: the model's own setting (the official behaviour).
    */
-  exact: boolean;
+  dummyPrefix?: boolean;
 }
 
 const NEWLINE_PIECES = ['\n', '<NL>', '<nl>', '<br>', '<BR>', '<n>', '[NL]', '<newline>', '\\n', '↵', '⏎'];
 const LINE_BREAK = /\r\n|\r|\n/g;
 /** Bytes at the start of a tail window left for the normalizer to fall into step with the full text. */
 const NORMALIZER_SYNC_BYTES = 64;
-/** Tokens dropped from the front of a window when no forced boundary exists. */
-const INEXACT_DROP_TOKENS = 64;
 
 /** A loaded SentencePiece unigram tokenizer. Encode/decode are token-for-token the official library. */
 export class Tokenizer {
@@ -101,9 +106,9 @@ export class Tokenizer {
   }
 
   /** The official encoding (SentencePieceProcessor::EncodeAsIds, no bos/eos). Bytes are taken as UTF-8 as is. */
-  encode(text: string | Uint8Array): number[] {
+  encode(text: string | Uint8Array, options: EncodeOptions = {}): number[] {
     const sink = { ids: [] as number[], pieces: null };
-    this.sp.encode(text, sink);
+    this.sp.encode(text, sink, options.dummyPrefix === false ? false : undefined);
     return sink.ids;
   }
 
@@ -139,15 +144,15 @@ export class Tokenizer {
    * The ids the model should see for a document: encode() with line breaks handled as `newline.mode` says
    * (unchanged in `native` and `lost` modes; the break piece in `piece` mode).
    */
-  encodeContext(text: string): number[] {
-    if (this.newline.mode !== 'piece') return this.encode(text);
-    if (this.breakPieceIsVerbatim) return this.encode(text.replace(LINE_BREAK, this.newline.piece!));
+  encodeContext(text: string, options: EncodeOptions = {}): number[] {
+    if (this.newline.mode !== 'piece') return this.encode(text, options);
+    if (this.breakPieceIsVerbatim) return this.encode(text.replace(LINE_BREAK, this.newline.piece!), options);
     // A normal or control piece is not produced by encoding its text, so lines are joined by id; each line
     // after a break continues the text, so it gets no dummy prefix.
     const ids: number[] = [];
     text.split(LINE_BREAK).forEach((line, i) => {
       if (i > 0) ids.push(this.newline.pieceId!);
-      this.sp.encode(line, { ids, pieces: null }, i === 0 ? undefined : false);
+      this.sp.encode(line, { ids, pieces: null }, i === 0 && options.dummyPrefix !== false ? undefined : false);
     });
     return ids;
   }
@@ -158,59 +163,56 @@ export class Tokenizer {
   }
 
   /**
-   * The last `maxTokens` ids of encodeContext(text), in time that depends on maxTokens, not on the length
-   * of text: only a window at the end is normalized and segmented. The window is cut at a forced
-   * boundary, a position that no vocabulary piece spans, so the best segmentation after it is the same
-   * as in the whole text (up to float rounding of exact ties, which the library itself breaks by the
-   * order of addition). The window grows until it holds maxTokens tokens.
+   * The context for a continuation: the last `maxTokens` ids of encodeContext over the end of `text`, in
+   * time that depends on maxTokens, not on the length of text (only a window at the end is read).
+   *
+   * The window is cut where the encoding of the whole document would also break:
+   *   1. at a line break: after it in `lost` mode (the break is a ▁ there, which the window's dummy ▁
+   *      stands for), before it otherwise (the window then starts with the break, encoded as a continuation);
+   *   2. with no line break near enough, at a forced boundary: a character no vocabulary piece spans (so
+   *      every segmentation passes through it), encoded as a continuation.
+   * The result is always exactly encodeContext(text.slice(start), { dummyPrefix: !continued }) — an
+   * official encoding. It is normally also the tail of encodeContext(text); it can differ where the library
+   * itself breaks an exact tie by float32 rounding of the running score, which depends on how much text
+   * came before (long runs of one repeated piece, such as "-------", are where that happens).
    */
   encodeTail(text: string, maxTokens: number): TailEncoding {
-    if (maxTokens <= 0) return { ids: [], exact: true };
-    if (this.newline.mode !== 'piece') return this.tailOf(text, maxTokens, undefined, (s) => s);
-    if (!this.breakPieceIsVerbatim) return this.tailByLines(text, maxTokens);
-    // Breaks are replaced inside the window only; a "\r\n" cut in half lies before the forced boundary.
-    return this.tailOf(text, maxTokens, undefined, (s) => s.replace(LINE_BREAK, this.newline.piece!));
-  }
-
-  private tailByLines(text: string, maxTokens: number): TailEncoding {
-    const lines = text.split(LINE_BREAK);
-    let ids: number[] = [];
-    let exact = true;
-    for (let i = lines.length - 1; i >= 0 && ids.length < maxTokens; i--) {
-      const part = this.tailOf(lines[i]!, maxTokens - ids.length, i === 0 ? undefined : false, (s) => s);
-      exact &&= part.exact;
-      ids = i > 0 ? [this.newline.pieceId!, ...part.ids, ...ids] : [...part.ids, ...ids];
-    }
-    return { ids: ids.slice(-maxTokens), exact };
-  }
-
-  /** Tail of the official encoding of transform(text), with the given dummy-prefix rule at its start. */
-  private tailOf(
-    text: string,
-    maxTokens: number,
-    addDummyPrefix: boolean | undefined,
-    transform: (s: string) => string,
-  ): TailEncoding {
-    const from = NORMALIZER_SYNC_BYTES + this.sp.maxPieceBytes;
+    if (maxTokens <= 0) return { ids: [], start: text.length, continued: true };
+    const afterBreak = this.newline.mode === 'lost';
     for (let windowChars = maxTokens * 3 + 256; ; windowChars *= 2) {
-      const sink = { ids: [] as number[], pieces: null };
-      if (windowChars >= text.length) {
-        this.sp.encode(transform(text), sink, addDummyPrefix);
-        return { ids: sink.ids.slice(-maxTokens), exact: true };
+      if (windowChars >= text.length) return { ids: this.encodeContext(text).slice(-maxTokens), start: 0, continued: false };
+      let start0 = text.length - windowChars;
+      if (isLowSurrogate(text.charCodeAt(start0))) start0++;
+      LINE_BREAK.lastIndex = start0;
+      const brk = LINE_BREAK.exec(text);
+      LINE_BREAK.lastIndex = 0;
+      if (brk) {
+        const cut = afterBreak ? brk.index + brk[0].length : brk.index;
+        const ids = this.encodeContext(text.slice(cut), { dummyPrefix: afterBreak ? undefined : false });
+        if (ids.length >= maxTokens) return { ids: ids.slice(-maxTokens), start: cut, continued: !afterBreak };
       }
-      let start = text.length - windowChars;
-      if (isLowSurrogate(text.charCodeAt(start))) start++;
-      const window = utf8Encode(transform(text.slice(start)));
-      const normalized = this.sp.normalizer.normalize(window, 0, window.length, false);
-      const q = this.sp.forcedBoundary(normalized, from);
-      if (q >= 0) {
-        this.sp.encodeNormalized(normalized.subarray(q), sink);
-        if (sink.ids.length >= maxTokens) return { ids: sink.ids.slice(-maxTokens), exact: true };
-      } else {
-        this.sp.encodeNormalized(normalized, sink);
-        if (sink.ids.length >= maxTokens + INEXACT_DROP_TOKENS) return { ids: sink.ids.slice(-maxTokens), exact: false };
+      // The line the window starts in, up to its break: cut it at a forced boundary.
+      const cut = this.forcedCut(text, start0, brk ? brk.index : text.length);
+      if (cut >= 0) {
+        const ids = this.encodeContext(text.slice(cut), { dummyPrefix: false });
+        if (ids.length >= maxTokens) return { ids: ids.slice(-maxTokens), start: cut, continued: true };
       }
     }
+  }
+
+  /** A UTF-16 offset in text[from, to) where no piece spans, or -1. */
+  private forcedCut(text: string, from: number, to: number): number {
+    const raw = text.slice(from, to);
+    const bytes = utf8Encode(raw);
+    const origins = { map: new Int32Array(0) };
+    const normalized = this.sp.normalizer.normalize(bytes, 0, bytes.length, false, origins);
+    let q = this.sp.forcedBoundary(normalized, NORMALIZER_SYNC_BYTES + this.sp.maxPieceBytes);
+    // Fall back to the first character boundary past the sync margin: still an official encoding of
+    // the cut text, just without the guarantee that the whole document breaks there.
+    if (q < 0) q = NORMALIZER_SYNC_BYTES + this.sp.maxPieceBytes;
+    while (q < normalized.length && (normalized[q]! & 0xc0) === 0x80) q++;
+    if (q >= normalized.length) return -1;
+    return from + utf16Offset(raw, origins.map[q]!);
   }
 
   /** decode() for generated ids, with the break piece written as "\n" (`piece` mode). */
@@ -232,3 +234,20 @@ export class Tokenizer {
 }
 
 const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+/** The UTF-16 offset in s of UTF-8 byte offset `byte`. */
+function utf16Offset(s: string, byte: number): number {
+  let b = 0;
+  let i = 0;
+  while (i < s.length && b < byte) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) b += 1;
+    else if (c < 0x800) b += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && isLowSurrogate(s.charCodeAt(i + 1))) {
+      b += 4;
+      i++;
+    } else b += 3;
+    i++;
+  }
+  return i;
+}

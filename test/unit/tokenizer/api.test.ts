@@ -1,0 +1,237 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadTokenizer, type Tokenizer } from '../../../src-main/tokenizer';
+import { TsuzukiError } from '../../../src-main/util/errors';
+import { FIXTURES, inputs, MODELS, modelPath } from './fixtures';
+
+const tokenizers = Object.fromEntries(
+  await Promise.all(MODELS.map(async (m) => [m, await loadTokenizer(modelPath(m))] as const)),
+) as Record<(typeof MODELS)[number], Tokenizer>;
+const { cases } = inputs();
+const prose = cases.slice(0, 3000);
+
+describe('loadTokenizer', () => {
+  it('reads special tokens from the model, not from defaults', () => {
+    const nfkc = tokenizers.nfkc;
+    expect(nfkc.vocabSize).toBe(2000);
+    expect(nfkc.special).toMatchObject({ unk: 0, bos: 1, eos: 2, pad: null, control: [1, 2], userDefined: [] });
+    expect(nfkc.idToPiece(0)).toBe('<unk>');
+    const ud = tokenizers.userdef;
+    expect(ud.special.control.map((id) => ud.idToPiece(id))).toEqual(['<s>', '</s>', '<ctl>', '<sep>']);
+    expect(ud.special.userDefined.map((id) => ud.idToPiece(id))).toEqual(['<NL>', '【注】', 'Debian', '▁▁', 'ファイル']);
+    expect(ud.pieceToId('<NL>')).toBe(ud.special.userDefined[0]);
+    expect(ud.pieceToId('no such piece')).toBe(ud.special.unk);
+  });
+
+  it('accepts the model folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsuzuki-tok-'));
+    writeFileSync(join(dir, 'spiece.model'), readFileSync(modelPath('nfkc')));
+    const tok = await loadTokenizer(dir);
+    expect(tok.encode('テストです')).toEqual(tokenizers.nfkc.encode('テストです'));
+  });
+
+  it('rejects an id outside the vocabulary', () => {
+    expect(() => tokenizers.nfkc.decode([5, 2000])).toThrow(/2000 is out of range/);
+    expect(() => tokenizers.nfkc.idToPiece(-1)).toThrow(TsuzukiError);
+  });
+});
+
+describe('corrupt, truncated and foreign files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsuzuki-tok-bad-'));
+  const good = readFileSync(modelPath('nfkc'));
+  const variants: [string, Uint8Array][] = [
+    ['empty.model', new Uint8Array(0)],
+    ['truncated.model', good.subarray(0, Math.floor(good.length / 2))],
+    ['cut-early.model', good.subarray(0, 1000)],
+    ['text.model', new TextEncoder().encode('{"this": "is json, not a model"}\n')],
+    ['png.model', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])],
+    ['random.model', Uint8Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24)],
+  ];
+  it.each(variants)('%s gives a clear corrupt_file error naming the file', async (name, bytes) => {
+    const file = join(dir, name);
+    writeFileSync(file, bytes);
+    const error = await loadTokenizer(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TsuzukiError);
+    expect((error as TsuzukiError).code).toBe('corrupt_file');
+    expect((error as TsuzukiError).message).toContain(file);
+  });
+  it('a missing file is not_found', async () => {
+    await expect(loadTokenizer(join(dir, 'nope.model'))).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
+
+describe('newline strategy', () => {
+  it('detects what each model does with a line break', () => {
+    expect(tokenizers.nfkc.newline).toMatchObject({ mode: 'lost', roundTrip: 'あ い' });
+    expect(tokenizers.identity.newline.mode).toBe('lost');
+    expect(tokenizers.bytefb.newline.mode).toBe('native');
+    expect(tokenizers.userdef.newline).toMatchObject({ mode: 'piece', piece: '<NL>' });
+  });
+
+  it('native: context and output carry the break as is', () => {
+    const tok = tokenizers.bytefb;
+    const text = '一行目。\n二行目。';
+    expect(tok.encodeContext(text)).toEqual(tok.encode(text));
+    expect(tok.decodeOutput(tok.encode(text))).toBe(text);
+  });
+
+  it('piece: every break becomes the break piece, and comes back as "\\n" in output only', () => {
+    const tok = tokenizers.userdef;
+    const nl = tok.newline.pieceId!;
+    const text = '一行目。\n二行目。\r\n\n三行目';
+    const ids = tok.encodeContext(text);
+    expect(ids.filter((id) => id === nl)).toHaveLength(3);
+    expect(ids).toEqual(tok.encode('一行目。<NL>二行目。<NL><NL>三行目'));
+    expect(tok.decodeOutput(ids)).toBe(tok.decode(ids).replaceAll('<NL>', '\n'));
+    expect(tok.decodeOutput(ids)).toContain('\n\n');
+    expect(tok.decode(ids)).not.toContain('\n');
+  });
+
+  it('lost: the context is the official encoding, where a break is a word boundary', () => {
+    const tok = tokenizers.nfkc;
+    expect(tok.encodeContext('段落。\n次の段落。')).toEqual(tok.encode('段落。 次の段落。'));
+    expect(tok.decodeOutput(tok.encodeContext('段落。\n次'))).not.toContain('\n');
+  });
+});
+
+describe('encodeTail', () => {
+  const doc = (sep: string, chars: number, offset: number) => {
+    let text = '';
+    for (let i = offset; text.length < chars; i++) text += prose[i % prose.length]! + sep;
+    return text;
+  };
+
+  it.each(MODELS)('%s: is the official encoding of the window it reports, on 200,000-character documents', (name) => {
+    const tok = tokenizers[name];
+    const docs = [doc('\n', 200_000, 0), doc('', 200_000, 17), doc('。', 60_000, 400), doc('\n\n', 60_000, 900)];
+    let agree = 0;
+    for (const text of docs) {
+      for (const n of [1, 100, 1000]) {
+        const tail = tok.encodeTail(text, n);
+        expect(tail.ids).toHaveLength(n);
+        expect(tail.start).toBeGreaterThan(text.length - n * 20 - 4000);
+        expect(tail.ids).toEqual(tok.encodeContext(text.slice(tail.start), { dummyPrefix: !tail.continued }).slice(-n));
+        if (JSON.stringify(tail.ids) === JSON.stringify(tok.encodeContext(text).slice(-n))) agree++;
+      }
+    }
+    // Whole-document encodings differ from any window only by float32 tie-breaking at large running scores.
+    expect(agree).toBeGreaterThanOrEqual(docs.length * 3 - 4);
+  });
+
+  it('cuts after a paragraph break in lost mode and before it otherwise', () => {
+    const text = doc('\n', 50_000, 3);
+    const lost = tokenizers.nfkc.encodeTail(text, 200);
+    expect(text[lost.start - 1]).toBe('\n');
+    expect(lost.continued).toBe(false);
+    const piece = tokenizers.userdef.encodeTail(text, 200);
+    expect(text[piece.start]).toBe('\n');
+    expect(piece.continued).toBe(true);
+    expect(piece.ids).toEqual(tokenizers.userdef.encodeContext(text).slice(-200));
+  });
+
+  it('encodes short texts whole', () => {
+    const tok = tokenizers.nfkc;
+    expect(tok.encodeTail('短い文。', 1000)).toEqual({ ids: tok.encode('短い文。'), start: 0, continued: false });
+    expect(tok.encodeTail('短い文。', 0).ids).toEqual([]);
+  });
+
+  it('random documents: the window is always an official encoding', () => {
+    const tok = tokenizers.identity;
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...prose.slice(0, 200), 'ℵℵℵ', '👍🏽', '  ', 'ｶﾞ', '\n', '㍻'), { minLength: 100, maxLength: 300 }), (parts) => {
+        const text = parts.join('');
+        const tail = tok.encodeTail(text, 300);
+        expect(tail.ids).toEqual(tok.encodeContext(text.slice(tail.start), { dummyPrefix: !tail.continued }).slice(-300));
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
+describe('stream decoder', () => {
+  const streamed = (tok: Tokenizer, ids: number[], afterText?: string) => {
+    const d = tok.createStreamDecoder({ afterText });
+    const chunks = ids.map((id) => d.push(id));
+    chunks.push(d.end());
+    return chunks;
+  };
+
+  it.each(MODELS)('%s: chunks concatenate to decodeOutput for random ids, each chunk whole characters', (name) => {
+    const tok = tokenizers[name];
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: tok.vocabSize - 1 }), { maxLength: 60 }), (ids) => {
+        const chunks = streamed(tok, ids);
+        expect(chunks.join('')).toBe(tok.decodeOutput(ids));
+        if (tok.newline.mode !== 'piece') expect(chunks.join('')).toBe(tok.decode(ids));
+        for (const c of chunks) expect(c).toBe(Buffer.from(c, 'utf8').toString('utf8'));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('holds byte-fallback pieces until the character is complete or broken', () => {
+    const tok = tokenizers.bytefb;
+    const b = (x: number) => tok.pieceToId(`<0x${x.toString(16).toUpperCase().padStart(2, '0')}>`);
+    const d = tok.createStreamDecoder({ afterText: 'x' });
+    expect(d.push(b(0xf0))).toBe('');
+    expect(d.push(b(0x9f))).toBe('');
+    expect(d.push(b(0x91))).toBe('');
+    expect(d.push(b(0x8d))).toBe('👍');
+    expect(d.push(b(0xe3))).toBe('');
+    expect(d.push(b(0x41))).toBe('\ufffdA');
+    expect(d.push(b(0xe3))).toBe('');
+    expect(d.push(b(0x81))).toBe('');
+    expect(d.end()).toBe('\ufffd\ufffd');
+    const ids = [b(0xe3), b(0x81), b(0x82), tok.encode('テスト')].flat();
+    expect(streamed(tok, ids).join('')).toBe(tok.decode(ids));
+  });
+
+  it('emits the ids of real text as they arrive', () => {
+    const tok = tokenizers.nfkc;
+    const ids = tok.encode('これは長い文章です。それから続きます。');
+    const chunks = streamed(tok, ids);
+    expect(chunks.filter((c) => c.length > 0).length).toBeGreaterThan(ids.length / 2);
+    expect(chunks.join('')).toBe(tok.decode(ids));
+  });
+
+  it('treats a leading ▁ by the text it continues', () => {
+    const tok = tokenizers.nfkc;
+    const ids = tok.encode('word here');
+    expect(tok.idToPiece(ids[0]!).startsWith('▁')).toBe(true);
+    expect(streamed(tok, ids).join('')).toBe('word here');
+    expect(streamed(tok, ids, '').join('')).toBe('word here');
+    expect(streamed(tok, ids, 'a').join('')).toBe(' word here');
+    expect(streamed(tok, ids, 'end.\n').join('')).toBe('word here');
+    expect(streamed(tok, ids, 'end. ').join('')).toBe('word here');
+  });
+});
+
+describe('properties', () => {
+  it('identity + byte fallback: decode(encode(x)) is x with runs of spaces collapsed and trimmed', () => {
+    const tok = tokenizers.bytefb;
+    const noSurrogates = fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => !s.includes('\u2581'));
+    fc.assert(
+      fc.property(noSurrogates, (x) => {
+        expect(tok.decode(tok.encode(x))).toBe(x.replace(/ +/g, ' ').replace(/^ | $/g, ''));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('bytes in, bytes out: a Uint8Array is encoded like the string it decodes to when it is valid UTF-8', () => {
+    const tok = tokenizers.nfkc;
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 30 }), (x) => {
+        expect(tok.encode(new TextEncoder().encode(x))).toEqual(tok.encode(x));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('fixture directory is what the tests expect', () => {
+    expect(FIXTURES.endsWith('/tokenizer/')).toBe(true);
+  });
+});
