@@ -11,7 +11,6 @@ export type { Settings, SamplingParams } from '../services/settings';
 const MAX_TITLE = 500;
 /** ~5 million characters: a long novel, with room to spare. */
 const MAX_TEXT = 5_000_000;
-const MAX_CONTEXT = 200_000;
 
 // In a `u` regex, surrogate code units only match when unpaired.
 const LONE_SURROGATE = /[\ud800-\udfff]/u;

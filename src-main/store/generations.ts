@@ -128,11 +128,16 @@ function toRecord(row: Row): GenerationRecord {
 function where(filter: GenerationFilter, alias = ''): { sql: string; params: unknown[] } {
   const parts: string[] = [];
   const params: unknown[] = [];
-  if (filter.documentId !== undefined) parts.push(`${alias}document_id = ?`), params.push(filter.documentId);
-  if (filter.status !== undefined) parts.push(`${alias}status = ?`), params.push(filter.status);
-  if (filter.modelId !== undefined) parts.push(`${alias}model_id = ?`), params.push(filter.modelId);
-  if (filter.from !== undefined) parts.push(`${alias}created_at >= ?`), params.push(filter.from);
-  if (filter.to !== undefined) parts.push(`${alias}created_at < ?`), params.push(filter.to);
+  const add = (condition: string, value: unknown) => {
+    if (value === undefined) return;
+    parts.push(`${alias}${condition}`);
+    params.push(value);
+  };
+  add('document_id = ?', filter.documentId);
+  add('status = ?', filter.status);
+  add('model_id = ?', filter.modelId);
+  add('created_at >= ?', filter.from);
+  add('created_at < ?', filter.to);
   return { sql: parts.join(' AND '), params };
 }
 
