@@ -304,6 +304,7 @@ class DownloadJob implements DownloadHandle {
     this.ownsClient = !options.client;
     this.client = options.client ?? new HubClient(options.clientOptions);
     this.progress = { repo: options.repo, phase: 'resolving', file: null, fileBytes: 0, fileTotal: 0, bytes: 0, total: 0, speed: 0, etaSeconds: null, filesDone: 0, filesTotal: 0 };
+    if (options.signal?.aborted) this.cancel();
     options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
     this.done = this.run().finally(() => (this.ownsClient ? this.client.close() : undefined));
     this.done.catch(() => undefined);

@@ -1,0 +1,370 @@
+/**
+ * The model library: a folder of installed models, one folder each.
+ *
+ *   <models>/library.json                 { active: { id, precision } | null }
+ *   <models>/<id>/source/                 the Hugging Face files + tsuzuki-source.json (repo, commit, checksums)
+ *   <models>/<id>/<precision>/            a converted model (tsuzuki.json, model.onnx, …), one per precision
+ *
+ * `<id>` is the repo id with `/` as `--` (rinna--japanese-gpt-1b). A folder only counts once its manifest exists,
+ * and manifests are written last, so an interrupted download or conversion never shows up as installed.
+ */
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { TsuzukiError } from '../util/errors';
+import { hashFile, type Digest } from './checksum';
+import { freeSpace as defaultFreeSpace, formatBytes, type FreeSpaceProbe } from './disk';
+import { SOURCE_MANIFEST, selectModelFiles, sourceManifestSchema, type RepoSnapshot, type SourceManifest } from './hub';
+import { MANIFEST_FILE, readManifest, type Manifest } from './manifest';
+import { PRECISIONS, type Precision } from './weights';
+
+const LIBRARY_FILE = 'library.json';
+const SOURCE_DIR = 'source';
+const ID = /^[A-Za-z0-9][\w.-]*$/;
+
+const libraryStateSchema = z.object({
+  active: z.object({ id: z.string(), precision: z.enum(PRECISIONS as [Precision, ...Precision[]]) }).nullable(),
+});
+type LibraryState = z.infer<typeof libraryStateSchema>;
+
+export interface InstalledSource {
+  dir: string;
+  repo: string | null;
+  revision: string | null;
+  commit: string | null;
+  bytes: number;
+  files: string[];
+}
+
+export interface InstalledVariant {
+  precision: Precision;
+  dir: string;
+  bytes: number;
+  blockSize: number | null;
+  createdAt: string;
+}
+
+export interface InstalledModel {
+  id: string;
+  dir: string;
+  repo: string | null;
+  source: InstalledSource | null;
+  variants: InstalledVariant[];
+  /** The precision that is the active model, when this model is the active one. */
+  active: Precision | null;
+}
+
+export interface ActiveModel {
+  id: string;
+  precision: Precision;
+  /** The converted folder to load. */
+  dir: string;
+}
+
+export interface VerifyReport {
+  id: string;
+  ok: boolean;
+  files: Array<{ part: 'source' | Precision; path: string; ok: boolean; problem: string | null }>;
+}
+
+export type RemovePart = 'source' | 'converted' | 'all';
+
+/** `rinna/japanese-gpt-1b` → `rinna--japanese-gpt-1b`. */
+export function modelIdFor(repo: string): string {
+  return repo.replaceAll('/', '--');
+}
+
+export class ModelLibrary {
+  readonly dir: string;
+
+  constructor(dir: string, private readonly probeFreeSpace: FreeSpaceProbe = defaultFreeSpace) {
+    this.dir = resolve(dir);
+  }
+
+  modelDir(id: string): string {
+    checkId(id);
+    return join(this.dir, id);
+  }
+
+  sourceDir(id: string): string {
+    return join(this.modelDir(id), SOURCE_DIR);
+  }
+
+  variantDir(id: string, precision: Precision): string {
+    return join(this.modelDir(id), precision);
+  }
+
+  async list(): Promise<InstalledModel[]> {
+    const names = await readdir(this.dir, { withFileTypes: true }).catch(() => []);
+    const state = await this.state();
+    const models: InstalledModel[] = [];
+    for (const entry of names) {
+      if (!entry.isDirectory() || !ID.test(entry.name)) continue;
+      const model = await this.read(entry.name, state);
+      if (model.source || model.variants.length > 0) models.push(model);
+    }
+    return models.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async get(id: string): Promise<InstalledModel> {
+    const model = await this.read(id, await this.state());
+    if (!model.source && model.variants.length === 0) {
+      throw new TsuzukiError('not_found', `No installed model "${id}" in ${this.dir}. \`tsuzuki models list\` shows the installed ones.`);
+    }
+    return model;
+  }
+
+  /** The converted model the app uses; null when none was chosen or it was removed. */
+  async active(): Promise<ActiveModel | null> {
+    const { active } = await this.state();
+    if (!active) return null;
+    const dir = this.variantDir(active.id, active.precision);
+    const ok = await stat(join(dir, MANIFEST_FILE)).then(() => true, () => false);
+    return ok ? { ...active, dir } : null;
+  }
+
+  /** Makes a converted model the active one (the only converted precision when `precision` is not given). */
+  async setActive(id: string, precision?: Precision): Promise<ActiveModel> {
+    const model = await this.get(id);
+    const variant = precision ? model.variants.find((v) => v.precision === precision) : model.variants.length === 1 ? model.variants[0] : undefined;
+    if (!variant) {
+      const have = model.variants.map((v) => v.precision).join(', ') || 'none';
+      throw new TsuzukiError(
+        model.variants.length === 0 ? 'not_found' : 'invalid_argument',
+        `${id} has ${precision ? `no ${precision} conversion` : 'several conversions'} (converted: ${have}). ${model.variants.length === 0 ? 'Convert it first.' : 'Name the precision.'}`,
+      );
+    }
+    await this.writeState({ active: { id, precision: variant.precision } });
+    return { id, precision: variant.precision, dir: variant.dir };
+  }
+
+  /** Hashes every file again and compares with the manifests (source: the hub's checksums; converted: tsuzuki.json). */
+  async verify(id: string, options: { signal?: AbortSignal; onFile?: (part: string, path: string) => void } = {}): Promise<VerifyReport> {
+    const model = await this.get(id);
+    const files: VerifyReport['files'] = [];
+    const check = async (part: VerifyReport['files'][number]['part'], dir: string, path: string, expected: Digest, size: number) => {
+      options.onFile?.(part, path);
+      const full = join(dir, path);
+      const actualSize = (await stat(full).catch(() => null))?.size;
+      let problem: string | null = null;
+      if (actualSize === undefined) problem = 'missing';
+      else if (actualSize !== size) problem = `size ${actualSize}, expected ${size}`;
+      else {
+        const { hex } = await hashFile(full, expected.algorithm, { signal: options.signal });
+        if (hex !== expected.value) problem = `${expected.algorithm} ${hex}, expected ${expected.value}`;
+      }
+      files.push({ part, path, ok: problem === null, problem });
+    };
+    if (model.source) {
+      const manifest = await readSourceManifest(model.source.dir);
+      for (const f of manifest.files) await check('source', model.source.dir, f.path, { algorithm: f.algorithm, value: f.digest }, f.size);
+    }
+    for (const v of model.variants) {
+      const manifest = await readManifest(v.dir);
+      for (const [path, f] of Object.entries(manifest.files.outputs)) await check(v.precision, v.dir, path, { algorithm: 'sha256', value: f.sha256 }, f.size);
+    }
+    return { id, ok: files.every((f) => f.ok), files };
+  }
+
+  /** Deletes the source files, the converted folders (all, or one precision), or the whole model. */
+  async remove(id: string, part: RemovePart = 'all', precision?: Precision): Promise<void> {
+    const model = await this.get(id);
+    const state = await this.state();
+    if (part === 'all') {
+      await rm(model.dir, { recursive: true, force: true });
+    } else if (part === 'source') {
+      if (!model.source) throw new TsuzukiError('not_found', `${id} has no source files to remove.`);
+      await rm(model.source.dir, { recursive: true, force: true });
+    } else {
+      const doomed = model.variants.filter((v) => !precision || v.precision === precision);
+      if (doomed.length === 0) throw new TsuzukiError('not_found', `${id} has no ${precision ?? ''} converted model to remove.`.replace('  ', ' '));
+      for (const v of doomed) await rm(v.dir, { recursive: true, force: true });
+    }
+    if (state.active?.id === id && !(await this.active())) await this.writeState({ active: null });
+  }
+
+  /**
+   * Imports a local folder: a Hugging Face checkpoint (config.json, spiece.model, weights) or an already converted
+   * Tsuzuki model (tsuzuki.json). Files are copied (the original stays as it is) and verified.
+   */
+  async importFolder(path: string, options: { id?: string; signal?: AbortSignal } = {}): Promise<InstalledModel> {
+    const from = resolve(path);
+    const names = await readdir(from).catch((error: unknown) => {
+      throw new TsuzukiError('not_found', `Cannot read the folder ${from}: ${(error as Error).message}`);
+    });
+    if (names.includes(MANIFEST_FILE)) return this.importConverted(from, options);
+    if (names.includes('config.json')) return this.importSource(from, names, options);
+    throw new TsuzukiError('invalid_argument', `${from} is neither a Hugging Face checkpoint (no config.json) nor a converted Tsuzuki model (no ${MANIFEST_FILE}).`);
+  }
+
+  private async importConverted(from: string, options: { id?: string; signal?: AbortSignal }): Promise<InstalledModel> {
+    const manifest = await readManifest(from);
+    const id = options.id ?? (manifest.source.repo ? modelIdFor(manifest.source.repo) : safeId(basename(from)));
+    const target = this.variantDir(id, manifest.precision);
+    if (await exists(join(target, MANIFEST_FILE))) {
+      throw new TsuzukiError('busy', `${id} already has a ${manifest.precision} model. Remove it first (\`tsuzuki models remove ${id} --converted\`).`);
+    }
+    const files = [...Object.keys(manifest.files.outputs).filter((f) => f !== MANIFEST_FILE), MANIFEST_FILE];
+    await this.copyInto(from, target, files, options.signal);
+    const report = await this.verifyVariant(target, manifest, options.signal);
+    if (report.length > 0) {
+      await rm(target, { recursive: true, force: true });
+      throw new TsuzukiError('corrupt_file', `${from} does not match its ${MANIFEST_FILE}: ${report.join('; ')}. Convert the model again.`);
+    }
+    return this.get(id);
+  }
+
+  private async importSource(from: string, names: string[], options: { id?: string; signal?: AbortSignal }): Promise<InstalledModel> {
+    const existing = names.includes(SOURCE_MANIFEST) ? await readSourceManifest(from) : null;
+    const origin = existing ? { repo: existing.repo, revision: existing.revision, commit: existing.commit } : hfCacheOrigin(from);
+    const listing: RepoSnapshot = {
+      repo: origin.repo ?? basename(from),
+      revision: origin.revision ?? 'local',
+      commit: origin.commit ?? '',
+      files: names.map((n) => ({ path: n, size: null, digest: null })),
+    };
+    const wanted = await selectModelFiles(listing, (p) => readFile(join(from, p), 'utf8'));
+    const id = options.id ?? (origin.repo ? modelIdFor(origin.repo) : safeId(basename(from)));
+    const target = this.sourceDir(id);
+    if (await exists(join(target, SOURCE_MANIFEST))) {
+      throw new TsuzukiError('busy', `${id} already has source files. Remove them first (\`tsuzuki models remove ${id} --source\`).`);
+    }
+    await this.copyInto(from, target, wanted, options.signal);
+    const files: SourceManifest['files'] = [];
+    for (const path of wanted) {
+      const known = existing?.files.find((f) => f.path === path);
+      const { hex, size } = await hashFile(join(target, path), known?.algorithm ?? 'sha256', { signal: options.signal });
+      if (known && (known.digest !== hex || known.size !== size)) {
+        await rm(target, { recursive: true, force: true });
+        throw new TsuzukiError('corrupt_file', `${join(from, path)} does not match the checksum in ${SOURCE_MANIFEST}. Download it again.`);
+      }
+      files.push({ path, size, algorithm: known?.algorithm ?? 'sha256', digest: hex });
+    }
+    const manifest: SourceManifest = {
+      repo: origin.repo ?? id,
+      revision: origin.revision ?? 'local',
+      commit: origin.commit ?? '',
+      endpoint: existing?.endpoint ?? null,
+      files,
+      completedAt: new Date().toISOString(),
+    };
+    await writeFile(join(target, `${SOURCE_MANIFEST}.partial`), JSON.stringify(manifest, null, 2) + '\n');
+    await rename(join(target, `${SOURCE_MANIFEST}.partial`), join(target, SOURCE_MANIFEST));
+    return this.get(id);
+  }
+
+  /** Copies files into a temp folder beside `target`, then renames it into place (after checking disk space). */
+  private async copyInto(from: string, target: string, files: string[], signal?: AbortSignal): Promise<void> {
+    let need = 0;
+    for (const f of files) need += (await stat(join(from, f))).size;
+    await mkdir(this.dir, { recursive: true });
+    const free = await this.probeFreeSpace(this.dir);
+    if (free < need) {
+      throw new TsuzukiError('disk_full', `Not enough disk space in ${this.dir}: importing needs ${formatBytes(need)} but only ${formatBytes(free)} is free.`);
+    }
+    const temp = `${target}.importing`;
+    await rm(temp, { recursive: true, force: true });
+    await mkdir(temp, { recursive: true });
+    try {
+      for (const f of files) {
+        signal?.throwIfAborted();
+        await copyFile(join(from, f), join(temp, f));
+      }
+      await rm(target, { recursive: true, force: true });
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  private async verifyVariant(dir: string, manifest: Manifest, signal?: AbortSignal): Promise<string[]> {
+    const problems: string[] = [];
+    for (const [path, f] of Object.entries(manifest.files.outputs)) {
+      const { hex, size } = await hashFile(join(dir, path), 'sha256', { signal }).catch(() => ({ hex: '', size: -1 }));
+      if (hex !== f.sha256 || size !== f.size) problems.push(`${path} ${size < 0 ? 'is missing' : 'differs'}`);
+    }
+    return problems;
+  }
+
+  private async read(id: string, state: LibraryState): Promise<InstalledModel> {
+    const dir = this.modelDir(id);
+    let source: InstalledSource | null = null;
+    const sourceDir = join(dir, SOURCE_DIR);
+    const sm = await readSourceManifest(sourceDir).catch(() => null);
+    if (sm) {
+      source = {
+        dir: sourceDir,
+        repo: sm.repo,
+        revision: sm.revision,
+        commit: sm.commit || null,
+        bytes: sm.files.reduce((n, f) => n + f.size, 0),
+        files: sm.files.map((f) => f.path),
+      };
+    }
+    const variants: InstalledVariant[] = [];
+    let repo = source?.repo ?? null;
+    for (const precision of PRECISIONS) {
+      const vdir = join(dir, precision);
+      const manifest = await readManifest(vdir).catch(() => null);
+      if (!manifest) continue;
+      repo ??= manifest.source.repo;
+      variants.push({
+        precision: manifest.precision,
+        dir: vdir,
+        bytes: Object.values(manifest.files.outputs).reduce((n, f) => n + f.size, 0),
+        blockSize: manifest.blockSize,
+        createdAt: manifest.createdAt,
+      });
+    }
+    const active = state.active?.id === id && variants.some((v) => v.precision === state.active?.precision) ? state.active.precision : null;
+    return { id, dir, repo, source, variants, active };
+  }
+
+  private async state(): Promise<LibraryState> {
+    const text = await readFile(join(this.dir, LIBRARY_FILE), 'utf8').catch(() => null);
+    if (text === null) return { active: null };
+    const parsed = libraryStateSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : { active: null };
+  }
+
+  private async writeState(state: LibraryState): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const file = join(this.dir, LIBRARY_FILE);
+    await writeFile(`${file}.partial`, JSON.stringify(state, null, 2) + '\n');
+    await rename(`${file}.partial`, file);
+  }
+}
+
+export async function readSourceManifest(dir: string): Promise<SourceManifest> {
+  const file = join(dir, SOURCE_MANIFEST);
+  const text = await readFile(file, 'utf8').catch((cause: unknown) => {
+    throw new TsuzukiError('not_found', `${file} is missing: ${dir} is not a complete download.`, { cause });
+  });
+  const parsed = sourceManifestSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new TsuzukiError('corrupt_file', `${file} is not a Tsuzuki source manifest. Download the model again.`);
+  return parsed.data;
+}
+
+/** A folder inside a Hugging Face cache (`models--org--name/snapshots/<commit>`) tells its repo and commit. */
+function hfCacheOrigin(dir: string): { repo: string | null; revision: string | null; commit: string | null } {
+  const m = /models--([^/\\]+?)--([^/\\]+)[/\\]snapshots[/\\]([0-9a-f]{40})[/\\]?$/.exec(dir);
+  return m ? { repo: `${m[1]}/${m[2]}`, revision: m[3]!, commit: m[3]! } : { repo: null, revision: null, commit: null };
+}
+
+function checkId(id: string): void {
+  if (!ID.test(id) || id.includes('..')) throw new TsuzukiError('invalid_argument', `"${id}" is not a model id (e.g. rinna--japanese-gpt-1b).`);
+}
+
+function safeId(name: string): string {
+  const id = name.replace(/[^\w.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  if (!id) throw new TsuzukiError('invalid_argument', `Cannot make a model id from the folder name "${name}"; pass one explicitly.`);
+  return id;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
