@@ -3,15 +3,17 @@ import type { Command } from './command';
 import { convert } from './commands/convert';
 import { db } from './commands/db';
 import { detokenize } from './commands/detokenize';
+import { download } from './commands/download';
 import { history } from './commands/history';
 import { info } from './commands/info';
 import { logits } from './commands/logits';
+import { models } from './commands/models';
 import { serve } from './commands/serve';
 import { tokenize } from './commands/tokenize';
 import { version } from './commands/version';
 
 // Each command lives in ./commands/<name>.ts; this list is the CLI's table of contents.
-const commands: Command[] = [version, info, serve, convert, logits, history, db, tokenize, detokenize];
+const commands: Command[] = [version, info, serve, convert, logits, history, db, tokenize, detokenize, download, models];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
