@@ -8,7 +8,7 @@ const usage = 'tsuzuki tokenize --tokenizer <spiece.model or model dir> [--lines
 
 export const tokenize: Command = {
   name: 'tokenize',
-  summary: 'Encode TEXT with a SentencePiece model: prints {"ids": [...], "pieces": [...]}; --lines: one ids array per stdin line',
+  summary: 'Encode TEXT (or standard input) with a SentencePiece model: prints {"ids": [...], "pieces": [...]}; --lines: one ids array per stdin line',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(usage, args, {
@@ -28,8 +28,15 @@ export const tokenize: Command = {
       return 0;
     }
     if (positionals.length > 1) throw new TsuzukiError('invalid_argument', `Give the text as one argument (quote it).\nUsage: ${usage}`);
-    const text = positionals[0] ?? '';
+    // No TEXT: the whole of standard input is the text (when it is not a terminal).
+    const text = positionals[0] ?? (process.stdin.isTTY ? '' : await readAll(process.stdin));
     process.stdout.write(JSON.stringify(tok.encodeWithPieces(text)) + '\n');
     return 0;
   },
 };
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
