@@ -4,7 +4,8 @@
  * is divided into a grid of `step`-character cells counted from its start, and the cut is the first line or
  * sentence end inside the first cell whose tail fits. Typing at the end then keeps the same cut (and so the same
  * token prefix, which the KV cache reuses) until the tail outgrows the budget, and the cut then moves by a cell.
- * Give the whole text before the cursor as `before`: the grid is anchored at its first character.
+ * The grid is anchored at the document's first character: give the whole text before the cursor as `before`, or
+ * a tail of it together with `origin`, the tail's offset in the document.
  */
 import { TsuzukiError } from '../util/errors';
 
@@ -15,6 +16,8 @@ export interface TextEncoder {
 
 export interface ContextInput {
   before: string;
+  /** Offset of `before` in the document (0: `before` is all the text before the cursor). */
+  origin?: number;
   memo?: string;
   maxNewTokens: number;
   nPositions: number;
@@ -63,10 +66,12 @@ export function buildContext(encoder: TextEncoder, input: ContextInput, options:
   let start = 0;
   let textIds: number[] | null = before.length <= room * MAX_CHARS_PER_TOKEN ? fits(0) : null;
   if (!textIds) {
-    const cells = Math.floor(before.length / step);
-    const cut = (k: number) => cellStart(before, k * step, step);
+    const origin = input.origin ?? 0;
+    const cells = Math.floor((origin + before.length) / step);
+    // Cell k starts at document offset k × step; only cells inside `before` can be cut at.
+    const cut = (k: number) => cellStart(before, Math.max(0, k * step - origin), step);
     // Smallest cell whose tail fits, by bisection (the token count shrinks as the cut moves right).
-    let lo = Math.max(1, Math.floor((before.length - room * MAX_CHARS_PER_TOKEN) / step));
+    let lo = Math.max(Math.ceil(origin / step), 1, Math.floor((origin + before.length - room * MAX_CHARS_PER_TOKEN) / step));
     let hi = cells;
     let found: { start: number; ids: number[] } | null = null;
     while (lo <= hi) {

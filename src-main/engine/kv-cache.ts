@@ -6,7 +6,7 @@
 import type { Tensor } from 'onnxruntime-node';
 import type { PastKeyValues } from './session';
 
-type TensorClass = typeof import('onnxruntime-node').Tensor;
+type TensorClass = typeof Tensor;
 let tensorClass: Promise<TensorClass> | undefined;
 /** onnxruntime stays a lazy import (see session.ts); the cache only exists once a session has loaded it. */
 function loadTensorClass(): Promise<TensorClass> {

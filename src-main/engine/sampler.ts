@@ -58,8 +58,9 @@ function invalid(message: string): never {
 /** Fills in the defaults and rejects values HF would reject (or that would make no sense), naming the parameter. */
 export function resolveSamplingParams(input: Partial<SamplingParams> = {}): SamplingParams {
   const p: SamplingParams = { ...DEFAULT_SAMPLING };
-  for (const [key, value] of Object.entries(input) as [keyof SamplingParams, unknown][]) {
-    if (value !== undefined) (p as unknown as Record<string, unknown>)[key] = value;
+  // Only the sampler's own keys: callers pass wider parameter objects (length, seed, alternatives).
+  for (const key of Object.keys(DEFAULT_SAMPLING) as (keyof SamplingParams)[]) {
+    if (input[key] !== undefined) (p as unknown as Record<string, unknown>)[key] = input[key];
   }
   if (typeof p.doSample !== 'boolean') invalid(`doSample must be true or false, got ${String(p.doSample)}`);
   const finite = (name: string, v: number) => {

@@ -7,6 +7,7 @@
  * Streams: a `*.start` request returns a `requestId`, events carry it, and a `*.cancel` request stops it.
  */
 import { z } from 'zod';
+import { generationEvents, generationRequests } from './contract-generation';
 import { storeRequests } from './contract-store';
 
 const empty = z.object({}).strict();
@@ -30,6 +31,7 @@ export type AppInfo = z.infer<typeof appInfoSchema>;
 export const requests = {
   'app.info': { input: empty, output: appInfoSchema },
   ...storeRequests,
+  ...generationRequests,
   /** The renderer has saved everything after an `app.closing` event: the window may close now. */
   'app.closeReady': { input: empty, output: z.null() },
 } as const;
@@ -37,6 +39,7 @@ export const requests = {
 export const events = {
   /** The window is about to close (quit, or the close button): save now, then call `app.closeReady`. */
   'app.closing': z.object({}).strict(),
+  ...generationEvents,
 } as const;
 
 export const contract = { requests, events };

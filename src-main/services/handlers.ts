@@ -2,17 +2,24 @@
 import type { Contract } from '../ipc/contract';
 import type { Handlers } from '../ipc/router';
 import { appInfo } from './app';
+import { GenerationService } from './generation';
 import { createStoreHandlers, type StoreDeps } from './store-handlers';
 
 export interface HandlerDeps extends StoreDeps {
   /** The Electron shell waits for the renderer's `app.closeReady` before closing the window. */
   onCloseReady?: () => void;
+  /** Generation on the active model; without one, generation requests answer that no model is available. */
+  generation?: GenerationService;
 }
 
 export function createHandlers(deps: HandlerDeps = {}): Handlers<Contract> {
+  const generation = deps.generation ?? new GenerationService({ model: () => null, store: deps.store ?? null });
   return {
     'app.info': () => appInfo(),
     ...createStoreHandlers(deps),
+    'generation.start': (input, ctx) => generation.start(input, ctx.emit, ctx.signal),
+    'generation.cancel': ({ requestId }) => generation.cancel(requestId),
+    'generation.prefill': (input) => generation.prefill(input),
     'app.closeReady': () => {
       deps.onCloseReady?.();
       return null;

@@ -78,3 +78,15 @@ describe('context builder', () => {
     expect(() => buildContext(chars, { before: 'a', maxNewTokens: 1024, nPositions: 1024, startId: 2 })).toThrow(/leaves no room/);
   });
 });
+
+describe('context builder with a tail of the document', () => {
+  it('cuts where it would cut the whole document', () => {
+    const full = doc(400);
+    const whole = buildContext(chars, { before: full, maxNewTokens: 100, nPositions: 1024, startId: 2 });
+    for (const origin of [1000, 3333, full.length - 2000]) {
+      const tail = buildContext(chars, { before: full.slice(origin), origin, maxNewTokens: 100, nPositions: 1024, startId: 2 });
+      expect(origin + tail.start).toBe(whole.start);
+      expect(tail.ids).toEqual(whole.ids);
+    }
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * Requests and events of the generation service (see contract.ts for the conventions). `generation.start` answers
+ * at once with a `requestId`; the text then streams as `generation.delta` events and ends with one
+ * `generation.done` (also after a cancel) or one `generation.error`.
+ */
+import { z } from 'zod';
+import { samplingParamsSchema } from '../services/settings';
+
+/** The text before the cursor may be a whole novel; the engine reads only its tail. */
+const MAX_BEFORE = 5_000_000;
+const MAX_SIDE = 200_000;
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+const text = (max: number) => z.string().max(max).transform((s) => s.replace(new RegExp(LONE_SURROGATE.source, 'gu'), '\ufffd'));
+const requestId = z.string().min(1).max(100);
+const documentId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable();
+const count = z.number().int().nonnegative();
+
+const contextInput = {
+  documentId: documentId.default(null),
+  /** The document's text before the cursor: all of it, or a tail together with `beforeOffset`. */
+  before: text(MAX_BEFORE),
+  /** Where `before` starts in the document, when only a tail is sent (keeps the context's cut stable). */
+  beforeOffset: count.default(0),
+  /** The document memo, placed before the text. */
+  memo: text(MAX_SIDE).default(''),
+};
+
+export const finishReasonSchema = z.enum(['eos', 'length', 'stop', 'cancelled']);
+
+export const generationStartSchema = z
+  .object({
+    ...contextInput,
+    /** The text after the cursor, stored with the generation (the model does not see it). */
+    after: text(MAX_SIDE).default(''),
+    /** Any parameter left out comes from the active sampling preset. */
+    params: samplingParamsSchema.partial().default({}),
+    /** Stop at the end of the first sentence (。！？」 and the closing marks right after). */
+    stopAtSentenceEnd: z.boolean().default(false),
+    /** Stop before any of these strings (they are not part of the text). */
+    stopStrings: z.array(z.string().min(1).max(100)).max(8).default([]),
+  })
+  .strict();
+export type GenerationStartInput = z.output<typeof generationStartSchema>;
+
+export const generationPrefillSchema = z
+  .object({ ...contextInput, maxNewTokens: z.number().int().min(1).max(1024).optional() })
+  .strict();
+export type GenerationPrefillInput = z.output<typeof generationPrefillSchema>;
+
+const statsSchema = z.object({
+  promptTokens: count,
+  reusedTokens: count,
+  prefillTokens: count,
+  prefillMs: z.number(),
+  firstTokenMs: z.number(),
+  decodeMs: z.number(),
+  decodeSteps: count,
+  newTokens: count,
+  tokensPerSecond: z.number(),
+  totalMs: z.number(),
+  loadMs: z.number(),
+});
+
+export const generationDoneSchema = z.object({
+  requestId,
+  alternatives: z.array(
+    z.object({
+      index: count,
+      text: z.string(),
+      tokenCount: count,
+      finishReason: finishReasonSchema,
+      /** The history entry (null when nothing was stored: no database, or cancelled before any text). */
+      generationId: z.number().int().positive().nullable(),
+    }),
+  ),
+  seed: z.number().int().nullable(),
+  device: z.string(),
+  /** Why the model does not run on the requested or preferred device. */
+  fallbackReason: z.string().nullable(),
+  stats: statsSchema,
+});
+export type GenerationDone = z.output<typeof generationDoneSchema>;
+
+export const generationRequests = {
+  'generation.start': { input: generationStartSchema, output: z.object({ requestId }) },
+  /** Stops a running generation within one decode step; false when it had already ended. */
+  'generation.cancel': { input: z.object({ requestId }).strict(), output: z.object({ cancelled: z.boolean() }) },
+  /**
+   * Prefills the context while the writer pauses, so that the next start streams at once. A start (or another
+   * prefill) cancels it.
+   */
+  'generation.prefill': {
+    input: generationPrefillSchema,
+    output: z.object({ promptTokens: count, reusedTokens: count, prefillTokens: count, prefillMs: z.number(), cancelled: z.boolean() }),
+  },
+} as const;
+
+export const generationEvents = {
+  'generation.delta': z.object({ requestId, index: count, text: z.string() }),
+  'generation.done': generationDoneSchema,
+  'generation.error': z.object({ requestId, error: z.object({ code: z.string(), message: z.string() }) }),
+} as const;

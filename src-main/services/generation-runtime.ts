@@ -1,0 +1,84 @@
+/**
+ * One model ready to generate: the ONNX session on its device, the tokenizer that came with it, and the generator
+ * that owns the session's KV cache. Shared by the generation service and the CLI.
+ */
+import { join } from 'node:path';
+import { buildContext, type BuiltContext } from '../engine/context';
+import { loadModel, type ConcreteDevice, type Device } from '../engine/device';
+import { Generator } from '../engine/generator';
+import type { SpecialTokens } from '../engine/sampler';
+import { TOKENIZER_FILE } from '../model/manifest';
+import { loadTokenizer, type Tokenizer } from '../tokenizer';
+import { TsuzukiError } from '../util/errors';
+
+export interface RuntimeOptions {
+  device?: Device;
+  threads?: number;
+  prefillChunk?: number;
+}
+
+export class GenerationRuntime {
+  private constructor(
+    readonly dir: string,
+    readonly tokenizer: Tokenizer,
+    readonly generator: Generator,
+    readonly device: ConcreteDevice,
+    readonly fallbackReason: string | null,
+    readonly loadMs: number,
+  ) {}
+
+  static async open(dir: string, options: RuntimeOptions = {}): Promise<GenerationRuntime> {
+    const started = performance.now();
+    const loaded = await loadModel(dir, options.device ?? 'auto', options.threads ? { threads: options.threads } : {});
+    try {
+      const tokenizer = await loadTokenizer(join(dir, TOKENIZER_FILE));
+      const special = specialTokens(tokenizer, loaded.session.manifest.architecture.vocabSize, loaded.session.manifest.specialTokens.eos);
+      const generator = new Generator(loaded.session, special, options.prefillChunk ? { prefillChunk: options.prefillChunk } : {});
+      return new GenerationRuntime(dir, tokenizer, generator, loaded.device, loaded.fallbackReason, performance.now() - started);
+    } catch (error) {
+      await loaded.session.release();
+      throw error;
+    }
+  }
+
+  get manifest() {
+    return this.generator.session.manifest;
+  }
+
+  /** The prompt for the text before the cursor (see engine/context.ts), line breaks per the tokenizer's strategy. */
+  context(input: { before: string; origin?: number; memo?: string; maxNewTokens: number }): BuiltContext {
+    const t = this.tokenizer;
+    return buildContext(
+      { encode: (text) => t.encodeContext(text) },
+      { ...input, nPositions: this.generator.nPositions, startId: t.special.bos ?? t.special.eos ?? 0 },
+    );
+  }
+
+  /** A streaming decoder for one alternative continuing `afterText`. */
+  decoder(afterText: string) {
+    return this.tokenizer.createStreamDecoder({ afterText });
+  }
+
+  async close(): Promise<void> {
+    this.generator.cancel();
+    await this.generator.idle();
+    await this.generator.session.release();
+  }
+}
+
+/**
+ * EOS from the tokenizer (else the model's config); `<unk>` banned as in rinna's model card, and so is every id
+ * the model has but the tokenizer cannot decode (a padded embedding table).
+ */
+function specialTokens(tokenizer: Tokenizer, vocabSize: number, configEos: number | null): SpecialTokens {
+  const eos = tokenizer.special.eos ?? configEos;
+  if (tokenizer.vocabSize > vocabSize) {
+    throw new TsuzukiError(
+      'corrupt_file',
+      `The tokenizer has ${tokenizer.vocabSize} pieces but the model only ${vocabSize} tokens: spiece.model does not belong to this model. Convert the model again.`,
+    );
+  }
+  const banned = [tokenizer.special.unk];
+  for (let id = tokenizer.vocabSize; id < vocabSize; id++) banned.push(id);
+  return { vocabSize, eosIds: eos === null ? [] : [eos], bannedIds: banned };
+}

@@ -1,0 +1,148 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contract, type Result } from '../../../src-main/ipc/contract';
+import { createRouter, type CallContext } from '../../../src-main/ipc/router';
+import { GenerationService } from '../../../src-main/services/generation';
+import { createHandlers } from '../../../src-main/services/handlers';
+import { Store } from '../../../src-main/store/store';
+import { convertTiny, type TinyModel } from './tiny-model';
+
+type Event = { event: string; payload: Record<string, unknown> };
+
+let model: TinyModel;
+let dbDir: string;
+let store: Store;
+let service: GenerationService;
+
+beforeAll(async () => {
+  model = await convertTiny();
+  dbDir = await mkdtemp(join(tmpdir(), 'tsuzuki-gen-db-'));
+  store = await Store.open(join(dbDir, 'tsuzuki.db'));
+  service = new GenerationService({ model: () => ({ id: 'tiny', dir: model.dir, device: 'cpu', threads: 1 }), store });
+});
+afterAll(async () => {
+  await service?.dispose();
+  store?.close();
+  await model?.dispose();
+  await rm(dbDir, { recursive: true, force: true });
+});
+
+const before = '今日は天気が良いので、公園まで散歩に出かけた。道の両側には桜の木が並んでいて';
+
+/** A caller over the real router: collects its events, and can wait for the end of a request. */
+function caller(gen: GenerationService | null = service) {
+  const router = createRouter(contract, createHandlers({ store, ...(gen ? { generation: gen } : {}) }));
+  const events: Event[] = [];
+  const waiters = new Map<string, (e: Event) => void>();
+  const lifetime = new AbortController();
+  const ctx: CallContext<typeof contract> = {
+    signal: lifetime.signal,
+    emit(event, payload) {
+      const e = { event, payload: router.checkEvent(event, payload) as Record<string, unknown> };
+      events.push(e);
+      if (event === 'generation.done' || event === 'generation.error') waiters.get(e.payload.requestId as string)?.(e);
+    },
+  };
+  const call = (channel: string, payload: unknown) => router.dispatch(channel, payload, ctx) as Promise<Result<Record<string, unknown>>>;
+  const start = async (payload: Record<string, unknown>) => {
+    const r = await call('generation.start', payload);
+    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+    const requestId = r.value.requestId as string;
+    // The end may already have been emitted (an error right away).
+    const ended = events.find((e) => (e.event === 'generation.done' || e.event === 'generation.error') && e.payload.requestId === requestId);
+    const end = ended ? Promise.resolve(ended) : new Promise<Event>((resolve) => waiters.set(requestId, resolve));
+    return { requestId, end };
+  };
+  return { call, start, events, lifetime };
+}
+
+describe('generation service over the IPC router', () => {
+  it('streams deltas that add up to the text, then done, and stores the generation as proposed', async () => {
+    const c = caller();
+    const { requestId, end } = await start(c, { before, params: { maxNewTokens: 12, seed: 5, numAlternatives: 2 }, after: '続き' });
+    const done = (await end).payload as { alternatives: { index: number; text: string; generationId: number; finishReason: string }[]; seed: number; device: string; stats: Record<string, number> };
+    expect(done.seed).toBe(5);
+    expect(done.device).toBe('cpu');
+    expect(done.alternatives).toHaveLength(2);
+    for (const alt of done.alternatives) {
+      const streamed = c.events
+        .filter((e) => e.event === 'generation.delta' && e.payload.requestId === requestId && e.payload.index === alt.index)
+        .map((e) => e.payload.text)
+        .join('');
+      expect(streamed).toBe(alt.text);
+      const record = store.generations.get(alt.generationId);
+      expect(record).toMatchObject({ status: 'proposed', text: alt.text, seed: 5, modelId: 'tiny', device: 'cpu', altIndex: alt.index, contextAfter: '続き', groupId: requestId });
+      expect(record.params).toMatchObject({ maxNewTokens: 12, topK: 500, topP: 0.95, seed: 5, numAlternatives: 2 });
+      expect(record.contextBefore).toBe(before);
+      expect(record.timings.promptTokens).toBe(done.stats.promptTokens);
+    }
+  });
+
+  it('the same seed gives the same text; prefill makes the next start reuse the whole prompt', async () => {
+    const c = caller();
+    const params = { maxNewTokens: 10, seed: 77 };
+    const a = (await (await start(c, { before, params })).end).payload as { alternatives: { text: string }[] };
+    const prefill = await c.call('generation.prefill', { before: before + '、', maxNewTokens: 10 });
+    expect(prefill.ok).toBe(true);
+    const b = (await (await start(c, { before: before + '、', params })).end).payload as { stats: Record<string, number> };
+    expect(b.stats.prefillTokens).toBe(0);
+    expect(b.stats.reusedTokens).toBe(b.stats.promptTokens);
+    const again = (await (await start(c, { before, params })).end).payload as { alternatives: { text: string }[] };
+    expect(again.alternatives[0]!.text).toBe(a.alternatives[0]!.text);
+  });
+
+  it('cancel stops a running generation; the done event says cancelled', async () => {
+    const c = caller();
+    const { requestId, end } = await start(c, { before, params: { maxNewTokens: 200, minNewTokens: 200 } });
+    while (!c.events.some((e) => e.event === 'generation.delta' && e.payload.requestId === requestId)) await new Promise((r) => setTimeout(r, 1));
+    const r = await c.call('generation.cancel', { requestId });
+    expect(r).toEqual({ ok: true, value: { cancelled: true } });
+    const done = (await end).payload as { alternatives: { finishReason: string; tokenCount: number }[] };
+    expect(done.alternatives[0]!.finishReason).toBe('cancelled');
+    expect(done.alternatives[0]!.tokenCount).toBeLessThan(200);
+    expect(await c.call('generation.cancel', { requestId })).toEqual({ ok: true, value: { cancelled: false } });
+  });
+
+  it('a new start cancels the running one', async () => {
+    const c = caller();
+    const first = await start(c, { before, params: { maxNewTokens: 200, minNewTokens: 200 } });
+    const second = await start(c, { before, params: { maxNewTokens: 3 } });
+    expect(((await first.end).payload as { alternatives: { finishReason: string }[] }).alternatives[0]!.finishReason).toBe('cancelled');
+    expect(((await second.end).payload as { alternatives: { tokenCount: number }[] }).alternatives[0]!.tokenCount).toBeGreaterThan(0);
+  });
+
+  it('stops at the end of a sentence when asked', async () => {
+    const c = caller();
+    for (const seed of [1, 2, 3]) {
+      const done = (await (await start(c, { before, params: { maxNewTokens: 60, seed }, stopAtSentenceEnd: true })).end).payload as { alternatives: { text: string; finishReason: string }[] };
+      const alt = done.alternatives[0]!;
+      if (alt.finishReason === 'stop') expect(alt.text).toMatch(/[。！？」!?][」』）)]*$/u);
+      // Nothing after the first sentence end.
+      expect(alt.text.replace(/[。！？」!?][」』）)。！？!?]*$/u, '')).not.toMatch(/[。！？」]/u);
+    }
+  });
+
+  it('rejects bad parameters at the door with clear messages', async () => {
+    const c = caller();
+    const topP = await c.call('generation.start', { before, params: { topP: 1.5 } });
+    expect(topP.ok).toBe(false);
+    expect(!topP.ok && topP.error.code).toBe('invalid_payload');
+    expect(!topP.ok && topP.error.message).toMatch(/params\.topP/);
+    const minMax = await c.call('generation.start', { before, params: { maxNewTokens: 5, minNewTokens: 9 } });
+    expect(!minMax.ok && minMax.error).toMatchObject({ code: 'invalid_argument' });
+  });
+
+  it('without a model, the request ends in an error event that says so', async () => {
+    const c = caller(null);
+    const { end } = await start(c, { before });
+    const e = await end;
+    expect(e.event).toBe('generation.error');
+    expect(e.payload.error).toMatchObject({ code: 'not_found' });
+  });
+});
+
+function start(c: ReturnType<typeof caller>, payload: Record<string, unknown>) {
+  return c.start(payload);
+}
