@@ -49,9 +49,18 @@ function azureSignOptions(env: NodeJS.ProcessEnv): Record<keyof typeof AZURE_VAR
   return Object.fromEntries(entries) as Record<keyof typeof AZURE_VARS, string>;
 }
 
-/** `TSUZUKI_RELEASE=1` (set only by the release workflow) turns a missing certificate into a failed build. */
-export function createConfig(env: NodeJS.ProcessEnv = process.env): Configuration {
+const NOTARIZE_VARS = ['APPLE_API_KEY', 'APPLE_API_KEY_ID', 'APPLE_API_ISSUER'] as const;
+
+/**
+ * `TSUZUKI_RELEASE=1` (set only by the release workflow) turns a missing certificate into a failed build, and on a
+ * macOS host missing notarization credentials too (electron-builder would skip notarization with a warning).
+ */
+export function createConfig(env: NodeJS.ProcessEnv = process.env, host: NodeJS.Platform = process.platform): Configuration {
   const release = env.TSUZUKI_RELEASE === '1';
+  const missing = NOTARIZE_VARS.filter((name) => !env[name]);
+  if (release && host === 'darwin' && missing.length > 0) {
+    throw new Error(`${missing.join(', ')} not set: a macOS release must be notarized (see build/RELEASING.md).`);
+  }
   // In GitHub Actions the repository is known; elsewhere electron-builder reads package.json `repository` or .git/config.
   const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
   const azure = env.AZURE_TRUSTED_SIGNING_ENDPOINT ? azureSignOptions(env) : null;

@@ -57,10 +57,13 @@ describe('electron-builder configuration', () => {
   });
 
   it('forces code signing and notarization only in release builds', () => {
-    const release = createConfig({ TSUZUKI_RELEASE: '1' });
+    const apple = { APPLE_API_KEY: '/tmp/AuthKey.p8', APPLE_API_KEY_ID: 'KEYID', APPLE_API_ISSUER: 'issuer' };
+    const release = createConfig({ TSUZUKI_RELEASE: '1', ...apple }, 'darwin');
     expect(release.forceCodeSigning).toBe(true);
     expect(release.mac?.notarize).toBe(true);
-    const local = createConfig({});
+    expect(() => createConfig({ TSUZUKI_RELEASE: '1', ...apple, APPLE_API_ISSUER: '' }, 'darwin')).toThrow(/APPLE_API_ISSUER not set/);
+    expect(createConfig({ TSUZUKI_RELEASE: '1' }, 'win32').forceCodeSigning).toBe(true);
+    const local = createConfig({}, 'darwin');
     expect(local.forceCodeSigning).toBe(false);
     expect(local.mac?.notarize).toBe(false);
   });
