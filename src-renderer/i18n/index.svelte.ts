@@ -1,6 +1,8 @@
 import { en } from './en';
 import { ja, type MessageKey } from './ja';
 
+export type { MessageKey };
+
 export type Locale = 'ja' | 'en';
 export const locales: { id: Locale; label: string }[] = [
   { id: 'ja', label: '日本語' },
@@ -28,7 +30,8 @@ export const i18n = {
   },
 };
 
-/** The message for `key` in the current locale; reactive in templates. */
-export function t(key: MessageKey): string {
-  return dictionaries[current][key];
+/** The message for `key` in the current locale, with `{name}` placeholders filled; reactive in templates. */
+export function t(key: MessageKey, values?: Record<string, string | number>): string {
+  const message = dictionaries[current][key];
+  return values ? message.replace(/\{(\w+)\}/g, (_, name: string) => String(values[name] ?? `{${name}}`)) : message;
 }

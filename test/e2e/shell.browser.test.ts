@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { artifactPath, launchBrowser } from '../helpers/browser';
@@ -9,7 +12,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   const renderer = await buildRenderer();
-  [served, browser] = await Promise.all([startServe(['--renderer', renderer]), launchBrowser()]);
+  [served, browser] = await Promise.all([startServe(['--renderer', renderer, '--db', join(mkdtempSync(join(tmpdir(), 'tsuzuki-shell-')), 'tsuzuki.db')]), launchBrowser()]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -24,6 +27,7 @@ describe('app shell in a browser over `tsuzuki serve`', () => {
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     await page.goto(served.url);
     await expect(page.getByTestId('app-title').textContent()).resolves.toBe('続き');
+    await page.getByTestId('toggle-settings').click();
     await page.getByTestId('app-info').waitFor();
     expect(await page.getByText('このアプリについて').count()).toBe(1);
     expect(await page.getByTestId('app-version').textContent()).toMatch(/^Tsuzuki \d+\.\d+\.\d+/);
@@ -35,6 +39,7 @@ describe('app shell in a browser over `tsuzuki serve`', () => {
     await page.getByTestId('language').selectOption('en');
     await expect(page.getByText('About').count()).resolves.toBe(1);
     await page.reload();
+    await page.getByTestId('toggle-settings').click();
     await page.getByTestId('app-info').waitFor();
     expect(await page.getByText('About').count()).toBe(1); // the choice survives a reload
     await page.screenshot({ path: artifactPath('shell-en.png'), fullPage: true });

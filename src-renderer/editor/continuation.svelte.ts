@@ -1,0 +1,143 @@
+/**
+ * Drives one continuation at a time: sends the text before the cursor (ruby notation stripped: the model never saw
+ * it) to the generation service, streams the deltas into the editor's proposal, and records in the history what the
+ * writer did with it (accepted, rejected).
+ */
+import type { EventPayload, InputOf } from '../../src-main/ipc/contract';
+import { api, ApiError } from '../lib/api';
+import type { ProseEditor, ProposalOutcome } from './prose-editor';
+import { stripRuby } from './ruby';
+
+type Done = EventPayload<'generation.done'>;
+type StreamEvent =
+  | { kind: 'delta'; payload: EventPayload<'generation.delta'> }
+  | { kind: 'done'; payload: Done }
+  | { kind: 'error'; payload: EventPayload<'generation.error'> };
+
+export interface ContinuationRequest {
+  documentId: number | null;
+  memo: string;
+  params: InputOf<'generation.start'>['params'];
+  stopAtSentenceEnd: boolean;
+}
+
+export class Continuation {
+  status = $state<'idle' | 'streaming' | 'proposed'>('idle');
+  last = $state<Done | null>(null);
+  error = $state<ApiError | null>(null);
+  alternatives = $state(1);
+  /** The alternative the editor shows. */
+  shown = $state(0);
+  private requestId: string | null = null;
+  /** Events that arrive while `generation.start` has not answered yet (their request id is not known). */
+  private early: StreamEvent[] | null = null;
+  private outcome: { outcome: ProposalOutcome; alternative: number } | null = null;
+  private done: Done | null = null;
+  private readonly off: (() => void)[];
+
+  constructor(
+    private readonly editor: () => ProseEditor | null,
+    private readonly request: () => ContinuationRequest,
+  ) {
+    this.off = [
+      api.on('generation.delta', (payload) => this.receive({ kind: 'delta', payload })),
+      api.on('generation.done', (payload) => this.receive({ kind: 'done', payload })),
+      api.on('generation.error', (payload) => this.receive({ kind: 'error', payload })),
+    ];
+  }
+
+  private receive(event: StreamEvent): void {
+    if (this.early) this.early.push(event);
+    else if (event.payload.requestId === this.requestId) this.apply(event);
+  }
+
+  private apply(event: StreamEvent): void {
+    const editor = this.editor();
+    if (event.kind === 'delta') {
+      editor?.appendProposal(event.payload.index, event.payload.text);
+    } else if (event.kind === 'done') {
+      this.done = event.payload;
+      this.last = event.payload;
+      editor?.finishProposal();
+      if (this.status === 'streaming') this.status = 'proposed';
+      this.settle();
+    } else {
+      this.error = new ApiError(event.payload.error.code, event.payload.error.message);
+      this.requestId = null;
+      this.status = 'idle';
+      editor?.reject();
+    }
+  }
+
+  /** Asks for a continuation of the text before the cursor. */
+  async start(): Promise<void> {
+    const editor = this.editor();
+    if (!editor || editor.composing) return;
+    if (editor.proposal) editor.reject();
+    const { text, cursor } = editor.context();
+    const { documentId, memo, params, stopAtSentenceEnd } = this.request();
+    this.error = null;
+    this.done = null;
+    this.outcome = null;
+    this.alternatives = params?.numAlternatives ?? 1;
+    this.shown = 0;
+    editor.beginProposal(this.alternatives);
+    this.status = 'streaming';
+    this.early = [];
+    try {
+      const { requestId } = await api.generation.start({
+        documentId,
+        before: stripRuby(text.slice(0, cursor)),
+        after: stripRuby(text.slice(cursor)),
+        memo: stripRuby(memo),
+        params,
+        stopAtSentenceEnd,
+      });
+      this.requestId = requestId;
+      const early = this.early ?? [];
+      this.early = null;
+      early.filter((e) => e.payload.requestId === requestId).forEach((e) => this.apply(e));
+    } catch (error) {
+      this.early = null;
+      this.status = 'idle';
+      this.error = error instanceof ApiError ? error : new ApiError('internal', String(error));
+      editor.reject();
+    }
+  }
+
+  /** Stops the stream; what has arrived stays proposed. */
+  async stop(): Promise<void> {
+    const requestId = this.requestId;
+    if (!requestId || this.status !== 'streaming') return;
+    this.status = 'proposed';
+    await api.generation.cancel({ requestId }).catch(() => undefined);
+  }
+
+  /** The editor ended the proposal (accept, reject, typing): stop the stream and record the outcome. */
+  ended(outcome: ProposalOutcome, alternative: number): void {
+    this.outcome = { outcome, alternative };
+    void this.stop();
+    this.status = 'idle';
+    this.settle();
+  }
+
+  /** Once both the writer's decision and the stored generations are known, record the decision in the history. */
+  private settle(): void {
+    if (!this.outcome || !this.done) return;
+    const { outcome, alternative } = this.outcome;
+    const done = this.done;
+    this.outcome = null;
+    this.done = null;
+    this.requestId = null;
+    for (const alt of done.alternatives) {
+      if (alt.generationId === null) continue;
+      const status = outcome !== 'rejected' && alt.index === alternative ? 'accepted' : 'rejected';
+      void api.history.setStatus({ id: alt.generationId, status }).catch(() => undefined);
+    }
+  }
+
+  dispose(): void {
+    this.off.forEach((off) => off());
+    void this.stop();
+  }
+}

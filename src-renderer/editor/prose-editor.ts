@@ -1,0 +1,227 @@
+/**
+ * The prose editor. Built on ProseMirror, chosen against the alternatives for these needs:
+ * - IME: ProseMirror leaves composition to the browser's own contenteditable and reads the result afterwards, the
+ *   most robust way to support Japanese input methods; we add a guard so no shortcut fires while composing.
+ * - 縦書き: it uses the native caret and selection, so `writing-mode: vertical-rl` just works. CodeMirror 6 measures
+ *   lines itself and does not support vertical writing (its author has said it will not); a <textarea> cannot
+ *   decorate streamed text inline.
+ * - Inline decorations: the streaming proposal is a widget decoration, outside the document until accepted.
+ * - Undo: prosemirror-history; accepting is one transaction, so one undo restores the text before the continuation.
+ * - 200,000 characters: paragraphs are separate nodes, and an edit only re-renders the paragraph it touches.
+ */
+import { baseKeymap } from 'prosemirror-commands';
+import { history, redo, undo } from 'prosemirror-history';
+import { keymap } from 'prosemirror-keymap';
+import { EditorState, Plugin, TextSelection } from 'prosemirror-state';
+import { EditorView } from 'prosemirror-view';
+import { acceptTransaction, proposalActions, proposalKey, proposalPlugin, type Proposal } from './proposal';
+import { docToText, offsetToPos, posToOffset, textToDoc, type Range } from './schema';
+import { defaultBindings, isImeEvent, matchesShortcut, type Bindings } from './shortcuts';
+
+export type ProposalOutcome = 'accepted' | 'rejected' | 'interrupted';
+
+export interface EditorEvents {
+  /** The document text changed (typing, accepting, undo). */
+  change(): void;
+  /** The writer asked for a continuation (the continue shortcut, outside any composition). */
+  continue(): void;
+  /** Retry: reject the proposal and ask again. */
+  retry(): void;
+  /** A proposal ended; `text` is what went into the document (empty when rejected). */
+  proposalEnded(outcome: ProposalOutcome, text: string, alternative: number): void;
+  /** Another alternative is shown (Alt+↑/↓). */
+  alternativeShown(index: number): void;
+  /** A composition ended: work postponed during it (autosave) may run now. */
+  compositionEnd(): void;
+}
+
+const MODIFIER_KEYS = new Set(['Shift', 'Control', 'Alt', 'Meta', 'CapsLock', 'Fn', 'Hyper', 'Super', 'OS']);
+
+export class ProseEditor {
+  readonly view: EditorView;
+  private bindings: Bindings = defaultBindings;
+
+  constructor(
+    mount: HTMLElement,
+    text: string,
+    generated: readonly Range[],
+    private readonly events: EditorEvents,
+  ) {
+    const guard = new Plugin({
+      props: {
+        handleKeyDown: (view, event) => this.onKeyDown(view, event),
+        handleDOMEvents: {
+          compositionend: () => {
+            // Deferred: ProseMirror applies the composed text after this event.
+            queueMicrotask(() => this.events.compositionEnd());
+            return false;
+          },
+        },
+      },
+    });
+    this.view = new EditorView(mount, {
+      state: this.createState(text, generated, [guard]),
+      attributes: { class: 'prose', spellcheck: 'false', role: 'textbox', 'aria-multiline': 'true', 'data-testid': 'editor' },
+      dispatchTransaction: (tr) => {
+        const state = this.view.state.apply(tr);
+        this.view.updateState(state);
+        if (tr.docChanged) this.events.change();
+      },
+    });
+  }
+
+  private createState(text: string, generated: readonly Range[], extra: Plugin[]): EditorState {
+    return EditorState.create({
+      doc: textToDoc(text, generated),
+      plugins: [
+        ...extra,
+        proposalPlugin,
+        history(),
+        keymap({ 'Mod-z': undo, 'Mod-y': redo, 'Mod-Shift-z': redo }),
+        keymap(baseKeymap),
+      ],
+    });
+  }
+
+  setBindings(bindings: Bindings): void {
+    this.bindings = bindings;
+  }
+
+  /** Replaces the whole document (opening another one); history starts afresh. */
+  load(text: string, generated: readonly Range[]): void {
+    const guard = this.view.state.plugins[0]!;
+    this.view.updateState(this.createState(text, generated, [guard]));
+  }
+
+  get composing(): boolean {
+    return this.view.composing;
+  }
+
+  get proposal(): Proposal | null {
+    return proposalKey.getState(this.view.state) ?? null;
+  }
+
+  /** The stored form of the document. */
+  content(): { text: string; generated: Range[] } {
+    return docToText(this.view.state.doc);
+  }
+
+  /** The text before and after the cursor, as offsets into the stored text. */
+  context(): { text: string; cursor: number } {
+    const { text } = docToText(this.view.state.doc);
+    return { text, cursor: posToOffset(this.view.state.doc, this.view.state.selection.head) };
+  }
+
+  setCursor(offset: number): void {
+    const pos = offsetToPos(this.view.state.doc, offset);
+    this.view.dispatch(this.view.state.tr.setSelection(TextSelection.create(this.view.state.doc, pos)).scrollIntoView());
+    this.view.focus();
+  }
+
+  /** Inserts text at the cursor as the writer's own (e.g. from the history panel), undoable. */
+  insertText(text: string): void {
+    const { from } = this.view.state.selection;
+    const lines = text.split('\n');
+    const tr = this.view.state.tr.deleteSelection();
+    let pos = from;
+    lines.forEach((line, i) => {
+      if (i > 0) {
+        tr.split(pos);
+        pos += 2;
+      }
+      if (line) {
+        tr.insertText(line, pos);
+        pos += line.length;
+      }
+    });
+    this.view.dispatch(tr.setSelection(TextSelection.create(tr.doc, pos)).scrollIntoView());
+    this.view.focus();
+  }
+
+  beginProposal(alternatives: number): void {
+    const pos = this.view.state.selection.head;
+    this.view.dispatch(proposalActions.start(this.view.state.tr.setSelection(TextSelection.create(this.view.state.doc, pos)), pos, alternatives));
+  }
+
+  appendProposal(alternative: number, text: string): void {
+    if (!this.proposal) return;
+    this.view.dispatch(proposalActions.append(this.view.state.tr, alternative, text));
+  }
+
+  finishProposal(): void {
+    if (!this.proposal) return;
+    this.view.dispatch(proposalActions.finish(this.view.state.tr));
+  }
+
+  cycleProposal(delta: number): void {
+    const proposal = this.proposal;
+    if (!proposal || proposal.texts.length < 2) return;
+    this.view.dispatch(proposalActions.select(this.view.state.tr, proposal.index + delta));
+    this.events.alternativeShown(this.proposal?.index ?? 0);
+  }
+
+  accept(outcome: 'accepted' | 'interrupted' = 'accepted'): void {
+    const proposal = this.proposal;
+    const tr = acceptTransaction(this.view.state);
+    if (!proposal || !tr) return;
+    this.view.dispatch(tr);
+    this.events.proposalEnded(outcome, proposal.texts[proposal.index] ?? '', proposal.index);
+  }
+
+  reject(): void {
+    const proposal = this.proposal;
+    if (!proposal) return;
+    this.view.dispatch(proposalActions.clear(this.view.state.tr));
+    this.events.proposalEnded('rejected', '', proposal.index);
+  }
+
+  focus(): void {
+    this.view.focus();
+  }
+
+  destroy(): void {
+    this.view.destroy();
+  }
+
+  private onKeyDown(view: EditorView, event: KeyboardEvent): boolean {
+    // Never act during an IME composition, nor on the Enter that commits one.
+    if (isImeEvent(event, view.composing)) {
+      if (this.proposal && !view.composing && event.keyCode === 229) this.accept('interrupted');
+      return false;
+    }
+    const b = this.bindings;
+    if (this.proposal) {
+      if (matchesShortcut(event, b['generation.accept'])) {
+        this.accept();
+        return true;
+      }
+      if (matchesShortcut(event, b['generation.reject'])) {
+        this.reject();
+        return true;
+      }
+      if (matchesShortcut(event, b['generation.regenerate'])) {
+        this.reject();
+        this.events.retry();
+        return true;
+      }
+      if (matchesShortcut(event, b['generation.previous'])) {
+        this.cycleProposal(-1);
+        return true;
+      }
+      if (matchesShortcut(event, b['generation.next'])) {
+        this.cycleProposal(1);
+        return true;
+      }
+      if (matchesShortcut(event, b['generation.start'])) return true;
+      if (MODIFIER_KEYS.has(event.key)) return false;
+      // Any other key: keep what has arrived, stop the generation, then let the key do its usual work.
+      this.accept('interrupted');
+      return false;
+    }
+    if (matchesShortcut(event, b['generation.start'])) {
+      this.events.continue();
+      return true;
+    }
+    return false;
+  }
+}

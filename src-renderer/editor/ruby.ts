@@ -1,0 +1,82 @@
+/**
+ * Ruby (furigana) notation as 青空文庫 and web-novel sites write it:
+ *   ｜漢字《かんじ》  — explicit: the base starts after ｜ (or a half-width |)
+ *   漢字《かんじ》    — implicit: the base is the run of kanji right before 《
+ *   ｜《…》           — an escaped, literal 《…》 (小説家になろう's rule)
+ * The notation stays in the document and exports; the preview shows <ruby>; the model sees only the base text.
+ */
+
+export type Segment = { text: string } | { base: string; ruby: string };
+
+const KANJI = /[\p{Script=Han}々〆〇ヶ〻]/u;
+const MAX_RUBY = 40;
+
+/** Splits text into plain and ruby segments. Malformed notation (no closing 》, empty parts) stays plain text. */
+export function parseRuby(text: string): Segment[] {
+  const segments: Segment[] = [];
+  let plain = '';
+  let i = 0;
+  const flush = () => {
+    if (plain) segments.push({ text: plain });
+    plain = '';
+  };
+  while (i < text.length) {
+    const ch = text[i]!;
+    if ((ch === '｜' || ch === '|') && text[i + 1] === '《') {
+      // Escaped literal: keep 《…》 as text, drop the bar.
+      i += 1;
+      const close = text.indexOf('》', i);
+      const end = close === -1 ? text.length : close + 1;
+      plain += text.slice(i, end);
+      i = end;
+      continue;
+    }
+    if (ch === '｜' || ch === '|') {
+      const open = text.indexOf('《', i + 1);
+      const close = open === -1 ? -1 : text.indexOf('》', open + 1);
+      const base = open === -1 ? '' : text.slice(i + 1, open);
+      const ruby = close === -1 ? '' : text.slice(open + 1, close);
+      if (base && ruby && !/[\n《》｜|]/.test(base) && ruby.length <= MAX_RUBY && !ruby.includes('\n')) {
+        flush();
+        segments.push({ base, ruby });
+        i = close + 1;
+        continue;
+      }
+      plain += ch;
+      i += 1;
+      continue;
+    }
+    if (ch === '《') {
+      const close = text.indexOf('》', i + 1);
+      const ruby = close === -1 ? '' : text.slice(i + 1, close);
+      let start = plain.length;
+      while (start > 0) {
+        const prev = plain.codePointAt(start - 1);
+        // Step back over whole code points (CJK Extension B etc. are surrogate pairs).
+        const low = prev !== undefined && prev >= 0xdc00 && prev <= 0xdfff && start >= 2 ? 2 : 1;
+        if (!KANJI.test(plain.slice(start - low, start))) break;
+        start -= low;
+      }
+      if (start < plain.length && ruby && ruby.length <= MAX_RUBY && !ruby.includes('\n') && !ruby.includes('《')) {
+        const base = plain.slice(start);
+        plain = plain.slice(0, start);
+        flush();
+        segments.push({ base, ruby });
+        i = close + 1;
+        continue;
+      }
+    }
+    plain += ch;
+    i += 1;
+  }
+  flush();
+  return segments;
+}
+
+/** The text as a reader sees it without furigana: what the model is given. */
+export function stripRuby(text: string): string {
+  if (!text.includes('《')) return text;
+  return parseRuby(text)
+    .map((s) => ('text' in s ? s.text : s.base))
+    .join('');
+}
