@@ -70,6 +70,8 @@ export function createConfig(env: NodeJS.ProcessEnv = process.env, host: NodeJS.
     productName: 'Tsuzuki',
     copyright: 'Copyright © Tsuzuki contributors',
     directories: { output: 'dist', buildResources: 'build' },
+    // Chromium's own UI strings (context menus, dialogs) in the app's two languages; the other 50-odd locales are ~40 MB.
+    electronLanguages: ['ja', 'en-US'],
     asar: true,
     // A `.node` and the shared libraries it links against cannot be loaded from inside the asar.
     asarUnpack: ['**/*.node', `${ORT_BIN}/**/*`],
@@ -99,7 +101,8 @@ export function createConfig(env: NodeJS.ProcessEnv = process.env, host: NodeJS.
       language: '1041',
       multiLanguageInstaller: false,
       deleteAppDataOnUninstall: false,
-      artifactName: '${productName}-Setup-${version}-${arch}.${ext}',
+      // One installer carries x64 and arm64 and installs the machine's; one latest.yml serves both to the updater.
+      artifactName: '${productName}-Setup-${version}.${ext}',
     },
 
     mac: {

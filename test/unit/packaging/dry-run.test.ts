@@ -26,7 +26,7 @@ const SHIPPED_WIRE = '101100011';
 function standInElectron(dir: string): void {
   mkdirSync(join(dir, 'resources'), { recursive: true });
   mkdirSync(join(dir, 'locales'), { recursive: true });
-  writeFileSync(join(dir, 'locales', 'ja.pak'), 'locale');
+  for (const locale of ['ja', 'en-US', 'fr', 'zh-CN']) writeFileSync(join(dir, 'locales', `${locale}.pak`), locale);
   const wire = Buffer.concat([Buffer.from(SENTINEL), Buffer.from([1, SHIPPED_WIRE.length]), Buffer.from(SHIPPED_WIRE)]);
   writeFileSync(join(dir, 'electron'), Buffer.concat([Buffer.alloc(4096, 0x90), wire, Buffer.alloc(4096, 0x90)]), { mode: 0o755 });
 }
@@ -122,6 +122,10 @@ describe('electron-builder dry run (linux x64, dir)', () => {
     const total = bytes(join(appDir, 'resources', 'app.asar')) + unpacked.reduce((n, p) => n + bytes(join(unpackedRoot, p)), 0);
     // linux/x64 onnxruntime is ~45 MB of it; all platforms' binaries would add ~245 MB.
     expect(total).toBeLessThan(80 * 1024 * 1024);
+  });
+
+  it("keeps only Chromium's Japanese and English locales", () => {
+    expect(readdirSync(join(appDir, 'locales')).sort()).toEqual(['en-US.pak', 'ja.pak']);
   });
 
   it('flips the fuses in the packaged binary', async () => {
