@@ -72,7 +72,9 @@ export function createConfig(env: NodeJS.ProcessEnv = process.env, host: NodeJS.
     directories: { output: 'dist', buildResources: 'build' },
     // Chromium's own UI strings (context menus, dialogs) in the app's two languages; the other 50-odd locales are ~40 MB.
     electronLanguages: ['ja', 'en-US'],
-    asar: true,
+    // smartUnpack would unpack whole native packages, JavaScript included, out of reach of the asar integrity check;
+    // only the binaries themselves leave the asar (signed on macOS and Windows).
+    asar: { smartUnpack: false },
     // A `.node` and the shared libraries it links against cannot be loaded from inside the asar.
     asarUnpack: ['**/*.node', `${ORT_BIN}/**/*`],
     // better-sqlite3 is rebuilt for Electron's ABI here (tests use Node's ABI, so no postinstall does it).

@@ -33,7 +33,7 @@ describe('electron-builder configuration', () => {
   });
 
   it('packs into an asar and flips the security fuses, asar integrity included', () => {
-    expect(config.asar).toBe(true);
+    expect(config.asar).toEqual({ smartUnpack: false });
     expect(config.electronFuses).toEqual({
       runAsNode: false,
       enableCookieEncryption: true,
