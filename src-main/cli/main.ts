@@ -4,6 +4,8 @@ import { convert } from './commands/convert';
 import { db } from './commands/db';
 import { detokenize } from './commands/detokenize';
 import { download } from './commands/download';
+import { evaluate } from './commands/eval';
+import { generate } from './commands/generate';
 import { history } from './commands/history';
 import { info } from './commands/info';
 import { logits } from './commands/logits';
@@ -13,7 +15,7 @@ import { tokenize } from './commands/tokenize';
 import { version } from './commands/version';
 
 // Each command lives in ./commands/<name>.ts; this list is the CLI's table of contents.
-const commands: Command[] = [version, info, serve, convert, logits, history, db, tokenize, detokenize, download, models];
+const commands: Command[] = [version, info, serve, convert, logits, history, db, tokenize, detokenize, download, models, generate, evaluate];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -4,7 +4,10 @@
  * agrees with the CPU; otherwise — or when an explicitly named device fails — the model runs on the CPU and the
  * reason is recorded for the UI. Converted models are fp16 for GPUs and int4 for the CPU by default.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import { TsuzukiError } from '../util/errors';
 import { DecoderSession, type ExecutionProvider } from './session';
 
@@ -40,9 +43,26 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(8, availableParallelism()));
 }
 
-async function availableBackends(): Promise<Set<string>> {
+/**
+ * Backends this onnxruntime build can use here. CUDA ships separately (its provider library is downloaded at
+ * install time, or not), so `auto` only counts it when that library is present; a named `cuda` is always tried.
+ */
+async function availableBackends(forAuto: boolean): Promise<Set<string>> {
   const ort = await import('onnxruntime-node');
-  return new Set(ort.listSupportedBackends().map((b) => b.name));
+  const names = new Set(ort.listSupportedBackends().map((b) => b.name));
+  if (forAuto && names.has('cuda') && !cudaLibraryPresent()) names.delete('cuda');
+  return names;
+}
+
+function cudaLibraryPresent(): boolean {
+  try {
+    const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+    const bin = join(dirname(dirname(entry)), 'bin', 'napi-v6', process.platform, process.arch);
+    const file = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    return existsSync(join(bin, file));
+  } catch {
+    return false;
+  }
 }
 
 /** The session's provider names; `webgpu` is not among them yet. */
@@ -57,10 +77,12 @@ export async function loadModel(dir: string, device: Device = 'auto', options: L
   if (!DEVICES.includes(device)) {
     throw new TsuzukiError('invalid_argument', `Unknown device "${String(device)}"; use one of ${DEVICES.join(', ')}.`);
   }
-  const tried = device === 'auto' ? candidates(process.platform) : device === 'cpu' ? [] : [device];
+  const wanted = device === 'auto' ? candidates(process.platform) : device === 'cpu' ? [] : [device];
+  const available = wanted.length ? await availableBackends(device === 'auto') : new Set<string>();
+  // `auto` quietly skips what this machine lacks; a named device that is missing is a reason to report.
+  const tried = device === 'auto' ? wanted.filter((d) => available.has(d)) : wanted;
   const reasons: string[] = [];
   let cpu: DecoderSession | null = null;
-  const available = tried.length ? await availableBackends() : new Set<string>();
   for (const d of tried) {
     let session: DecoderSession | null = null;
     try {

@@ -1,0 +1,110 @@
+import { randomInt } from 'node:crypto';
+import { DEVICES, type Device } from '../../engine/device';
+import { resolveSamplingParams } from '../../engine/sampler';
+import { GenerationRuntime } from '../../services/generation-runtime';
+import { TsuzukiError } from '../../util/errors';
+import { parseCommandArgs } from '../args';
+import type { Command } from '../command';
+
+const usage =
+  'tsuzuki generate --model <dir> [--device auto|cpu|cuda|dml|webgpu|coreml] [--max-new-tokens N] [--min-new-tokens N] ' +
+  '[--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--no-sample] [--seed S] [--num N] [--threads N] [--json] PROMPT';
+
+/** A numeric option: undefined when absent, else a finite number (integer when asked). */
+export function numberOption(name: string, value: string | undefined, integer: boolean, commandUsage: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new TsuzukiError('invalid_argument', `--${name} must be ${integer ? 'an integer' : 'a number'}, got "${value}".\nUsage: ${commandUsage}`);
+  }
+  return n;
+}
+
+export function deviceOption(value: string | undefined, commandUsage: string): Device {
+  const device = value ?? 'auto';
+  if (!(DEVICES as readonly string[]).includes(device)) {
+    throw new TsuzukiError('invalid_argument', `--device must be one of ${DEVICES.join(', ')}, got "${device}".\nUsage: ${commandUsage}`);
+  }
+  return device as Device;
+}
+
+export const generate: Command = {
+  name: 'generate',
+  summary: 'Continue PROMPT with a converted model, streaming the text (--json: ids, texts and timings as JSON)',
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(usage, args, {
+      model: { type: 'string' },
+      device: { type: 'string' },
+      'max-new-tokens': { type: 'string' },
+      'min-new-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      'repetition-penalty': { type: 'string' },
+      'no-sample': { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      num: { type: 'string' },
+      threads: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
+    if (!values.model) throw new TsuzukiError('invalid_argument', `--model is required.\nUsage: ${usage}`);
+    if (positionals.length !== 1) throw new TsuzukiError('invalid_argument', `Give exactly one PROMPT (quote it).\nUsage: ${usage}`);
+    const prompt = positionals[0]!;
+    const int = (name: string) => numberOption(name, values[name as keyof typeof values] as string | undefined, true, usage);
+    const float = (name: string) => numberOption(name, values[name as keyof typeof values] as string | undefined, false, usage);
+    const maxNewTokens = int('max-new-tokens') ?? 60;
+    if (maxNewTokens < 1) throw new TsuzukiError('invalid_argument', `--max-new-tokens must be at least 1, got ${maxNewTokens}.`);
+    const n = int('num') ?? 1;
+    if (n < 1 || n > 16) throw new TsuzukiError('invalid_argument', `--num must be from 1 to 16, got ${n}.`);
+    const threads = int('threads');
+    if (threads !== undefined && threads < 1) throw new TsuzukiError('invalid_argument', `--threads must be at least 1, got ${threads}.`);
+    const sampling = resolveSamplingParams({
+      doSample: !values['no-sample'],
+      temperature: float('temperature'),
+      topK: int('top-k'),
+      topP: float('top-p'),
+      repetitionPenalty: float('repetition-penalty'),
+      minNewTokens: int('min-new-tokens'),
+    });
+    const seed = int('seed') ?? randomInt(0, 2 ** 32);
+
+    const runtime = await GenerationRuntime.open(values.model, { device: deviceOption(values.device, usage), ...(threads ? { threads } : {}) });
+    try {
+      if (runtime.fallbackReason) process.stderr.write(`Running on the CPU: ${runtime.fallbackReason}\n`);
+      const context = runtime.context({ before: prompt, maxNewTokens });
+      if (context.start > 0) process.stderr.write(`The prompt is too long: using its last ${context.text.length} characters.\n`);
+      const stream = !values.json && n === 1;
+      const result = await runtime.generator.generate({
+        promptIds: context.ids,
+        maxNewTokens,
+        sampling,
+        seed,
+        n,
+        createDecoder: () => runtime.decoder(context.text),
+        ...(stream ? { onDelta: (_: number, text: string) => void process.stdout.write(text) } : {}),
+      });
+      const texts = result.alternatives.map((a) => a.text);
+      if (values.json) {
+        const stats = {
+          ...result.stats,
+          loadMs: runtime.loadMs,
+          seed: sampling.doSample ? seed : null,
+          device: runtime.device,
+          fallbackReason: runtime.fallbackReason,
+          precision: runtime.manifest.precision,
+          finishReasons: result.alternatives.map((a) => a.finishReason),
+        };
+        process.stdout.write(JSON.stringify({ prompt_ids: context.ids, texts, ids: result.alternatives.map((a) => a.ids), stats }) + '\n');
+      } else if (stream) {
+        process.stdout.write('\n');
+      } else {
+        texts.forEach((text, i) => process.stdout.write(`--- ${i + 1} ---\n${text}\n`));
+      }
+      if (!values.json && sampling.doSample) process.stderr.write(`seed ${seed}\n`);
+      return 0;
+    } finally {
+      await runtime.close();
+    }
+  },
+};

@@ -1,0 +1,91 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { golden } from '../model/golden';
+import { convertTiny, type TinyModel } from './tiny-model';
+
+const bin = fileURLToPath(new URL('../../../bin/tsuzuki.js', import.meta.url));
+
+function tsuzuki(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let model: TinyModel;
+beforeAll(async () => {
+  model = await convertTiny();
+});
+afterAll(async () => {
+  await model?.dispose();
+});
+
+const withText = golden.weights.fp32.find((e) => (e as { text?: string | null }).text)! as typeof golden.weights.fp32[number] & { text: string };
+
+describe('tsuzuki generate', () => {
+  it('--no-sample --json: the prompt tokenizes as the reference did and the ids are its greedy continuation', async () => {
+    const r = await tsuzuki(['generate', '--model', model.dir, '--device', 'cpu', '--no-sample', '--max-new-tokens', '20', '--json', withText.text]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { prompt_ids: number[]; texts: string[]; ids: number[][]; stats: Record<string, unknown> };
+    expect(out.prompt_ids).toEqual(withText.ids);
+    expect(out.ids).toEqual([withText.greedy]);
+    expect(out.texts).toHaveLength(1);
+    expect(out.stats).toMatchObject({ promptTokens: withText.ids.length, newTokens: 20, device: 'cpu', seed: null, precision: 'fp32' });
+  });
+
+  it('streams the same text as --json gives; a seed reproduces it; --num gives that many alternatives', async () => {
+    const args = ['generate', '--model', model.dir, '--device', 'cpu', '--seed', '9', '--max-new-tokens', '15', 'ファイルの内容を'];
+    const streamed = await tsuzuki(args);
+    const json = JSON.parse((await tsuzuki([...args, '--json'])).stdout) as { texts: string[]; ids: number[][]; stats: { seed: number } };
+    expect(streamed.stdout).toBe(`${json.texts[0]}\n`);
+    expect(json.stats.seed).toBe(9);
+    const three = JSON.parse((await tsuzuki([...args, '--json', '--num', '3'])).stdout) as { texts: string[]; ids: number[][] };
+    expect(three.ids).toHaveLength(3);
+    expect(three.ids[0]).toEqual(json.ids[0]);
+  });
+
+  it('rejects bad options with a usage error', async () => {
+    const bad = await tsuzuki(['generate', '--model', model.dir, '--top-p', '0', 'x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/top_p must be in \(0, 1\]/);
+    const noPrompt = await tsuzuki(['generate', '--model', model.dir]);
+    expect(noPrompt.code).toBe(2);
+    const notNumber = await tsuzuki(['generate', '--model', model.dir, '--temperature', 'hot', 'x']);
+    expect(notNumber.stderr).toMatch(/--temperature must be a number/);
+  });
+});
+
+describe('tsuzuki eval', () => {
+  it('a text within one window: exp of the mean NLL of every token after the first', async () => {
+    const file = join(model.dir, 'short.txt');
+    await writeFile(file, withText.text);
+    const r = await tsuzuki(['eval', '--model', model.dir, '--text', file, '--device', 'cpu']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { perplexity: number; scoredTokens: number; windows: number; tokens: number };
+    expect(report).toMatchObject({ tokens: 26, scoredTokens: 25, windows: 1 });
+    // Independent path: the session's own per-position logits, log-softmax here.
+    const [rows] = await model.session.sequenceLogits([withText.ids], { allPositions: true });
+    let nll = 0;
+    for (let t = 1; t < withText.ids.length; t++) {
+      const row = rows![t - 1]!;
+      const max = Math.max(...row);
+      const lse = Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0)) + max;
+      nll += lse - row[withText.ids[t]!]!;
+    }
+    expect(report.perplexity).toBeCloseTo(Math.exp(nll / 25), 6);
+  });
+
+  it('slides windows of the full context by the stride and scores each token once', async () => {
+    const file = join(model.dir, 'long.txt');
+    await writeFile(file, withText.text.repeat(20));
+    const r = await tsuzuki(['eval', '--model', model.dir, '--text', file, '--stride', '100', '--device', 'cpu']);
+    const report = JSON.parse(r.stdout) as { scoredTokens: number; windows: number; tokens: number; maxLength: number };
+    expect(report.maxLength).toBe(256);
+    expect(report.scoredTokens).toBe(report.tokens - 1);
+    expect(report.windows).toBe(Math.ceil((report.tokens - 256) / 100) + 1);
+  });
+});
