@@ -299,6 +299,7 @@ class DownloadJob implements DownloadHandle {
   private fileBytes = new Map<string, number>();
   private readonly sizes = new Map<string, number>();
   private readonly verified = new Set<string>();
+  private trailing: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: DownloadOptions) {
     this.ownsClient = !options.client;
@@ -607,7 +608,17 @@ class DownloadJob implements DownloadHandle {
   private emit(patch: Partial<DownloadProgress>, force = false): void {
     Object.assign(this.progress, patch);
     const now = Date.now();
-    if (!force && now - this.lastEmit < (this.options.progressIntervalMs ?? 100)) return;
+    const wait = this.lastEmit + (this.options.progressIntervalMs ?? 100) - now;
+    if (!force && wait > 0) {
+      // Throttled, but the latest state still goes out (a stalled transfer must not hide its last bytes).
+      this.trailing ??= setTimeout(() => {
+        this.trailing = null;
+        if (this.state === 'running') this.emit({}, true);
+      }, wait).unref();
+      return;
+    }
+    if (this.trailing) clearTimeout(this.trailing);
+    this.trailing = null;
     this.lastEmit = now;
     this.samples.push({ t: now, received: this.received });
     while (this.samples.length > 2 && now - this.samples[0]!.t > 5000) this.samples.shift();

@@ -208,7 +208,7 @@ export class ModelLibrary {
     await this.copyInto(from, target, files, options.signal);
     const report = await this.verifyVariant(target, manifest, options.signal);
     if (report.length > 0) {
-      await rm(target, { recursive: true, force: true });
+      await this.discard(id, target);
       throw new TsuzukiError('corrupt_file', `${from} does not match its ${MANIFEST_FILE}: ${report.join('; ')}. Convert the model again.`);
     }
     return this.get(id);
@@ -235,7 +235,7 @@ export class ModelLibrary {
       const known = existing?.files.find((f) => f.path === path);
       const { hex, size } = await hashFile(join(target, path), known?.algorithm ?? 'sha256', { signal: options.signal });
       if (known && (known.digest !== hex || known.size !== size)) {
-        await rm(target, { recursive: true, force: true });
+        await this.discard(id, target);
         throw new TsuzukiError('corrupt_file', `${join(from, path)} does not match the checksum in ${SOURCE_MANIFEST}. Download it again.`);
       }
       files.push({ path, size, algorithm: known?.algorithm ?? 'sha256', digest: hex });
@@ -276,6 +276,13 @@ export class ModelLibrary {
       await rm(temp, { recursive: true, force: true });
       throw error;
     }
+  }
+
+  /** Removes a failed import, and the model folder too when nothing else is in it. */
+  private async discard(id: string, target: string): Promise<void> {
+    await rm(target, { recursive: true, force: true });
+    const left = await readdir(this.modelDir(id)).catch(() => null);
+    if (left && left.length === 0) await rm(this.modelDir(id), { recursive: true, force: true });
   }
 
   private async verifyVariant(dir: string, manifest: Manifest, signal?: AbortSignal): Promise<string[]> {

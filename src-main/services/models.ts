@@ -98,6 +98,10 @@ export class ModelsService {
     return { dir: this.library.dir, models: await this.library.list(), active: await this.library.active() };
   }
 
+  get(id: string): Promise<InstalledModel> {
+    return this.library.get(id);
+  }
+
   active(): Promise<ActiveModel | null> {
     return this.library.active();
   }
