@@ -11,6 +11,7 @@ export interface ConvertJobRequest {
   precision: Precision;
   blockSize: number;
   tempDir: string;
+  source?: ConvertOptions['source'];
 }
 
 export type ConvertJobMessage =
@@ -25,7 +26,7 @@ export type ConvertJobMessage =
 export async function convertInWorker(
   hfDir: string,
   outDir: string,
-  options: Pick<ConvertOptions, 'precision' | 'blockSize' | 'onProgress'> & { signal?: AbortSignal },
+  options: Pick<ConvertOptions, 'precision' | 'blockSize' | 'onProgress' | 'source'> & { signal?: AbortSignal },
 ): Promise<Manifest> {
   options.signal?.throwIfAborted();
   const request: ConvertJobRequest = {
@@ -34,6 +35,7 @@ export async function convertInWorker(
     precision: options.precision,
     blockSize: options.blockSize,
     tempDir: tempDirFor(outDir),
+    ...(options.source ? { source: options.source } : {}),
   };
   const worker = startWorker('convert', { workerData: request });
   const cleanUp = () => rm(request.tempDir, { recursive: true, force: true }).catch(() => undefined);

@@ -17,6 +17,8 @@ export interface ConvertOptions {
   blockSize: number;
   /** Where to build the folder before it is renamed into place; by default a hidden folder beside `outDir`. */
   tempDir?: string;
+  /** The hub repo and commit the checkpoint came from, when the caller knows them (else read from a hub-cache path). */
+  source?: { repo: string; revision: string };
   onProgress?: (progress: ConvertProgress) => void;
 }
 
@@ -109,7 +111,7 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
     };
 
     const { config } = checkpoint;
-    const source = sourceOf(checkpoint.dir);
+    const source = options.source ?? sourceOf(checkpoint.dir);
     const manifest: Manifest = {
       format: 'tsuzuki-onnx-decoder',
       formatVersion: 1,
@@ -196,6 +198,13 @@ function asConvertError(error: unknown, out: string): unknown {
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new TsuzukiError('disk_full', `The disk holding ${dirname(out)} is full (${message}). Free some space and convert again; nothing was written to ${out}.`, { cause: error });
+  }
+  if (code === 'EFBIG') {
+    return new TsuzukiError(
+      'disk_full',
+      `The model's data file is too large for the disk holding ${dirname(out)} (${message}; FAT32 drives stop at 4 GB). Convert onto another disk; nothing was written to ${out}.`,
+      { cause: error },
+    );
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
     return new TsuzukiError('invalid_argument', `Cannot write beside ${out} (${message}). Choose a folder you can write to.`, { cause: error });

@@ -12,6 +12,7 @@ try {
     precision: request.precision,
     blockSize: request.blockSize,
     tempDir: request.tempDir,
+    ...(request.source ? { source: request.source } : {}),
     onProgress: (progress) => post({ type: 'progress', progress }),
   });
   post({ type: 'done', manifest });

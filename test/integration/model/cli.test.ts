@@ -47,4 +47,13 @@ describe('tsuzuki convert and tsuzuki logits', () => {
     const ids = await tsuzuki('logits', '--model', join(tmp, 'fp32'), '--ids', '1,x').catch((e) => e);
     expect(ids.code).toBe(2);
   });
+
+  it('a write that fails part-way (a file size limit, as on a FAT32 drive) gives disk_full and leaves no folder', async () => {
+    // bash's `ulimit -f` counts 1 KiB blocks: the 700 KB fp32 data file cannot be written.
+    const out = join(tmp, 'limited', 'model');
+    const result = await promisify(execFile)('bash', ['-c', `ulimit -f 300; exec "$0" "$@"`, process.execPath, bin, 'convert', join(FIXTURES, 'tiny-safetensors-fp32'), out, '--precision', 'fp32']).catch((e) => e);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/too large for the disk/);
+    expect(await readdir(join(tmp, 'limited')).catch(() => [])).toEqual([]);
+  });
 });

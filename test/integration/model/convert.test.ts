@@ -182,6 +182,17 @@ describe('the output folder', () => {
     expect((await readFile(join(out, 'model.onnx'))).length).toBeLessThan(100_000);
   });
 
+  it('records the hub repo and commit of a Hugging Face cache snapshot, and refuses a damaged manifest', async () => {
+    const commit = 'a'.repeat(40);
+    const snapshot = join(tmp, 'hub', 'models--rinna--tiny-gpt2', 'snapshots', commit);
+    await cp(join(FIXTURES, 'tiny-safetensors-fp16'), snapshot, { recursive: true });
+    const out = join(tmp, 'from-hub');
+    const manifest = await convertCheckpoint(snapshot, out, { precision: 'fp16', blockSize: 32 });
+    expect(manifest.source).toEqual({ format: 'safetensors', repo: 'rinna/tiny-gpt2', revision: commit });
+    await writeFile(join(out, 'tsuzuki.json'), JSON.stringify({ ...manifest, precision: 'int3' }));
+    await expect(DecoderSession.load(out)).rejects.toMatchObject({ code: 'corrupt_file' });
+  });
+
   it('is never left half-written: a truncated weight file fails with corrupt_file and leaves nothing', async () => {
     const src = join(tmp, 'truncated-src');
     await cp(join(FIXTURES, 'tiny-safetensors-fp32'), src, { recursive: true });
