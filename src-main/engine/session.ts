@@ -77,11 +77,11 @@ export class DecoderSession {
     try {
       session = await ort.InferenceSession.create(join(dir, MODEL_FILE), sessionOptions);
     } catch (cause) {
-      throw new TsuzukiError(
-        'corrupt_file',
-        `onnxruntime could not load ${join(dir, MODEL_FILE)} (${(cause as Error).message}). Convert the model again.`,
-        { cause },
-      );
+      const reason = (cause as Error).message;
+      if (provider !== 'cpu') {
+        throw new TsuzukiError('unsupported', `The ${provider} execution provider could not load ${join(dir, MODEL_FILE)} (${reason}). Use the CPU instead.`, { cause });
+      }
+      throw new TsuzukiError('corrupt_file', `onnxruntime could not load ${join(dir, MODEL_FILE)} (${reason}). Convert the model again.`, { cause });
     }
     return new DecoderSession(ort, session, manifest, provider);
   }

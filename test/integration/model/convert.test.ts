@@ -191,6 +191,9 @@ describe('the output folder', () => {
     expect(manifest.source).toEqual({ format: 'safetensors', repo: 'rinna/tiny-gpt2', revision: commit });
     await writeFile(join(out, 'tsuzuki.json'), JSON.stringify({ ...manifest, precision: 'int3' }));
     await expect(DecoderSession.load(out)).rejects.toMatchObject({ code: 'corrupt_file' });
+    await writeFile(join(out, 'tsuzuki.json'), JSON.stringify(manifest));
+    await truncate(join(out, 'model.onnx.data'), 1000);
+    await expect(DecoderSession.load(out)).rejects.toThrow(/Convert the model again/);
   });
 
   it('is never left half-written: a truncated weight file fails with corrupt_file and leaves nothing', async () => {
