@@ -3,7 +3,7 @@
  * (`sha1("blob <size>\0" + bytes)`) for small files kept in git itself.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { startWorker } from '../util/worker';
 import { TsuzukiError } from '../util/errors';
 
@@ -36,6 +36,8 @@ export interface HashRequest {
 
 export type HashMessage = { type: 'progress'; bytes: number } | { type: 'done'; hex: string; size: number } | { type: 'error'; message: string; code?: string };
 
+const SMALL_FILE = 4 << 20;
+
 /** Hashes a whole file in a worker thread (multi-GB weights must not block the main thread). */
 export async function hashFile(
   path: string,
@@ -43,9 +45,15 @@ export async function hashFile(
   options: { signal?: AbortSignal; onBytes?: (bytes: number) => void } = {},
 ): Promise<{ hex: string; size: number }> {
   options.signal?.throwIfAborted();
-  await stat(path).catch((error: unknown) => {
+  const { size } = await stat(path).catch((error: unknown) => {
     throw new TsuzukiError('not_found', `Cannot read ${path} to check its checksum: ${(error as Error).message}`);
   });
+  options.signal?.throwIfAborted();
+  // Configs and tokenizers are hashed in place: starting a thread would cost more than hashing them.
+  if (size <= SMALL_FILE) {
+    const data = await readFile(path);
+    return { hex: createDigester(algorithm, data.length).update(data).digest('hex'), size: data.length };
+  }
   const worker = startWorker('hash', { workerData: { path, algorithm } satisfies HashRequest });
   return new Promise((resolve, reject) => {
     const abort = () => {

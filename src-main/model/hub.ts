@@ -97,9 +97,10 @@ export class HubClient {
   }
 
   /** The repo's files at a revision, with sizes and checksums, and the commit the revision points to. */
-  async snapshot(repo: string, revision: string, signal?: AbortSignal): Promise<RepoSnapshot> {
+  async snapshot(repo: string, revision: string, signal?: AbortSignal, options: { retry?: boolean } = {}): Promise<RepoSnapshot> {
     checkRepoId(repo);
-    const raw = await this.withRetries(() => this.http.json(`/api/models/${repo}/revision/${encodeURIComponent(revision)}?blobs=true`, { repo, revision }, signal), signal);
+    const get = () => this.http.json(`/api/models/${repo}/revision/${encodeURIComponent(revision)}?blobs=true`, { repo, revision }, signal);
+    const raw = options.retry === false ? await get() : await this.withRetries(get, signal);
     const parsed = modelInfoSchema.safeParse(raw);
     if (!parsed.success) {
       throw new TsuzukiError('network', `The hub at ${this.endpoint} answered the model info of ${repo} in an unexpected shape. Check HF_ENDPOINT.`);
@@ -376,14 +377,21 @@ class DownloadJob implements DownloadHandle {
     this.fileBytes = new Map();
     this.emit({ phase: 'resolving' }, true);
 
+    // Offline (HF_HUB_OFFLINE, or the hub cannot be reached): a complete cached snapshot still does, without
+    // first sitting through the retries.
+    if (isTruthy((this.options.clientOptions?.env ?? process.env).HF_HUB_OFFLINE)) {
+      const offline = await this.offlineFromCache(cacheDirs, revision, signal);
+      if (offline) return offline;
+      throw new TsuzukiError('not_found', `HF_HUB_OFFLINE is set and the Hugging Face cache has no complete copy of ${repo}@${revision}. Unset HF_HUB_OFFLINE to download it.`);
+    }
     let snapshot: RepoSnapshot;
     try {
-      snapshot = await this.client.snapshot(repo, revision, signal);
+      snapshot = await this.client.snapshot(repo, revision, signal, { retry: false });
     } catch (error) {
       if (signal.aborted || !isRetryable(error)) throw error;
       const offline = await this.offlineFromCache(cacheDirs, revision, signal);
       if (offline) return offline;
-      throw error;
+      snapshot = await this.client.snapshot(repo, revision, signal);
     }
     const wanted = this.options.files ?? (await selectModelFiles(snapshot, (p) => this.client.readText(repo, snapshot.commit, p, signal)));
     const files: HubFile[] = [];
@@ -669,6 +677,10 @@ function drain(body: Readable, write: (chunk: Buffer) => Promise<void>): Promise
     body.on('error', (error) => settle(error));
     body.on('close', () => settle(new TsuzukiError('network', 'The connection closed before the end of the file.')));
   });
+}
+
+function isTruthy(value: string | undefined): boolean {
+  return !!value && !['0', 'false', 'no', 'off', ''].includes(value.toLowerCase());
 }
 
 function partialPath(dest: string, path: string): string {

@@ -341,6 +341,14 @@ describe('Hugging Face cache reuse', () => {
     await expectComplete(result.dir);
   });
 
+  it('HF_HUB_OFFLINE uses the cache without asking the hub, and says so when the cache lacks the model', async () => {
+    const cache = await makeCache(NEEDED);
+    const result = await downloadModel(options({ hfCacheDirs: [cache], clientOptions: { env: { HF_HUB_OFFLINE: '1' } } })).done;
+    expect(result.files.map((f) => f.from)).toEqual(NEEDED.map(() => 'hf-cache'));
+    expect(hub.requests).toEqual([]);
+    await expect(downloadModel(options({ repo: 'rinna/other', clientOptions: { env: { HF_HUB_OFFLINE: '1' } } })).done).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('HF_HUB_OFFLINE') });
+  });
+
   it('works offline from a complete cached snapshot', async () => {
     const cache = await makeCache(NEEDED);
     const offline = options({ hfCacheDirs: [cache], clientOptions: { retries: 0 } });
