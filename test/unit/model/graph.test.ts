@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, MS_DOMAIN } from '../../../src-main/model/graph';
 import { toHalf, toHalfArray } from '../../../src-main/model/half';
@@ -34,6 +36,14 @@ describe('GraphBuilder', () => {
       { key: 'length', value: '128' },
     ]);
     expect(constant).toMatchObject({ data_type: 7, dims: [1], raw_data: [2, 0, 0, 0, 0, 0, 0, 0] });
+  });
+});
+
+describe('the bundled ONNX schema', () => {
+  it('is proto/onnx.proto as protobufjs JSON (regenerate with the command in onnx-proto.ts)', () => {
+    const dir = new URL('../../../src-main/model/proto/', import.meta.url);
+    const parsed = protobuf.parse(readFileSync(new URL('onnx.proto', dir), 'utf8'), { keepCase: true }).root.toJSON();
+    expect(JSON.parse(readFileSync(new URL('onnx.json', dir), 'utf8'))).toEqual(JSON.parse(JSON.stringify(parsed)));
   });
 });
 
