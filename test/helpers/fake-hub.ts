@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface FakeRepo {
@@ -59,6 +60,7 @@ export class FakeHub {
   omitBlobDetails = false;
   private readonly faults = new Map<string, Fault[]>();
   private readonly blobs = new Map<string, StoredFile>();
+  private scheme: 'http' | 'https' = 'http';
   private hub!: Server;
   private cdn!: Server;
 
@@ -66,19 +68,21 @@ export class FakeHub {
     for (const repo of repos) for (const path of Object.keys(repo.files)) this.store(repo, path);
   }
 
-  static async start(repos: FakeRepo[]): Promise<FakeHub> {
+  /** `tls` serves both hosts over HTTPS with that certificate. */
+  static async start(repos: FakeRepo[], options: { tls?: { key: string; cert: string } } = {}): Promise<FakeHub> {
     const hub = new FakeHub(repos);
-    hub.hub = await listen((req, res) => hub.onHub(req, res));
-    hub.cdn = await listen((req, res) => hub.onCdn(req, res));
+    hub.scheme = options.tls ? 'https' : 'http';
+    hub.hub = await listen((req, res) => hub.onHub(req, res), options.tls);
+    hub.cdn = await listen((req, res) => hub.onCdn(req, res), options.tls);
     return hub;
   }
 
   get endpoint(): string {
-    return `http://127.0.0.1:${(this.hub.address() as AddressInfo).port}`;
+    return `${this.scheme}://127.0.0.1:${(this.hub.address() as AddressInfo).port}`;
   }
 
   get cdnOrigin(): string {
-    return `http://127.0.0.1:${(this.cdn.address() as AddressInfo).port}`;
+    return `${this.scheme}://127.0.0.1:${(this.cdn.address() as AddressInfo).port}`;
   }
 
   /** Queue a fault for the next request(s) of a file's content. */
@@ -242,8 +246,8 @@ function error(res: ServerResponse, status: number, code: string | null, message
   res.end(JSON.stringify({ error: message }));
 }
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
-  const server = createServer(handler);
+async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, tls?: { key: string; cert: string }): Promise<Server> {
+  const server = tls ? createTlsServer(tls, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
 }

@@ -298,6 +298,31 @@ describe('hub errors', () => {
   });
 });
 
+describe('HTTPS', () => {
+  const fixtures = new URL('../../fixtures/hub/', import.meta.url).pathname;
+
+  it('goes through an HTTPS_PROXY tunnel, and checks the certificate', async () => {
+    const tls = { key: await readFile(join(fixtures, 'key.pem'), 'utf8'), cert: await readFile(join(fixtures, 'cert.pem'), 'utf8') };
+    const secure = await FakeHub.start([repo], { tls });
+    const proxy = await TestProxy.start();
+    try {
+      const base = { ...options(), clientOptions: { endpoint: secure.endpoint, retries: 0, retryDelayMs: 5 } };
+      // Not trusted: refused, nothing written.
+      await expect(downloadModel({ ...base, clientOptions: { ...base.clientOptions, env: { HTTPS_PROXY: proxy.url } } }).done).rejects.toMatchObject({ code: 'network' });
+      await expectNothingComplete(join(dir, 'model'));
+
+      const result = await downloadModel({ ...base, clientOptions: { ...base.clientOptions, env: { HTTPS_PROXY: proxy.url }, ca: tls.cert } }).done;
+      await expectComplete(result.dir);
+      const hub = new URL(secure.endpoint).host;
+      const cdn = new URL(secure.cdnOrigin).host;
+      expect(new Set(proxy.targets)).toEqual(new Set([`CONNECT ${hub}`, `CONNECT ${cdn}`]));
+    } finally {
+      await proxy.close();
+      await secure.close();
+    }
+  });
+});
+
 describe('Hugging Face cache reuse', () => {
   /** The layout huggingface_hub writes: blobs named by checksum, snapshot entries symlinked to them. */
   async function makeCache(names: string[], corrupt?: string) {
