@@ -2,6 +2,9 @@
  * HTTP for the Hugging Face hub: proxy-aware (undici), redirects followed by hand so the token never leaves the
  * hub's origin, stall detection, and hub error answers turned into errors that tell the user what to do.
  */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { TsuzukiError } from '../util/errors';
 
@@ -10,7 +13,7 @@ export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 export interface HubHttpOptions {
   /** Hub base URL (a mirror); default `HF_ENDPOINT`, then https://huggingface.co. */
   endpoint?: string;
-  /** Access token for gated or private repos; default `HF_TOKEN`. */
+  /** Access token for gated or private repos; default `HF_TOKEN`, then the token `huggingface-cli login` saved. */
   token?: string;
   /** Environment to read `HF_*` and proxy variables from; default `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -45,6 +48,8 @@ export class HubHttp {
       throw new TsuzukiError('invalid_argument', `The hub endpoint "${this.endpoint}" is not a URL. Use e.g. https://huggingface.co or your mirror's address.`);
     }
     this.token = options.token || env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
+    // The token `huggingface-cli login` saved is for huggingface.co only: a mirror must be given one explicitly.
+    if (!this.token && new URL(this.endpoint).origin === DEFAULT_ENDPOINT) this.token = savedToken(env);
     const stall = options.stallTimeoutMs ?? 30_000;
     // Empty strings (not undefined) so that only `env` decides, never a process.env the caller did not pass.
     this.dispatcher = new EnvHttpProxyAgent({
@@ -94,12 +99,44 @@ export class HubHttp {
   /** GET a JSON document from the hub; hub error answers become TsuzukiErrors. */
   async json(path: string, what: HubTarget, signal?: AbortSignal): Promise<unknown> {
     const res = await this.request(this.url(path), { signal });
-    if (res.status !== 200) throw await hubError(res, what);
+    if (res.status !== 200) throw await this.error(res, what);
     try {
       return await res.body.json();
     } catch (error) {
       throw new TsuzukiError('network', `The hub at ${this.endpoint} sent an unreadable answer for ${path}. Try again, or check HF_ENDPOINT.`, { cause: error });
     }
+  }
+
+  /** Turns a hub error answer (401/403/404/5xx…) into an error that says what is missing and what to do. */
+  async error(res: HubResponse, what: HubTarget): Promise<TsuzukiError> {
+    const text = await res.body.text().catch(() => '');
+    const code = res.headers['x-error-code'] ?? '';
+    const detail = res.headers['x-error-message'] ?? messageOf(text);
+    const file = what.file ? `"${what.file}" of ` : '';
+    const fromHub = new URL(res.url).origin === new URL(this.endpoint).origin;
+    // The hub answers 401 for a missing repo too (it cannot tell "missing" from "private" to a stranger).
+    if (code === 'RepoNotFound') {
+      return new TsuzukiError(
+        'not_found',
+        `Repository ${what.repo} was not found on ${this.endpoint}. Check the repo id; if it is private, set HF_TOKEN to a token that can read it.`,
+      );
+    }
+    if ((res.status === 401 || res.status === 403) && fromHub) {
+      return new TsuzukiError(
+        'unauthorized',
+        `${what.repo} is gated or private (HTTP ${res.status}${code ? `, ${code}` : ''}). Set HF_TOKEN to a Hugging Face access token ` +
+          `and accept the model's license at ${this.endpoint}/${what.repo}, then run the download again.`,
+      );
+    }
+    if (res.status === 404) {
+      const kind = code === 'RevisionNotFound' ? `revision "${what.revision}" of ${what.repo}` : code === 'RepoNotFound' ? `repository ${what.repo}` : `${file}${what.repo}@${what.revision}`;
+      return new TsuzukiError('not_found', `Not found on the hub: ${kind}${detail ? ` (${detail})` : ''}. Check the repo id, the file name and --revision.`);
+    }
+    // Anything else — 5xx, 429, or a CDN refusing an expired download link — may pass: retryable.
+    return new TsuzukiError(
+      'network',
+      `${fromHub ? 'The hub' : new URL(res.url).host} answered HTTP ${res.status} for ${file}${what.repo}@${what.revision}${detail ? ` (${detail})` : ''}. Try again later.`,
+    );
   }
 
   close(): Promise<void> {
@@ -113,40 +150,18 @@ export interface HubTarget {
   file?: string;
 }
 
-/** Turns a hub error answer (401/403/404/5xx…) into an error that says what is missing and what to do. */
-export async function hubError(res: HubResponse, what: HubTarget): Promise<TsuzukiError> {
-  const text = await res.body.text().catch(() => '');
-  const code = res.headers['x-error-code'] ?? '';
-  const detail = res.headers['x-error-message'] ?? messageOf(text);
-  const page = `https://huggingface.co/${what.repo}`;
-  const file = what.file ? `"${what.file}" of ` : '';
-  // The hub answers 401 for a missing repo too (it cannot tell "missing" from "private" to a stranger).
-  if (code === 'RepoNotFound') {
-    return new TsuzukiError(
-      'not_found',
-      `Repository ${what.repo} was not found on ${new URL(res.url).origin}. Check the repo id; if it is private, set HF_TOKEN to a token that can read it.`,
-    );
-  }
-  if (res.status === 401 || res.status === 403) {
-    return new TsuzukiError(
-      'unauthorized',
-      `${what.repo} is gated or private (HTTP ${res.status}${code ? `, ${code}` : ''}). Set HF_TOKEN to a Hugging Face access token ` +
-        `and accept the model's license at ${page}, then run the download again.`,
-    );
-  }
-  if (res.status === 404) {
-    const kind = code === 'RevisionNotFound' ? `revision "${what.revision}" of ${what.repo}` : code === 'EntryNotFound' ? `${file}${what.repo}@${what.revision}` : code === 'RepoNotFound' ? `repository ${what.repo}` : `${file}${what.repo}@${what.revision}`;
-    return new TsuzukiError('not_found', `Not found on the hub: ${kind}${detail ? ` (${detail})` : ''}. Check the repo id, the file name and --revision.`);
-  }
-  return new TsuzukiError(
-    'network',
-    `The hub answered HTTP ${res.status} for ${file}${what.repo}@${what.revision}${detail ? ` (${detail})` : ''}. Try again later.`,
-  );
-}
-
 /** Whether an error may go away by trying again: network trouble and server-side (5xx, 429) failures. */
 export function isRetryable(error: unknown): boolean {
   return error instanceof TsuzukiError && error.code === 'network';
+}
+
+function savedToken(env: NodeJS.ProcessEnv): string | undefined {
+  const path = env.HF_TOKEN_PATH || join(env.HF_HOME || join(homedir(), '.cache', 'huggingface'), 'token');
+  try {
+    return readFileSync(path, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function networkError(error: unknown, url: string, signal: AbortSignal | undefined): unknown {

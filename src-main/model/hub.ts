@@ -14,7 +14,7 @@ import { TsuzukiError } from '../util/errors';
 import { createDigester, digestFromHex, verifyFile, type Digest } from './checksum';
 import { freeSpace as defaultFreeSpace, formatBytes, type FreeSpaceProbe } from './disk';
 import { findCachedFile, findCachedSnapshot, hfCacheDirs } from './hf-cache';
-import { HubHttp, hubError, isRetryable, type HubHttpOptions, type HubTarget } from './hub-http';
+import { HubHttp, isRetryable, type HubHttpOptions, type HubTarget } from './hub-http';
 
 export interface HubFile {
   path: string;
@@ -129,7 +129,7 @@ export class HubClient {
           url = location.href;
           continue;
         }
-        if (res.status >= 400) throw await hubError(res, target);
+        if (res.status >= 400) throw await this.http.error(res, target);
         const digest = digestFromHex(h['x-linked-etag'] ?? h.etag ?? '');
         const size = Number(h['x-linked-size'] ?? h['content-length']);
         if (!digest || !Number.isFinite(size)) {
@@ -145,7 +145,7 @@ export class HubClient {
   async readText(repo: string, commit: string, path: string, signal?: AbortSignal): Promise<string> {
     return this.withRetries(async () => {
       const res = await this.http.request(this.resolveUrl(repo, commit, path), { signal });
-      if (res.status !== 200) throw await hubError(res, { repo, revision: commit, file: path });
+      if (res.status !== 200) throw await this.http.error(res, { repo, revision: commit, file: path });
       return res.body.text();
     }, signal);
   }
@@ -552,7 +552,7 @@ class DownloadJob implements DownloadHandle {
               discard = true;
               throw new TsuzukiError('network', `The server could not resume "${file.path}" at byte ${offset}; starting it again.`);
             }
-            if (res.status !== 200 && res.status !== 206) throw await hubError(res, { repo: snapshot.repo, revision: snapshot.commit, file: file.path });
+            if (res.status !== 200 && res.status !== 206) throw await this.client.http.error(res, { repo: snapshot.repo, revision: snapshot.commit, file: file.path });
             // A 200 to a Range request means the server ignored it: start over.
             let restart = res.status === 200 && offset > 0;
             if (restart) {

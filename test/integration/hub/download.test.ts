@@ -111,8 +111,8 @@ describe('download from a hub', () => {
     expect(hub.served.get('model.safetensors')).toBe(WEIGHTS.length);
   });
 
-  it('retries server errors with back-off', async () => {
-    hub.fault('model.safetensors', { kind: 'status', status: 500 }, { kind: 'status', status: 503 });
+  it('retries server errors (and a CDN refusing an expired link) with back-off', async () => {
+    hub.fault('model.safetensors', { kind: 'status', status: 500 }, { kind: 'status', status: 403 }, { kind: 'status', status: 503 });
     hub.fault('config.json', { kind: 'status', status: 502 });
     await downloadModel(options()).done;
     await expectComplete(join(dir, 'model'));
@@ -275,6 +275,14 @@ describe('hub errors', () => {
     // The fake CDN answers 400 to any Authorization header, so success proves the token stayed on the hub.
     expect(hub.requests.filter((r) => r.server === 'cdn').every((r) => r.authorization === null)).toBe(true);
     expect(hub.requests.filter((r) => r.server === 'hub').at(-1)!.authorization).toBe('Bearer hf_secret');
+  });
+
+  it('never sends the token saved by huggingface-cli login to a mirror', async () => {
+    repo.token = 'hf_saved';
+    await mkdir(join(dir, 'hf'), { recursive: true });
+    await writeFile(join(dir, 'hf', 'token'), 'hf_saved\n');
+    await expect(downloadModel(options({ clientOptions: { env: { HF_HOME: join(dir, 'hf') } } })).done).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(hub.requests.every((r) => r.authorization === null)).toBe(true);
   });
 
   it('a missing repo or revision is reported as not found', async () => {
