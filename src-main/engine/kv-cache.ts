@@ -33,13 +33,18 @@ function copyTensor(T: TensorClass, t: Tensor, rows: number[], length: number): 
   return new T(t.type as 'float32', dst as Float32Array, [rows.length, heads, length, headDim]);
 }
 
-/** The cache of `rows` (indices into the batch, repeats allowed) and its first `length` positions. */
+/**
+ * The cache of `rows` (indices into the batch, repeats allowed) and its first `length` positions. A full cache is
+ * hundreds of MB, so the copy yields to the event loop after each layer instead of blocking it for the whole.
+ */
 export async function sliceCache(past: PastKeyValues, rows: number[], length = past.length): Promise<PastKeyValues> {
   const T = await loadTensorClass();
-  return {
-    layers: past.layers.map((layer) => ({ key: copyTensor(T, layer.key, rows, length), value: copyTensor(T, layer.value, rows, length) })),
-    length,
-  };
+  const layers: PastKeyValues['layers'] = [];
+  for (const layer of past.layers) {
+    layers.push({ key: copyTensor(T, layer.key, rows, length), value: copyTensor(T, layer.value, rows, length) });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return { layers, length };
 }
 
 /** Bytes held by a cache (for memory accounting in stats and the benchmark). */

@@ -2,18 +2,18 @@
  * The generation use case behind `generation.start|cancel|prefill`: builds the context from the text before the
  * cursor, runs the engine on the active model, streams deltas as events, and writes every finished (or cancelled,
  * if it produced text) alternative to the history with its parameters, seed and timings, status 'proposed'.
- * The model is loaded on first use and kept; a different model choice replaces it.
+ * The model is loaded on first use, in a worker thread (see generation-remote.ts), and kept; a different model
+ * choice replaces it.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Device } from '../engine/device';
-import type { GenerationResult } from '../engine/generator';
 import { resolveSamplingParams } from '../engine/sampler';
 import type { z } from 'zod';
 import type { generationEvents, GenerationPrefillInput, GenerationStartInput } from '../ipc/contract-generation';
 import { toErrorInfo } from '../ipc/router';
 import type { Store } from '../store/store';
 import { TsuzukiError } from '../util/errors';
-import { GenerationRuntime } from './generation-runtime';
+import { RemoteRuntime, type RemoteGenerateResult } from './generation-remote';
 import { DEFAULT_SETTINGS, type SamplingParams as AppSamplingParams } from './settings';
 
 export interface ModelChoice {
@@ -38,7 +38,7 @@ export interface GenerationDeps {
 const DEFAULT_PARAMS = DEFAULT_SETTINGS.sampling.presets[0]!.params;
 
 export class GenerationService {
-  private runtime: { key: string; choice: ModelChoice; ready: Promise<GenerationRuntime> } | null = null;
+  private runtime: { key: string; choice: ModelChoice; ready: Promise<RemoteRuntime> } | null = null;
   private readonly running = new Map<string, AbortController>();
 
   constructor(private readonly deps: GenerationDeps) {}
@@ -58,20 +58,24 @@ export class GenerationService {
     void (async () => {
       try {
         const { runtime, choice } = await this.acquire();
-        const context = runtime.context({ before: input.before, origin: input.beforeOffset, memo: input.memo, maxNewTokens: params.maxNewTokens });
-        const result = await runtime.generator.generate({
-          promptIds: context.ids,
-          maxNewTokens: params.maxNewTokens,
-          sampling,
-          seed,
-          n: params.numAlternatives,
-          stopStrings: input.stopStrings,
-          endOfSentence: input.stopAtSentenceEnd,
-          createDecoder: () => runtime.decoder(context.text),
-          signal: lifetime ? AbortSignal.any([controller.signal, lifetime]) : controller.signal,
-          onDelta: (index, text) => emit('generation.delta', { requestId, index, text }),
-        });
-        const ids = this.save(input, result, { params: { ...params, seed }, contextText: context.text, memoTokens: context.memoTokens, runtime, choice, requestId });
+        const result = await runtime.generate(
+          {
+            before: input.before,
+            origin: input.beforeOffset,
+            memo: input.memo,
+            maxNewTokens: params.maxNewTokens,
+            sampling,
+            seed,
+            n: params.numAlternatives,
+            stopStrings: input.stopStrings,
+            endOfSentence: input.stopAtSentenceEnd,
+          },
+          {
+            signal: lifetime ? AbortSignal.any([controller.signal, lifetime]) : controller.signal,
+            onDelta: (index, text) => emit('generation.delta', { requestId, index, text }),
+          },
+        );
+        const ids = this.save(input, result, { params: { ...params, seed }, runtime, choice, requestId });
         emit('generation.done', {
           requestId,
           alternatives: result.alternatives.map((a, i) => ({
@@ -82,9 +86,9 @@ export class GenerationService {
             generationId: ids[i] ?? null,
           })),
           seed: sampling.doSample ? seed : null,
-          device: runtime.device,
-          fallbackReason: runtime.fallbackReason,
-          stats: { ...result.stats, loadMs: runtime.loadMs },
+          device: runtime.info.device,
+          fallbackReason: runtime.info.fallbackReason,
+          stats: { ...result.stats, loadMs: runtime.info.loadMs },
         });
       } catch (error) {
         emit('generation.error', { requestId, error: toErrorInfo(error) });
@@ -106,8 +110,7 @@ export class GenerationService {
   async prefill(input: GenerationPrefillInput) {
     const maxNewTokens = input.maxNewTokens ?? (this.deps.presetParams?.() ?? DEFAULT_PARAMS).maxNewTokens;
     const { runtime } = await this.acquire();
-    const context = runtime.context({ before: input.before, origin: input.beforeOffset, memo: input.memo, maxNewTokens });
-    return runtime.generator.prefill(context.ids);
+    return runtime.prefill({ before: input.before, origin: input.beforeOffset, memo: input.memo, maxNewTokens });
   }
 
   /** Stops everything and releases the model. */
@@ -118,17 +121,17 @@ export class GenerationService {
     if (current) await (await current.ready.catch(() => null))?.close();
   }
 
-  private async acquire(): Promise<{ runtime: GenerationRuntime; choice: ModelChoice }> {
+  private async acquire(): Promise<{ runtime: RemoteRuntime; choice: ModelChoice }> {
     const choice = await this.deps.model();
     if (!choice) {
       throw new TsuzukiError('not_found', 'No model is installed or selected. Download or convert a model in the model library first.');
     }
     const key = JSON.stringify([choice.dir, choice.device ?? 'auto', choice.threads ?? null]);
-    if (this.runtime?.key !== key) {
+    if (this.runtime?.key !== key || !(await this.runtime.ready.then((r) => r.alive, () => false))) {
       const previous = this.runtime;
       const ready = (async () => {
         if (previous) await (await previous.ready.catch(() => null))?.close();
-        return GenerationRuntime.open(choice.dir, { device: choice.device ?? 'auto', ...(choice.threads ? { threads: choice.threads } : {}) });
+        return RemoteRuntime.open(choice.dir, { device: choice.device ?? 'auto', ...(choice.threads ? { threads: choice.threads } : {}) });
       })();
       this.runtime = { key, choice, ready };
       // A failed load is not kept: the next request tries again.
@@ -143,8 +146,8 @@ export class GenerationService {
   /** History entries, one per alternative with text (or finished); returns their ids by alternative. */
   private save(
     input: GenerationStartInput,
-    result: GenerationResult,
-    info: { params: AppSamplingParams & { seed: number }; contextText: string; memoTokens: number; runtime: GenerationRuntime; choice: ModelChoice; requestId: string },
+    result: RemoteGenerateResult,
+    info: { params: AppSamplingParams & { seed: number }; runtime: RemoteRuntime; choice: ModelChoice; requestId: string },
   ): (number | null)[] {
     const store = this.deps.store;
     if (!store) return result.alternatives.map(() => null);
@@ -155,7 +158,7 @@ export class GenerationService {
         documentId: input.documentId,
         groupId: info.requestId,
         altIndex: a.index,
-        contextBefore: info.contextText,
+        contextBefore: result.context.text,
         contextAfter: input.after,
         text: a.text,
         tokenIds: a.ids,
@@ -163,14 +166,14 @@ export class GenerationService {
           ...info.params,
           stopAtSentenceEnd: input.stopAtSentenceEnd,
           stopStrings: input.stopStrings,
-          memoTokens: info.memoTokens,
+          memoTokens: result.context.memoTokens,
           promptTokens: result.stats.promptTokens,
         },
         seed: info.params.doSample ? info.params.seed : null,
         modelId: info.choice.id,
-        precision: runtime.manifest.precision,
-        device: runtime.device,
-        timings: { ...result.stats, loadMs: runtime.loadMs },
+        precision: runtime.info.precision,
+        device: runtime.info.device,
+        timings: { ...result.stats, loadMs: runtime.info.loadMs },
         finishReason: a.finishReason,
         status: 'proposed',
       }).id;
