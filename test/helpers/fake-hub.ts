@@ -22,7 +22,9 @@ export type Fault =
   | { kind: 'drop'; afterBytes: number }
   | { kind: 'stall'; afterBytes: number }
   | { kind: 'status'; status: number }
-  | { kind: 'corrupt' };
+  | { kind: 'corrupt' }
+  /** Answer a Range request with the whole file (200), as some servers do. */
+  | { kind: 'ignore-range' };
 
 export interface LoggedRequest {
   server: 'hub' | 'cdn';
@@ -202,7 +204,7 @@ export class FakeHub {
     const size = file.data.length;
     let start = 0;
     let end = size - 1;
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const range = fault?.kind === 'ignore-range' ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (range) {
       start = Number(range[1]);
       end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;

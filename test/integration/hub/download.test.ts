@@ -150,6 +150,32 @@ describe('download from a hub', () => {
     expect(hub.served.get('model.safetensors')! - before!).toBe(WEIGHTS.length - 123_456);
   });
 
+  it('starts over when the server ignores Range', async () => {
+    hub.fault('model.safetensors', { kind: 'drop', afterBytes: 100_000 }, { kind: 'ignore-range' });
+    await downloadModel(options()).done;
+    await expectComplete(join(dir, 'model'));
+    expect(hub.served.get('model.safetensors')).toBe(100_000 + WEIGHTS.length);
+  });
+
+  it('moves a finished partial file into place without asking for it again, and drops an oversized one', async () => {
+    const dest = join(dir, 'model');
+    hub.fault('model.safetensors', { kind: 'drop', afterBytes: 1000 });
+    await expect(downloadModel(options({ clientOptions: { retries: 0 } })).done).rejects.toThrow(TsuzukiError);
+    // As if the process was killed between the last write and the rename.
+    await writeFile(join(dest, 'model.safetensors.partial'), WEIGHTS);
+    const before = hub.served.get('model.safetensors')!;
+    await downloadModel(options()).done;
+    expect(hub.served.get('model.safetensors')).toBe(before);
+    await expectComplete(dest);
+
+    await rm(dest, { recursive: true });
+    hub.fault('model.safetensors', { kind: 'drop', afterBytes: 1000 });
+    await expect(downloadModel(options({ clientOptions: { retries: 0 } })).done).rejects.toThrow(TsuzukiError);
+    await writeFile(join(dest, 'model.safetensors.partial'), Buffer.concat([WEIGHTS, Buffer.from('extra')]));
+    await downloadModel(options()).done;
+    await expectComplete(dest);
+  });
+
   it('discards a partial file of other content (a new upload) and one that is corrupt', async () => {
     const dest = join(dir, 'model');
     hub.fault('model.safetensors', { kind: 'drop', afterBytes: 100_000 });
