@@ -20,7 +20,14 @@ import { TsuzukiError } from '../util/errors';
 export type Converter = (
   hfDir: string,
   outDir: string,
-  options: { precision: Precision; blockSize: number; onProgress?: (p: ConvertProgress) => void; signal?: AbortSignal },
+  options: {
+    precision: Precision;
+    blockSize: number;
+    /** Recorded in tsuzuki.json: the repo and commit the checkpoint came from. */
+    source?: { repo: string; revision: string };
+    onProgress?: (p: ConvertProgress) => void;
+    signal?: AbortSignal;
+  },
 ) => Promise<Manifest>;
 
 export interface ModelsServiceOptions {
@@ -227,9 +234,11 @@ export class ModelsService {
     const model = await this.library.get(id);
     if (model.variants.some((v) => v.precision === precision)) return;
     this.update(job, { stage: 'convert' });
+    const origin = await readSourceManifest(this.library.sourceDir(id));
     await this.convert(this.library.sourceDir(id), this.library.variantDir(id, precision), {
       precision,
       blockSize,
+      ...(origin.commit ? { source: { repo: origin.repo, revision: origin.commit } } : {}),
       signal: job.controller.signal,
       onProgress: (p) => this.update(job, { convert: p }),
     });

@@ -53,6 +53,10 @@ describe('models service', () => {
     expect(model.source!.files).toEqual(['config.json', 'spiece.model', 'tokenizer_config.json', 'special_tokens_map.json', 'model.safetensors']);
     expect(model.variants.map((v) => v.precision)).toEqual(['fp32']);
     expect(hub.served.get('pytorch_model.bin')).toBeUndefined();
+    // tsuzuki.json records where the weights came from, and their checksums.
+    const manifest = JSON.parse(await readFile(join(model.variants[0]!.dir, 'tsuzuki.json'), 'utf8'));
+    expect(manifest.source).toMatchObject({ repo: tiny.id, revision: tiny.commit });
+    expect(manifest.files.inputs['model.safetensors'].sha256).toBe(sha256(tiny.files['model.safetensors']!));
 
     const stages = [...new Set(events.map((e) => e.stage))];
     expect(stages).toEqual(['download', 'convert', 'done']);
@@ -181,8 +185,8 @@ describe('models service', () => {
 
     const other = new ModelsService({ modelsDir: join(dir, 'other'), hfCacheDirs: [] });
     const imported = await other.import({ path: exported }).done;
-    // The converter records no repo for a folder outside the HF cache, so the id comes from the folder name.
-    expect(imported).toMatchObject({ id: 'exported', source: null, active: 'fp32' });
+    // tsuzuki.json names the source repo, so the import lands under the same id.
+    expect(imported).toMatchObject({ id: 'rinna--tiny-gpt2', repo: tiny.id, source: null, active: 'fp32' });
     expect((await other.verify(imported.id)).ok).toBe(true);
 
     const damaged = join(dir, 'damaged');
@@ -191,7 +195,7 @@ describe('models service', () => {
     const third = new ModelsService({ modelsDir: join(dir, 'third'), hfCacheDirs: [] });
     await expect(third.import({ path: damaged }).done).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringContaining('model.onnx') });
     expect((await third.list()).models).toEqual([]);
-    expect(await readdir(join(dir, 'third')).catch(() => [])).not.toContain('damaged');
+    expect((await readdir(join(dir, 'third')).catch(() => [])).filter((n) => n !== 'library.json')).toEqual([]);
   });
 
   it('reports a failed conversion and keeps the verified download for the next try', async () => {
