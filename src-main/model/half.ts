@@ -1,5 +1,6 @@
-/** float32 → IEEE 754 half precision bits. */
+/** IEEE 754 half precision ↔ float32, rounding as numpy and torch do. */
 
+/** float32 → half-precision bits, round to nearest even. */
 export function toHalf(value: number): number {
   f32[0] = value;
   const x = u32[0]!;
@@ -31,4 +32,22 @@ export function toHalfArray(values: Float32Array): Uint16Array {
   const out = new Uint16Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = toHalf(values[i]!);
   return out;
+}
+
+let halfTable: Float32Array | undefined;
+
+/** Every half-precision value as float32, indexed by its bits (a lookup is faster than decoding). */
+export function halfToFloatTable(): Float32Array {
+  if (halfTable) return halfTable;
+  halfTable = new Float32Array(65536);
+  const bits = new Uint32Array(halfTable.buffer);
+  for (let h = 0; h < 65536; h++) {
+    const sign = (h & 0x8000) << 16;
+    const exp = (h >> 10) & 0x1f;
+    const frac = h & 0x3ff;
+    if (exp === 0x1f) bits[h] = sign | 0x7f800000 | (frac << 13);
+    else if (exp !== 0) bits[h] = sign | ((exp + 112) << 23) | (frac << 13);
+    else halfTable[h] = (sign ? -1 : 1) * frac * 2 ** -24;
+  }
+  return halfTable;
 }

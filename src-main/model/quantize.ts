@@ -1,3 +1,5 @@
+import { halfToFloatTable } from './half';
+
 /**
  * Block-wise asymmetric quantization in the layout of onnxruntime's `MatMulNBits` (com.microsoft): a weight W used
  * as `x @ W` is stored as W^T, `[N, blocks, blockSize * bits / 8]`, each block of K values with its own scale and
@@ -61,18 +63,20 @@ export function quantizeBlockwise(rows: Float32Array, n: number, k: number, bits
       const out = (row * blocks + b) * blob;
       if (bits === 4) {
         zeroPoints[row * zpRow + (b >> 1)]! |= zp << ((b & 1) * 4);
-        for (let i = 0, o = out; i < blockSize; i += 2, o++) {
-          const lo = Math.min(qmax, Math.max(0, Math.round(block[i]! * inv) + zp));
-          const hi = Math.min(qmax, Math.max(0, Math.round(block[i + 1]! * inv) + zp));
-          data[o] = lo | (hi << 4);
-        }
+        for (let i = 0, o = out; i < blockSize; i += 2, o++) data[o] = level(block[i]!, inv, zp, qmax) | (level(block[i + 1]!, inv, zp, qmax) << 4);
       } else {
         zeroPoints[row * zpRow + b] = zp;
-        for (let i = 0; i < blockSize; i++) data[out + i] = Math.min(qmax, Math.max(0, Math.round(block[i]! * inv) + zp));
+        for (let i = 0; i < blockSize; i++) data[out + i] = level(block[i]!, inv, zp, qmax);
       }
     }
   }
   return { data, scales, zeroPoints, n, k, blocks };
+}
+
+/** round(v / scale) + zero point, clamped to the code range (rounding at both ends can step one past it). */
+function level(v: number, inv: number, zp: number, qmax: number): number {
+  const q = Math.round(v * inv) + zp;
+  return q < 0 ? 0 : q > qmax ? qmax : q;
 }
 
 /** The values a quantized weight stands for, `[N, K]`. */
@@ -94,16 +98,22 @@ export function dequantizeBlockwise(q: BlockQuantized, bits: QuantBits, blockSiz
   return out;
 }
 
-/** `[rows, cols]` → `[cols, rows]`, in cache-sized tiles (Conv1D weights are `[in, out]`; MatMulNBits wants W^T). */
-export function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
+/**
+ * `[rows, cols]` → `[cols, rows]` as float32, in cache-sized tiles (Conv1D weights are `[in, out]`; MatMulNBits
+ * wants W^T). Half-precision input (raw bits) is widened on the way, saving a pass over the largest tensors.
+ */
+export function transpose(values: Float32Array | Uint16Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(values.length);
+  const table = values instanceof Uint16Array ? halfToFloatTable() : null;
   const tile = 64;
   for (let r0 = 0; r0 < rows; r0 += tile) {
     const r1 = Math.min(rows, r0 + tile);
     for (let c0 = 0; c0 < cols; c0 += tile) {
       const c1 = Math.min(cols, c0 + tile);
       for (let r = r0; r < r1; r++) {
-        for (let c = c0; c < c1; c++) out[c * rows + r] = values[r * cols + c]!;
+        const src = r * cols;
+        if (table) for (let c = c0; c < c1; c++) out[c * rows + r] = table[values[src + c]!]!;
+        else for (let c = c0; c < c1; c++) out[c * rows + r] = values[src + c]!;
       }
     }
   }

@@ -25,7 +25,6 @@ export function createWeightStore(options: {
   const bits: QuantBits | null = precision === 'int4' ? 4 : precision === 'int8' ? 8 : null;
   const dense = precision === 'fp16' ? 'float16' : 'float32';
 
-  const read = async (name: string) => ({ shape: checkpoint.info(name).shape, values: await checkpoint.readF32(name) });
   /** Stored as-is in the dense type; fp16 weights go to an fp16 model byte for byte. */
   const writeDense = async (name: string) => {
     const { dtype, shape } = checkpoint.info(name);
@@ -65,9 +64,14 @@ export function createWeightStore(options: {
     async linear(name): Promise<LinearWeight> {
       let result: LinearWeight;
       if (bits) {
-        const { shape, values } = await read(name);
+        const { dtype, shape } = checkpoint.info(name);
         const [k, n] = shape as [number, number];
-        result = (await writeQuant(name, transpose(values, k, n), n, k, bits)).weight;
+        // fp16 checkpoints (rinna's) go straight from stored bits to the transposed float32 rows.
+        const values =
+          dtype === 'F16'
+            ? transpose(asHalfBits(await checkpoint.readRaw(name)), k, n)
+            : transpose(await checkpoint.readF32(name), k, n);
+        result = (await writeQuant(name, values, n, k, bits)).weight;
       } else {
         result = { kind: 'dense', weight: await writeDense(name) };
       }
@@ -79,8 +83,8 @@ export function createWeightStore(options: {
       if (!bits) {
         result = { kind: 'dense', table: await writeDense(name) };
       } else {
-        const { shape, values } = await read(name);
-        const [rows, width] = shape as [number, number];
+        const [rows, width] = checkpoint.info(name).shape as [number, number];
+        const values = await checkpoint.readF32(name);
         if (width % blockSize !== 0) {
           throw new RangeError(`block size ${blockSize} must divide n_embd (${width}) to quantize the embeddings`);
         }
@@ -97,4 +101,8 @@ export function createWeightStore(options: {
       return result;
     },
   };
+}
+
+function asHalfBits(raw: Uint8Array): Uint16Array {
+  return raw.byteOffset % 2 === 0 ? new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2) : new Uint16Array(raw.slice().buffer);
 }

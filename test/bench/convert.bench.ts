@@ -61,6 +61,8 @@ export default async function (args: string[]): Promise<object> {
     const decode = precision === 'fp16' ? null : await timeDecode(out, Number(values['decode-tokens']));
     results[precision] = {
       seconds: run.seconds,
+      // CPU time of the converting process (all threads): what the conversion costs on an otherwise idle machine.
+      cpuSeconds: run.cpuSeconds,
       peakRssMB: Math.round(run.maxRssKB / 1024),
       peakRssOverSourceMB: Math.round(run.maxRssKB / 1024 - source.bytes / 2 ** 20),
       outputMB: Math.round(Object.values(files).reduce((a, b) => a + b, 0) / 2 ** 20),
@@ -171,11 +173,17 @@ function normalHalfTable(size: number, std: number): Uint16Array {
 }
 
 /** `tsuzuki convert` in a fresh Node process (the command's own code path), reporting its peak RSS. */
-function convertInChild(src: string, out: string, precision: string, blockSize: string): Promise<{ seconds: number; maxRssKB: number }> {
+function convertInChild(
+  src: string,
+  out: string,
+  precision: string,
+  blockSize: string,
+): Promise<{ seconds: number; cpuSeconds: number; maxRssKB: number }> {
   const script = `
     const { convert } = await import(${JSON.stringify(join(root, 'src-main/cli/commands/convert.ts'))});
     const code = await convert.run(${JSON.stringify([src, out, '--precision', precision, '--block-size', blockSize])});
-    process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n');
+    const usage = process.resourceUsage();
+    process.stderr.write('MAXRSS ' + usage.maxRSS + ' CPU ' + (usage.userCPUTime + usage.systemCPUTime) + '\\n');
     process.exitCode = code;`;
   const started = performance.now();
   return new Promise((resolve, reject) => {
@@ -185,8 +193,12 @@ function convertInChild(src: string, out: string, precision: string, blockSize: 
       { cwd: root, maxBuffer: 64 << 20 },
       (error, _stdout, stderr) => {
         if (error) return reject(new Error(`convert ${precision} failed: ${stderr.slice(-2000)}`));
-        const rss = /MAXRSS (\d+)/.exec(stderr);
-        resolve({ seconds: Math.round((performance.now() - started) / 100) / 10, maxRssKB: Number(rss?.[1] ?? NaN) });
+        const usage = /MAXRSS (\d+) CPU (\d+)/.exec(stderr);
+        resolve({
+          seconds: Math.round((performance.now() - started) / 100) / 10,
+          cpuSeconds: Math.round(Number(usage?.[2] ?? NaN) / 1e5) / 10,
+          maxRssKB: Number(usage?.[1] ?? NaN),
+        });
       },
     );
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, MS_DOMAIN } from '../../../src-main/model/graph';
-import { toHalf, toHalfArray } from '../../../src-main/model/half';
+import { halfToFloatTable, toHalf, toHalfArray } from '../../../src-main/model/half';
 import { decodeModel } from '../../../src-main/model/onnx-proto';
 
 describe('GraphBuilder', () => {
@@ -61,5 +61,19 @@ describe('toHalf', () => {
     expect(toHalf(-0)).toBe(0x8000);
     expect(toHalf(NaN) & 0x7c00).toBe(0x7c00);
     expect(Array.from(toHalfArray(Float32Array.of(0.5, -Infinity)))).toEqual([0x3800, 0xfc00]);
+  });
+});
+
+describe('halfToFloatTable', () => {
+  it('inverts toHalf for every finite half value, and keeps infinities, NaN and signed zero', () => {
+    const table = halfToFloatTable();
+    for (let h = 0; h < 65536; h++) {
+      const exp = (h >> 10) & 0x1f;
+      if (exp === 0x1f && (h & 0x3ff) !== 0) expect(table[h]).toBeNaN();
+      else expect(toHalf(table[h]!)).toBe(h);
+    }
+    expect(table[0x7c00]).toBe(Infinity);
+    expect(Object.is(table[0x8000], -0)).toBe(true);
+    expect(table[0x3555]).toBeCloseTo(1 / 3, 3);
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { toHalf } from '../../../src-main/model/half';
 import { dequantizeBlockwise, quantizeBlockwise, transpose } from '../../../src-main/model/quantize';
 
 describe('block-wise quantization (MatMulNBits layout)', () => {
@@ -58,5 +59,9 @@ describe('block-wise quantization (MatMulNBits layout)', () => {
     const values = Float32Array.from({ length: rows * cols }, (_, i) => i);
     const t = transpose(values, rows, cols);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expect(t[c * rows + r]).toBe(values[r * cols + c]);
+    // Half-precision bits are widened while transposing.
+    const halves = Uint16Array.from(values, (v) => toHalf(v / 64));
+    const th = transpose(halves, rows, cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expect(toHalf(th[c * rows + r]!)).toBe(halves[r * cols + c]);
   });
 });
