@@ -33,8 +33,11 @@ export type Converter = (
 export interface ModelsServiceOptions {
   /** Default `$TSUZUKI_HOME/models` or the platform's app data folder + `/models`. */
   modelsDir?: string;
-  /** Hub endpoint, token, proxy environment… (settings override HF_ENDPOINT / HF_TOKEN). */
-  hub?: HubClientOptions;
+  /**
+   * Hub endpoint, token, proxy environment… (settings override HF_ENDPOINT / HF_TOKEN). A function is asked at
+   * the start of each job, so a changed setting applies to the next download.
+   */
+  hub?: HubClientOptions | (() => HubClientOptions | Promise<HubClientOptions>);
   /** Hugging Face cache folders to reuse; default: the ones huggingface_hub uses. */
   hfCacheDirs?: string[];
   convert?: Converter;
@@ -150,7 +153,7 @@ export class ModelsService {
           repo: input.repo,
           revision,
           dest: sourceDir,
-          clientOptions: this.options.hub,
+          clientOptions: typeof this.options.hub === 'function' ? await this.options.hub() : this.options.hub,
           hfCacheDirs: this.options.hfCacheDirs,
           freeSpace: this.options.freeSpace,
           signal: job.controller.signal,

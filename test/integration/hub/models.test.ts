@@ -101,7 +101,8 @@ describe('models service', () => {
   });
 
   it('adds a sharded safetensors checkpoint (index and every shard)', async () => {
-    const model = await service().add({ repo: sharded.id, precision: 'fp32' }).done;
+    // Hub options can come from settings, asked for at the start of each job.
+    const model = await service([], { hub: async () => ({ endpoint: hub.endpoint, env: {} }) }).add({ repo: sharded.id, precision: 'fp32' }).done;
     expect(model.source!.files).toEqual(expect.arrayContaining(['model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']));
     expect(model.variants).toHaveLength(1);
   });
