@@ -280,8 +280,7 @@ class Interrupt extends Error {
 
 /** Starts a download; the handle controls it, `done` settles with the verified files. */
 export function downloadModel(options: DownloadOptions): DownloadHandle {
-  const job = new DownloadJob(options);
-  return job;
+  return new DownloadJob(options);
 }
 
 class DownloadJob implements DownloadHandle {
@@ -437,6 +436,8 @@ class DownloadJob implements DownloadHandle {
       );
     }
 
+    // Files are about to change: an older manifest must not vouch for a half-updated folder.
+    if (toFetch.length > 0 || fromCache.length > 0) await rm(join(dest, SOURCE_MANIFEST), { force: true });
     for (const { file, path } of fromCache) {
       signal.throwIfAborted();
       const target = join(dest, file.path);

@@ -275,6 +275,19 @@ describe('download from a hub', () => {
     expect(hub.requests.filter((r) => r.server === 'cdn').at(-1)!.range).toBe(`bytes=${kept}-`);
   });
 
+  it('a new revision into the same folder: the old manifest stops vouching as soon as files change', async () => {
+    const dest = join(dir, 'model');
+    await downloadModel(options()).done;
+    repo.refs = { v2: 'e'.repeat(40) };
+    hub.setFile(repo, 'model.safetensors', Buffer.from(WEIGHTS.subarray(0, 200_000)));
+    hub.fault('model.safetensors', { kind: 'drop', afterBytes: 1000 });
+    await expect(downloadModel(options({ revision: 'v2', clientOptions: { retries: 0 } })).done).rejects.toMatchObject({ code: 'network' });
+    expect(await readdir(dest)).not.toContain(SOURCE_MANIFEST);
+    const result = await downloadModel(options({ revision: 'v2' })).done;
+    expect(result.commit).toBe('e'.repeat(40));
+    expect(JSON.parse(await readFile(join(dest, SOURCE_MANIFEST), 'utf8')).commit).toBe('e'.repeat(40));
+  });
+
   it('running again after success downloads nothing', async () => {
     await downloadModel(options()).done;
     const served = hub.servedTotal();
