@@ -42,88 +42,121 @@ const offsetOf = (unit: number) => (unit >>> 10) << ((unit & 0x200) >>> 6);
  * Layout is our own (first-fit), but lookups use the same unit encoding as `DoubleArray`.
  */
 export function buildDoubleArray(keys: Uint8Array[], values: Int32Array): Uint32Array {
-  // A plain pointer trie first, children sorted by label.
-  const order = keys.map((_, i) => i).sort((a, b) => compareBytes(keys[a]!, keys[b]!));
-  interface Node {
-    labels: number[];
-    children: Node[];
-    value: number;
+  // Keys sorted bytewise (latin1 strings compare like their bytes): the keys under a trie node form one
+  // contiguous range, so nodes are just (range, depth) and no pointer trie is built.
+  const latin1 = keys.map((k) => Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1'));
+  const sorted = Int32Array.from(keys.keys()).sort((a, b) => (latin1[a]! < latin1[b]! ? -1 : latin1[a]! > latin1[b]! ? 1 : 0));
+  let total = 1;
+  for (const k of keys) total += k.length + 1;
+  // Sized so the search never runs off the end; retried larger in the unlikely case it does.
+  for (let cap = Math.max(4096, total * 4); ; cap *= 2) {
+    const units = place(keys, values, sorted, cap);
+    if (units) return units;
   }
-  const root: Node = { labels: [], children: [], value: -1 };
-  for (const i of order) {
-    const key = keys[i]!;
-    let node = root;
-    for (const c of key) {
-      const last = node.labels.length - 1;
-      if (last >= 0 && node.labels[last] === c) node = node.children[last]!;
-      else {
-        const child: Node = { labels: [], children: [], value: -1 };
-        node.labels.push(c);
-        node.children.push(child);
-        node = child;
+}
+
+/** One build attempt in an array of `cap` units; null when it does not fit. */
+function place(keys: Uint8Array[], values: Int32Array, sorted: Int32Array, cap: number): Uint32Array | null {
+  // Free units get bit 31, like leaves, so that no byte (not even 0) matches their label.
+  const units = new Uint32Array(cap).fill(0x80000000);
+  const used = new Uint8Array(cap);
+  // Each base may serve one parent only, or a lookup from one parent could land on another's child.
+  const usedBase = new Uint8Array(cap);
+  // Free slots form a doubly linked list so the search skips the densely used front of the array.
+  const next = new Int32Array(cap);
+  const prev = new Int32Array(cap);
+  for (let i = 0; i < cap; i++) {
+    next[i] = i + 1 < cap ? i + 1 : -1;
+    prev[i] = i - 1;
+  }
+  let head = 0;
+  // Like darts-clone, search only near the frontier: free slots far behind it are left unused, which
+  // keeps the build linear instead of rescanning ever more hopeless slots.
+  const WINDOW = 16 * 256;
+  let start = 0;
+  let frontier = 0;
+  const take = (i: number) => {
+    used[i] = 1;
+    if (i > frontier) frontier = i;
+    if (i === start) start = next[i]!;
+    const p = prev[i]!;
+    const n = next[i]!;
+    if (p >= 0) next[p] = n;
+    else head = n;
+    if (n >= 0) prev[n] = p;
+  };
+  take(0);
+  // Base 0 would put a leafless node's "label 0" slot on the root unit, whose label is 0: a NUL byte
+  // would then match.
+  usedBase[0] = 1;
+
+  // BFS over (lo, hi, depth, index): the keys sorted[lo, hi) share their first `depth` bytes and the node
+  // sits at `index`. Its children (and its leaf, label 0) go at base ^ label; it stores index ^ base.
+  const queue: number[] = [0, sorted.length, 0, 0];
+  const labels: number[] = [];
+  const childLo: number[] = [];
+  for (let q = 0; q < queue.length; q += 4) {
+    const lo = queue[q]!;
+    const hi = queue[q + 1]!;
+    const depth = queue[q + 2]!;
+    const index = queue[q + 3]!;
+    labels.length = 0;
+    childLo.length = 0;
+    let leafValue = -1;
+    for (let i = lo; i < hi; i++) {
+      const key = keys[sorted[i]!]!;
+      if (key.length === depth) {
+        // A duplicate key keeps the first value, like a map insertion.
+        if (leafValue < 0) leafValue = values[sorted[i]!]!;
+        continue;
+      }
+      const c = key[depth]!;
+      if (labels.length === 0 || labels[labels.length - 1] !== c) {
+        labels.push(c);
+        childLo.push(i);
       }
     }
-    node.value = values[i]!;
-  }
-
-  let cap = 1024;
-  let units = new Uint32Array(cap);
-  let used = new Uint8Array(cap);
-  const grow = (need: number) => {
-    if (need < cap) return;
-    while (cap <= need) cap *= 2;
-    const u2 = new Uint32Array(cap);
-    u2.set(units);
-    units = u2;
-    const s2 = new Uint8Array(cap);
-    s2.set(used);
-    used = s2;
-  };
-  used[0] = 1;
-  let firstFree = 1;
-  // Each base may serve one parent only, or a lookup from one parent could land on another's child.
-  const usedBase = new Set<number>();
-
-  // BFS: a node at `index` keeps its children (and its leaf, label 0) at base ^ label, and stores
-  // index ^ base as its offset.
-  const queue: [Node, number][] = [[root, 0]];
-  for (let q = 0; q < queue.length; q++) {
-    const [node, index] = queue[q]!;
-    const labels = node.value >= 0 ? [0, ...node.labels] : node.labels;
-    if (labels.length === 0) continue;
-    let base = 0;
-    for (let pos = firstFree; ; pos++) {
-      grow(pos + 256);
-      if (used[pos]) continue;
-      const candidate = pos ^ labels[0]!;
-      if (!usedBase.has(candidate) && labels.every((l) => !used[candidate ^ l])) {
+    const hasLeaf = leafValue >= 0;
+    if (!hasLeaf && labels.length === 0) continue;
+    const first = hasLeaf ? 0 : labels[0]!;
+    while (start >= 0 && start < frontier - WINDOW) start = next[start]!;
+    if (start < 0) start = head;
+    let base = -1;
+    // A few tries among the free slots near the frontier; failing that, the first 256-block past the
+    // frontier, where every slot is free and no base has been used yet (a used base's block holds its
+    // children, all at or below the frontier).
+    let tries = labels.length > 4 ? 0 : 32;
+    for (let f = start; f >= 0 && tries > 0; f = next[f]!, tries--) {
+      const candidate = f ^ first;
+      if ((candidate | 0xff) >= cap || usedBase[candidate] || (hasLeaf && used[candidate])) continue;
+      let ok = true;
+      for (let k = 0; ok && k < labels.length; k++) if (used[candidate ^ labels[k]!]) ok = false;
+      if (ok) {
         base = candidate;
         break;
       }
     }
-    usedBase.add(base);
+    if (base < 0) base = (frontier | 0xff) + 1;
+    if (base + 0xff >= cap) return null;
+    usedBase[base] = 1;
     const offset = index ^ base;
     if (offset >= 1 << 21) throw new Error('vocabulary too large for the double array');
-    units[index] = (units[index]! & 0xff) | (offset << 10) | (node.value >= 0 ? 0x100 : 0);
-    for (const l of labels) used[base ^ l] = 1;
-    while (used[firstFree]) firstFree++;
-    if (node.value >= 0) units[base] = (node.value | 0x80000000) >>> 0;
-    node.labels.forEach((l, k) => {
-      const slot = base ^ l;
-      units[slot] = l;
-      queue.push([node.children[k]!, slot]);
-    });
+    units[index] = (units[index]! & 0xff) | (offset << 10) | (hasLeaf ? 0x100 : 0);
+    if (hasLeaf) {
+      take(base);
+      units[base] = (leafValue | 0x80000000) >>> 0;
+    }
+    for (let k = 0; k < labels.length; k++) {
+      const slot = base ^ labels[k]!;
+      take(slot);
+      units[slot] = labels[k]!;
+      queue.push(childLo[k]!, k + 1 < labels.length ? childLo[k + 1]! : hi, depth + 1, slot);
+    }
   }
   let size = cap;
   while (size > 1 && !used[size - 1]) size--;
   // Slack so that `node ^ byte` never reads past the end.
-  const out = new Uint32Array(size + 256);
+  const out = new Uint32Array(size + 256).fill(0x80000000);
   out.set(units.subarray(0, size));
   return out;
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }
