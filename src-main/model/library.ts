@@ -52,6 +52,8 @@ export interface InstalledModel {
   variants: InstalledVariant[];
   /** The precision that is the active model, when this model is the active one. */
   active: Precision | null;
+  /** An unfinished download (paused, interrupted, failed): adding the model again resumes it. */
+  pending: { bytes: number } | null;
 }
 
 export interface ActiveModel {
@@ -101,14 +103,14 @@ export class ModelLibrary {
     for (const entry of names) {
       if (!entry.isDirectory() || !ID.test(entry.name)) continue;
       const model = await this.read(entry.name, state);
-      if (model.source || model.variants.length > 0) models.push(model);
+      if (model.source || model.variants.length > 0 || model.pending) models.push(model);
     }
     return models.sort((a, b) => a.id.localeCompare(b.id));
   }
 
   async get(id: string): Promise<InstalledModel> {
     const model = await this.read(id, await this.state());
-    if (!model.source && model.variants.length === 0) {
+    if (!model.source && model.variants.length === 0 && !model.pending) {
       throw new TsuzukiError('not_found', `No installed model "${id}" in ${this.dir}. \`tsuzuki models list\` shows the installed ones.`);
     }
     return model;
@@ -173,12 +175,12 @@ export class ModelLibrary {
     if (part === 'all') {
       await rm(model.dir, { recursive: true, force: true });
     } else if (part === 'source') {
-      if (!model.source) throw new TsuzukiError('not_found', `${id} has no source files to remove.`);
-      await rm(model.source.dir, { recursive: true, force: true });
+      if (!model.source && !model.pending) throw new TsuzukiError('not_found', `${id} has no source files to remove.`);
+      await this.discard(id, this.sourceDir(id));
     } else {
       const doomed = model.variants.filter((v) => !precision || v.precision === precision);
       if (doomed.length === 0) throw new TsuzukiError('not_found', `${id} has no ${precision ?? ''} converted model to remove.`.replace('  ', ' '));
-      for (const v of doomed) await rm(v.dir, { recursive: true, force: true });
+      for (const v of doomed) await this.discard(id, v.dir);
     }
     if (state.active?.id === id && !(await this.active())) await this.writeState({ active: null });
   }
@@ -325,7 +327,18 @@ export class ModelLibrary {
       });
     }
     const active = state.active?.id === id && variants.some((v) => v.precision === state.active?.precision) ? state.active.precision : null;
-    return { id, dir, repo, source, variants, active };
+    let pending: InstalledModel['pending'] = null;
+    const leftovers = source ? [] : await readdir(sourceDir).catch(() => [] as string[]);
+    if (leftovers.length > 0) {
+      // A download that did not finish; partial files carry a tag naming their repo (see hub.ts).
+      let bytes = 0;
+      for (const name of leftovers) {
+        if (!name.endsWith('.partial.json')) bytes += (await stat(join(sourceDir, name)).catch(() => null))?.size ?? 0;
+        else repo ??= (JSON.parse(await readFile(join(sourceDir, name), 'utf8').catch(() => '{}')) as { repo?: string }).repo ?? null;
+      }
+      pending = { bytes };
+    }
+    return { id, dir, repo, source, variants, active, pending };
   }
 
   private async state(): Promise<LibraryState> {

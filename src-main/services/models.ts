@@ -208,6 +208,9 @@ export class ModelsService {
   }
 
   private start(modelId: string, repo: string | null, precision: Precision, body: (job: RunningJob) => Promise<InstalledModel>): ModelJob {
+    // Two jobs writing the same partial files would corrupt each other.
+    const busy = [...this.jobs.values()].find((j) => j.status.modelId === modelId && (j.status.state === 'running' || j.status.state === 'paused'));
+    if (busy) throw new TsuzukiError('busy', `${modelId} is already being added (job ${busy.status.jobId}).`);
     const job: RunningJob = {
       status: { jobId: randomUUID(), modelId, repo, precision, state: 'running', stage: 'download', download: null, convert: null, error: null },
       done: Promise.resolve(null as unknown as InstalledModel),

@@ -140,6 +140,31 @@ describe('models service', () => {
     expect(left.filter((n) => n.includes('partial') || n === 'model.safetensors' || n === 'tsuzuki-source.json')).toEqual([]);
   });
 
+  it('an interrupted add is listed as pending; adding again resumes it; two adds at once are refused', async () => {
+    hub.fault('model.safetensors', { kind: 'drop', afterBytes: 300_000 });
+    const flaky = new ModelsService({ modelsDir: join(dir, 'models'), hub: { endpoint: hub.endpoint, env: {}, retries: 0 }, hfCacheDirs: [] });
+    await expect(flaky.add({ repo: tiny.id, precision: 'fp32' }).done).rejects.toMatchObject({ code: 'network' });
+    const [pending] = (await flaky.list()).models;
+    expect(pending).toMatchObject({ id: 'rinna--tiny-gpt2', repo: tiny.id, source: null, variants: [], pending: { bytes: expect.any(Number) } });
+    expect(pending!.pending!.bytes).toBeGreaterThanOrEqual(300_000);
+
+    const models = service();
+    const job = models.add({ repo: tiny.id, precision: 'fp32' });
+    expect(() => models.add({ repo: tiny.id, precision: 'fp16' })).toThrow(expect.objectContaining({ code: 'busy' }));
+    const model = await job.done;
+    expect(model.pending).toBeNull();
+    expect(hub.served.get('model.safetensors')).toBe(tiny.files['model.safetensors']!.length);
+  });
+
+  it('removing the source of a pending download clears it', async () => {
+    hub.fault('model.safetensors', { kind: 'drop', afterBytes: 1000 });
+    const flaky = new ModelsService({ modelsDir: join(dir, 'models'), hub: { endpoint: hub.endpoint, env: {}, retries: 0 }, hfCacheDirs: [] });
+    await expect(flaky.add({ repo: tiny.id, precision: 'fp32' }).done).rejects.toThrow();
+    await flaky.remove('rinna--tiny-gpt2', 'source');
+    expect((await flaky.list()).models).toEqual([]);
+    expect(await readdir(join(dir, 'models'))).toEqual([]);
+  });
+
   it('pause and resume a download job', async () => {
     hub.fault('model.safetensors', { kind: 'stall', afterBytes: 5000 });
     let paused!: () => void;
