@@ -106,7 +106,7 @@ describe('download from a hub', () => {
 
   it('treats a stalled transfer as dropped and resumes it', async () => {
     hub.fault('model.safetensors', { kind: 'stall', afterBytes: 70_000 });
-    await downloadModel(options({ clientOptions: { stallTimeoutMs: 300 } })).done;
+    await downloadModel(options({ clientOptions: { stallTimeoutMs: 1000 } })).done;
     await expectComplete(join(dir, 'model'));
     expect(hub.served.get('model.safetensors')).toBe(WEIGHTS.length);
   });
