@@ -2,7 +2,8 @@
  * Chooses where a model runs. `auto` tries the GPU execution providers this platform may have (DirectML on
  * Windows, CoreML on macOS, CUDA where its libraries are installed) and keeps the first whose one-token self-test
  * agrees with the CPU; otherwise — or when an explicitly named device fails — the model runs on the CPU and the
- * reason is recorded for the UI. Converted models are fp16 for GPUs and int4 for the CPU by default.
+ * reason is recorded for the UI. (Which precision to convert to — fp16 for GPUs, int4 for the CPU — is the model
+ * library's choice; any converted precision runs on any device here.)
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,11 +27,6 @@ export interface LoadedModel {
 export interface LoadOptions {
   /** CPU intra-op threads. Default: every core up to 8 (decode is memory-bound; more threads only contend). */
   threads?: number;
-}
-
-/** The precision to convert a model to for a device. */
-export function precisionFor(device: ConcreteDevice): 'fp16' | 'int4' {
-  return device === 'cpu' ? 'int4' : 'fp16';
 }
 
 function candidates(platform: NodeJS.Platform): ConcreteDevice[] {
