@@ -27,16 +27,12 @@ export const download: Command = {
       onProgress: bar.download,
     });
     // Ctrl-C keeps the partial files: running the command again resumes them.
-    let interrupted = false;
-    const interrupt = () => {
-      interrupted = true;
-      handle.pause();
-    };
+    const interrupt = () => handle.pause();
     process.once('SIGINT', interrupt);
     try {
       const result = await Promise.race([handle.done, bar.paused]);
       bar.stop();
-      if (interrupted || !result) {
+      if (!result) {
         process.stderr.write(`Interrupted. The partial files stay in ${resolve(dest)}; run the same command again to resume.\n`);
         return 130;
       }
