@@ -69,6 +69,19 @@ describe('newline strategy', () => {
     expect(tokenizers.identity.newline.mode).toBe('lost');
     expect(tokenizers.bytefb.newline.mode).toBe('native');
     expect(tokenizers.userdef.newline).toMatchObject({ mode: 'piece', piece: '<NL>' });
+    expect(tokenizers.ctlnl.newline).toMatchObject({ mode: 'piece', piece: '<NL>' });
+  });
+
+  it('piece (control symbol): lines are encoded apart and joined by the break id', () => {
+    const tok = tokenizers.ctlnl;
+    const nl = tok.newline.pieceId!;
+    expect(tok.special.control).toContain(nl);
+    // Writing the piece's text does not produce it: it is a control symbol.
+    expect(tok.encode('<NL>')).not.toContain(nl);
+    const ids = tok.encodeContext('システムの設定。\n\nパッケージ');
+    expect(ids).toEqual([...tok.encode('システムの設定。'), nl, nl, ...tok.encode('パッケージ', { dummyPrefix: false })]);
+    expect(tok.decodeOutput(ids)).toBe('システムの設定。\n\nパッケージ');
+    expect(tok.decode(ids)).toBe('システムの設定。パッケージ');
   });
 
   it('native: context and output carry the break as is', () => {
