@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { TsuzukiError } from '../util/errors';
-import { chunkText } from './chunks';
+import { chunkHash, chunkRanges } from './chunks';
+import { gramsOf } from './text-index';
 import { makeSnippet, gramQuery, trigramQuery, usesGrams, type Snippet } from './text-index';
 
 export type WritingMode = 'horizontal' | 'vertical';
@@ -89,14 +90,33 @@ function charCount(text: string): number {
   return n;
 }
 
-/** How many characters of `before` a save replaced: the length minus the common prefix and suffix. */
-function replacedChars(before: string, after: string): number {
+/** The lengths of the common prefix and (not overlapping it) common suffix of two texts: the edit lies between. */
+function commonEnds(before: string, after: string): { prefix: number; suffix: number } {
   const limit = Math.min(before.length, after.length);
   let prefix = 0;
   while (prefix < limit && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
   let suffix = 0;
   while (suffix < limit - prefix && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
-  return before.length - prefix - suffix;
+  return { prefix, suffix };
+}
+
+/** A document's text and how it is cut into stored chunks: chunk k is `body.slice(ends[k - 1] ?? 0, ends[k])`. */
+interface Layout {
+  body: string;
+  ids: number[];
+  ends: number[];
+}
+
+/** Index of the first element of the ascending `ends` greater than `value` (ends.length if none). */
+function firstAbove(ends: number[], value: number): number {
+  let lo = 0;
+  let hi = ends.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ends[mid]! > value) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 export interface Cursor {
@@ -104,20 +124,34 @@ export interface Cursor {
   id: number;
 }
 
+/** The indexer's work on one document: chunks to index and retired chunks to drop, valid while the stamp is unchanged. */
+interface IndexPlan {
+  documentId: number;
+  stamp: number;
+  add: Array<{ id: number; body: string }>;
+  drop: number[];
+}
+
+/** Layouts of the documents used last, so that an autosave need not read 200,000 characters back first. */
+const LAYOUT_CACHE_SIZE = 4;
+
 export class DocumentsRepo {
   private readonly s;
+  private readonly layouts = new Map<number, Layout>();
+  private plan: IndexPlan | null = null;
+  /** Called after a write queues a document for indexing (the Store schedules the background indexer). */
+  onQueued: () => void = () => {};
 
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insert: p('INSERT INTO documents (uuid, title, created_at, updated_at, deleted_at, char_count, preview, memo, writing_mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-      insertBody: p('INSERT INTO document_bodies (document_id, body) VALUES (?, ?)'),
       summary: p(`SELECT ${SUMMARY} FROM documents WHERE id = ?`),
-      full: p(`SELECT ${SUMMARY}, memo, (SELECT body FROM document_bodies WHERE document_id = documents.id) AS body FROM documents WHERE id = ?`),
+      full: p(`SELECT ${SUMMARY}, memo, chunk_ids FROM documents WHERE id = ?`),
       byUuid: p(`SELECT ${SUMMARY}, memo FROM documents WHERE uuid = ?`),
-      body: p('SELECT body FROM document_bodies WHERE document_id = ?'),
-      setBody: p('UPDATE document_bodies SET body = ? WHERE document_id = ?'),
-      touch: p('UPDATE documents SET updated_at = ?, char_count = ?, preview = ? WHERE id = ?'),
+      chunkIds: p('SELECT chunk_ids FROM documents WHERE id = ?'),
+      liveTexts: p('SELECT c.id AS id, t.body AS body FROM document_chunks c JOIN document_chunk_texts t ON t.chunk_id = c.id WHERE c.document_id = ? AND c.live = 1'),
+      touch: p('UPDATE documents SET updated_at = ?, char_count = ?, preview = ?, chunk_ids = ? WHERE id = ?'),
       rename: p('UPDATE documents SET title = ?, updated_at = ? WHERE id = ?'),
       setMeta: p(`UPDATE documents SET memo = coalesce(@memo, memo), writing_mode = coalesce(@mode, writing_mode), updated_at = @now
         WHERE id = @id AND (memo != coalesce(@memo, memo) OR writing_mode != coalesce(@mode, writing_mode))`),
@@ -130,18 +164,29 @@ export class DocumentsRepo {
       pruneRevisions: p('DELETE FROM document_revisions WHERE document_id = ? AND id <= (SELECT id FROM document_revisions WHERE document_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)'),
       revisions: p('SELECT id, document_id, created_at, reason, length(body) AS length, substr(body, 1, ?) AS head FROM document_revisions WHERE document_id = ? ORDER BY id DESC'),
       revision: p('SELECT id, document_id, created_at, reason, body FROM document_revisions WHERE id = ?'),
-      chunkHashes: p('SELECT id, hash FROM document_chunks WHERE document_id = ?'),
-      insertChunk: p('INSERT INTO document_chunks (document_id, hash, body) VALUES (?, ?, ?)'),
+      insertChunk: p('INSERT INTO document_chunks (document_id, hash) VALUES (?, ?)'),
+      insertChunkText: p('INSERT INTO document_chunk_texts (chunk_id, body) VALUES (?, ?)'),
+      retireChunk: p('UPDATE document_chunks SET live = 0 WHERE id = ?'),
+      deleteUnindexed: p('DELETE FROM document_chunks WHERE id = ? AND indexed = 0'),
       deleteChunk: p('DELETE FROM document_chunks WHERE id = ?'),
-      searchTrigram: p(`SELECT d.id AS id, d.title AS title, d.updated_at AS updated_at, min(c.id) AS chunk_id FROM document_chunks_fts f
+      toIndex: p('SELECT c.id AS id, t.body AS body FROM document_chunks c JOIN document_chunk_texts t ON t.chunk_id = c.id WHERE c.document_id = ? AND c.live = 1 AND c.indexed = 0'),
+      toDrop: p('SELECT id FROM document_chunks WHERE document_id = ? AND live = 0'),
+      indexText: p('INSERT INTO document_chunks_fts (rowid, body) VALUES (?, ?)'),
+      indexGrams: p('INSERT INTO document_chunks_grams (rowid, grams) VALUES (?, ?)'),
+      markIndexed: p('UPDATE document_chunks SET indexed = 1 WHERE id = ?'),
+      enqueue: p('INSERT INTO document_index_queue (document_id, stamp) VALUES (?, 0) ON CONFLICT (document_id) DO UPDATE SET stamp = stamp + 1'),
+      nextQueued: p('SELECT document_id, stamp FROM document_index_queue ORDER BY document_id LIMIT 1'),
+      stampOf: p('SELECT stamp FROM document_index_queue WHERE document_id = ?'),
+      dequeue: p('DELETE FROM document_index_queue WHERE document_id = ? AND stamp = ?'),
+      searchTrigram: p(`SELECT d.id AS id, d.title AS title, d.updated_at AS updated_at, min(f.rowid) AS chunk_id FROM document_chunks_fts f
         JOIN document_chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id
-        WHERE document_chunks_fts MATCH ? AND d.deleted_at IS NULL GROUP BY d.id ORDER BY d.updated_at DESC, d.id DESC LIMIT ?`),
-      searchGrams: p(`SELECT d.id AS id, d.title AS title, d.updated_at AS updated_at, min(c.id) AS chunk_id FROM document_chunks_grams f
+        WHERE document_chunks_fts MATCH ? AND c.live = 1 AND d.deleted_at IS NULL GROUP BY d.id ORDER BY d.updated_at DESC, d.id DESC LIMIT ?`),
+      searchGrams: p(`SELECT d.id AS id, d.title AS title, d.updated_at AS updated_at, min(f.rowid) AS chunk_id FROM document_chunks_grams f
         JOIN document_chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id
-        WHERE document_chunks_grams MATCH ? AND d.deleted_at IS NULL GROUP BY d.id ORDER BY d.updated_at DESC, d.id DESC LIMIT ?`),
+        WHERE document_chunks_grams MATCH ? AND c.live = 1 AND d.deleted_at IS NULL GROUP BY d.id ORDER BY d.updated_at DESC, d.id DESC LIMIT ?`),
       searchTitles: p(`SELECT id, title, updated_at, NULL AS chunk_id FROM documents WHERE deleted_at IS NULL AND instr(lower(title), lower(?)) > 0
         ORDER BY updated_at DESC, id DESC LIMIT ?`),
-      chunkBody: p('SELECT body FROM document_chunks WHERE id = ?'),
+      chunkBody: p('SELECT body FROM document_chunk_texts WHERE chunk_id = ?'),
     };
   }
 
@@ -155,17 +200,17 @@ export class DocumentsRepo {
         charCount(body), preview(body), input.memo ?? '', input.writingMode ?? 'horizontal',
       );
       const id = Number(result.lastInsertRowid);
-      this.s.insertBody.run(id, body);
-      this.reindex(id, body);
+      this.writeText(id, { body: '', ids: [], ends: [] }, body, input.updatedAt ?? created);
       return id;
     })();
+    this.onQueued();
     return this.get(id);
   }
 
   get(id: number): DocumentRecord {
-    const row = this.s.full.get(id) as (Row & { memo: string; body: string }) | undefined;
+    const row = this.s.full.get(id) as (Row & { memo: string; chunk_ids: string }) | undefined;
     if (!row) throw new TsuzukiError('not_found', `Document ${id} does not exist.`);
-    return { ...toSummary(row), memo: row.memo, body: row.body };
+    return { ...toSummary(row), memo: row.memo, body: this.layoutOf(id).body };
   }
 
   findByUuid(uuid: string): (DocumentSummary & { memo: string }) | null {
@@ -208,23 +253,110 @@ export class DocumentsRepo {
    */
   save(id: number, body: string, now = Date.now(), snapshotReason?: string): { updatedAt: number; revisionId: number | null; changed: boolean } {
     const current = this.summary(id);
-    const old = (this.s.body.get(id) as { body: string }).body;
+    const layout = this.layoutOf(id);
+    const old = layout.body;
     if (old === body) return { updatedAt: current.updatedAt, revisionId: null, changed: false };
-    return this.durably(() =>
+    const result = this.durably(() =>
       this.db.transaction(() => {
         let revisionId: number | null = null;
         const last = this.s.lastRevision.get(id) as { created_at: number } | undefined;
-        const large = replacedChars(old, body) >= Math.max(LARGE_CHANGE_CHARS, old.length / 4);
+        const { prefix, suffix } = commonEnds(old, body);
+        const large = old.length - prefix - suffix >= Math.max(LARGE_CHANGE_CHARS, old.length / 4);
         if (snapshotReason) revisionId = this.snapshot(id, old, current.updatedAt, snapshotReason);
         else if (old.length > 0 && (large || !last || now - last.created_at >= REVISION_INTERVAL_MS)) {
           revisionId = this.snapshot(id, old, current.updatedAt, large ? 'large-change' : 'periodic');
         }
-        this.s.setBody.run(body, id);
-        this.s.touch.run(now, charCount(body), preview(body), id);
-        this.reindex(id, body);
-        return { updatedAt: now, revisionId, changed: true };
+        return { updatedAt: now, revisionId, changed: true, layout: this.writeText(id, layout, body, now) };
       })(),
     );
+    this.remember(id, result.layout);
+    this.onQueued();
+    return { updatedAt: result.updatedAt, revisionId: result.revisionId, changed: true };
+  }
+
+  /**
+   * Stores `body` as chunks, given how the previous text was stored: only the chunks around the edit are cut
+   * again (chunk boundaries depend on their own paragraphs only, so past the edit the old chunks line up again);
+   * of those, chunks with unchanged text are kept, new ones written, replaced ones retired (the indexer takes them
+   * out of the index). Then queues the document for indexing. Returns the new layout.
+   */
+  private writeText(id: number, old: Layout, body: string, now: number): Layout {
+    const { prefix, suffix } = commonEnds(old.body, body);
+    const n = old.ids.length;
+    const startOf = (k: number) => (k === 0 ? 0 : old.ends[k - 1]!);
+    // First chunk touched by the edit (and the one before, when the edit starts exactly at a boundary).
+    let first = Math.min(firstAbove(old.ends, prefix), Math.max(0, n - 1));
+    if (first > 0 && startOf(first) === prefix) first -= 1;
+    const from = n === 0 ? 0 : startOf(first);
+    const delta = body.length - old.body.length;
+    const ranges: Array<[number, number]> = [];
+    let resume = n;
+    for (const [start, end] of chunkRanges(body, from)) {
+      ranges.push([start, end]);
+      if (end >= body.length - suffix) {
+        // Past the edit: if the old text had a chunk boundary here too, the rest is unchanged.
+        const k = firstAbove(old.ends, end - delta - 1);
+        if (k < n && old.ends[k] === end - delta) {
+          resume = k + 1;
+          break;
+        }
+      }
+    }
+    const replaced = new Map<string, number[]>();
+    for (let k = first; k < resume && n > 0; k++) {
+      const text = old.body.slice(startOf(k), old.ends[k]);
+      const ids = replaced.get(text);
+      if (ids) ids.push(old.ids[k]!);
+      else replaced.set(text, [old.ids[k]!]);
+    }
+    const newIds = ranges.map(([start, end]) => {
+      const text = body.slice(start, end);
+      const kept = replaced.get(text)?.pop();
+      if (kept !== undefined) return kept;
+      const chunkId = Number(this.s.insertChunk.run(id, chunkHash(text)).lastInsertRowid);
+      this.s.insertChunkText.run(chunkId, text);
+      return chunkId;
+    });
+    for (const ids of replaced.values()) {
+      for (const chunkId of ids) {
+        // An indexed chunk is retired for the indexer to take out of the index; one never indexed can go now.
+        this.s.retireChunk.run(chunkId);
+        this.s.deleteUnindexed.run(chunkId);
+      }
+    }
+    const keep = n === 0 ? 0 : first;
+    const layout: Layout = {
+      body,
+      ids: [...old.ids.slice(0, keep), ...newIds, ...old.ids.slice(resume)],
+      ends: [...old.ends.slice(0, keep), ...ranges.map(([, end]) => end), ...old.ends.slice(resume).map((end) => end + delta)],
+    };
+    this.s.touch.run(now, charCount(body), preview(body), layout.ids.join(','), id);
+    this.s.enqueue.run(id);
+    return layout;
+  }
+
+  private layoutOf(id: number): Layout {
+    const cached = this.layouts.get(id);
+    if (cached) return cached;
+    const ids = ((this.s.chunkIds.get(id) as { chunk_ids: string } | undefined)?.chunk_ids ?? '').split(',').filter(Boolean).map(Number);
+    const texts = new Map((this.s.liveTexts.all(id) as Array<{ id: number; body: string }>).map((r) => [r.id, r.body]));
+    const ends: number[] = [];
+    let body = '';
+    for (const chunkId of ids) {
+      body += texts.get(chunkId) ?? '';
+      ends.push(body.length);
+    }
+    const layout = { body, ids, ends };
+    this.remember(id, layout);
+    return layout;
+  }
+
+  /** Only outside transactions: a rolled-back write (or read of one) must not be remembered. */
+  private remember(id: number, layout: Layout): void {
+    this.layouts.delete(id);
+    if (this.db.inTransaction) return;
+    this.layouts.set(id, layout);
+    if (this.layouts.size > LAYOUT_CACHE_SIZE) this.layouts.delete(this.layouts.keys().next().value!);
   }
 
   /** Runs a write with synchronous=FULL (the WAL is synced at commit), unless inside a caller's transaction. */
@@ -244,20 +376,45 @@ export class DocumentsRepo {
     return revisionId;
   }
 
-  /** Keeps the search chunks in step with the text: only chunks whose hash changed are rewritten. */
-  private reindex(id: number, body: string): void {
-    const stored = new Map<string, number[]>();
-    for (const row of this.s.chunkHashes.all(id) as Array<{ id: number; hash: string }>) {
-      const ids = stored.get(row.hash);
-      if (ids) ids.push(row.id);
-      else stored.set(row.hash, [row.id]);
-    }
-    for (const chunk of chunkText(body)) {
-      const ids = stored.get(chunk.hash);
-      if (ids && ids.length > 0) ids.pop();
-      else this.s.insertChunk.run(id, chunk.hash, chunk.body);
-    }
-    for (const ids of stored.values()) for (const chunkId of ids) this.s.deleteChunk.run(chunkId);
+  /**
+   * Brings the search index of queued documents up to date for about `budgetMs`, one chunk per step, so that the
+   * main process is never blocked for long; returns whether work remains. Only chunks whose hash changed are
+   * touched, so after typing in a 200,000-character document this is one or two chunks.
+   */
+  indexStep(budgetMs: number): boolean {
+    const deadline = performance.now() + budgetMs;
+    do {
+      if (this.plan && (this.s.stampOf.get(this.plan.documentId) as { stamp: number } | undefined)?.stamp !== this.plan.stamp) this.plan = null;
+      if (!this.plan) {
+        const next = this.s.nextQueued.get() as { document_id: number; stamp: number } | undefined;
+        if (!next) return false;
+        const add = this.s.toIndex.all(next.document_id) as Array<{ id: number; body: string }>;
+        const drop = (this.s.toDrop.all(next.document_id) as Array<{ id: number }>).map((r) => r.id);
+        this.plan = { documentId: next.document_id, stamp: next.stamp, add, drop };
+      }
+      const plan = this.plan;
+      this.db.transaction(() => {
+        const chunk = plan.add.pop();
+        if (chunk) {
+          this.s.indexText.run(chunk.id, chunk.body);
+          this.s.indexGrams.run(chunk.id, gramsOf(chunk.body));
+          this.s.markIndexed.run(chunk.id);
+        } else {
+          // Each deletion un-indexes one chunk (a trigger): a handful per step.
+          for (const chunkId of plan.drop.splice(0, 4)) this.s.deleteChunk.run(chunkId);
+        }
+        if (plan.add.length === 0 && plan.drop.length === 0) {
+          this.s.dequeue.run(plan.documentId, plan.stamp);
+          this.plan = null;
+        }
+      })();
+    } while (performance.now() < deadline);
+    return this.s.nextQueued.get() !== undefined;
+  }
+
+  /** Indexes everything queued (before a search, so that results are exact). */
+  indexAll(): void {
+    while (this.indexStep(Number.POSITIVE_INFINITY));
   }
 
   trash(id: number, now = Date.now()): DocumentSummary {
@@ -277,6 +434,7 @@ export class DocumentsRepo {
     const doc = this.summary(id);
     if (doc.deletedAt === null) throw new TsuzukiError('invalid_argument', `Document ${id} is not in the trash; move it there first.`);
     this.s.purge.run(id);
+    this.layouts.delete(id);
   }
 
   revisions(id: number): RevisionSummary[] {
@@ -296,20 +454,21 @@ export class DocumentsRepo {
     const revision = this.revision(revisionId);
     if (revision.documentId !== documentId) throw new TsuzukiError('not_found', `Revision ${revisionId} does not belong to document ${documentId}.`);
     const current = this.summary(documentId);
-    const old = (this.s.body.get(documentId) as { body: string }).body;
-    this.durably(() =>
+    const layout = this.layoutOf(documentId);
+    const restored = this.durably(() =>
       this.db.transaction(() => {
-        if (old !== revision.body) this.snapshot(documentId, old, current.updatedAt, 'before-restore');
-        this.s.setBody.run(revision.body, documentId);
-        this.s.touch.run(now, charCount(revision.body), preview(revision.body), documentId);
-        this.reindex(documentId, revision.body);
+        if (layout.body !== revision.body) this.snapshot(documentId, layout.body, current.updatedAt, 'before-restore');
+        return this.writeText(documentId, layout, revision.body, now);
       })(),
     );
+    this.remember(documentId, restored);
+    this.onQueued();
     return this.get(documentId);
   }
 
   /** Documents (not in the trash) whose title or text contains `query`, recently edited first. */
   search(query: string, limit: number): DocumentSearchHit[] {
+    this.indexAll();
     type Hit = { id: number; title: string; updated_at: number; chunk_id: number | null };
     const inText = (usesGrams(query) ? this.s.searchGrams.all(gramQuery(query), limit) : this.s.searchTrigram.all(trigramQuery(query), limit)) as Hit[];
     const byId = new Map(inText.map((hit) => [hit.id, hit]));

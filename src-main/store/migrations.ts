@@ -148,6 +148,63 @@ export const migrations: Migration[] = [
       }
     },
   },
+  {
+    version: 5,
+    name: 'documents stored as paragraph chunks, indexed off the autosave path',
+    up(db) {
+      // A document's text is kept as its chunks (chunks.ts), so an autosave of a 200,000-character document writes
+      // the one or two chunks that changed, not the whole text. Chunk texts live apart from the small chunk rows so
+      // that a search grouping thousands of matching chunks by document reads small rows. An autosave only queues
+      // the document; the search index catches up in the background (and before any document search).
+      db.exec(`
+        DROP TRIGGER document_chunks_index_insert;
+        DROP TRIGGER document_chunks_index_delete;
+        DROP TABLE document_chunks_fts;
+        DROP TABLE document_chunks_grams;
+        DROP TABLE document_chunks;
+        ALTER TABLE documents ADD COLUMN chunk_ids TEXT NOT NULL DEFAULT '';
+        CREATE TABLE document_chunks (
+          id INTEGER PRIMARY KEY,
+          document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+          hash TEXT NOT NULL,
+          -- 0: replaced by a save; the indexer takes it out of the index and deletes it.
+          live INTEGER NOT NULL DEFAULT 1,
+          indexed INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX document_chunks_by_document ON document_chunks (document_id, live, hash);
+        CREATE TABLE document_chunk_texts (
+          chunk_id INTEGER PRIMARY KEY REFERENCES document_chunks (id) ON DELETE CASCADE,
+          body TEXT NOT NULL
+        );
+        CREATE VIRTUAL TABLE document_chunks_fts USING fts5 (body, content = 'document_chunk_texts', content_rowid = 'chunk_id', tokenize = 'trigram');
+        CREATE VIRTUAL TABLE document_chunks_grams USING fts5 (grams, content = '', contentless_delete = 1, tokenize = 'ascii', detail = 'none');
+        CREATE TRIGGER document_chunks_unindex BEFORE DELETE ON document_chunks WHEN old.indexed = 1 BEGIN
+          INSERT INTO document_chunks_fts (document_chunks_fts, rowid, body) SELECT 'delete', chunk_id, body FROM document_chunk_texts WHERE chunk_id = old.id;
+          DELETE FROM document_chunks_grams WHERE rowid = old.id;
+        END;
+        -- stamp grows with every save, so the indexer can tell whether the text changed while it worked.
+        CREATE TABLE document_index_queue (
+          document_id INTEGER PRIMARY KEY REFERENCES documents (id) ON DELETE CASCADE,
+          stamp INTEGER NOT NULL
+        );
+      `);
+      const insertChunk = db.prepare('INSERT INTO document_chunks (document_id, hash) VALUES (?, ?)');
+      const insertText = db.prepare('INSERT INTO document_chunk_texts (chunk_id, body) VALUES (?, ?)');
+      const setOrder = db.prepare('UPDATE documents SET chunk_ids = ? WHERE id = ?');
+      for (const row of db.prepare('SELECT document_id, body FROM document_bodies').all() as Array<{ document_id: number; body: string }>) {
+        const ids = chunkText(row.body).map((chunk) => {
+          const id = Number(insertChunk.run(row.document_id, chunk.hash).lastInsertRowid);
+          insertText.run(id, chunk.body);
+          return id;
+        });
+        setOrder.run(ids.join(','), row.document_id);
+      }
+      db.exec(`
+        DROP TABLE document_bodies;
+        INSERT INTO document_index_queue (document_id, stamp) SELECT id, 0 FROM documents;
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

@@ -7,6 +7,11 @@ import { SettingsRepo } from './settings';
 import { guard } from './sqlite-errors';
 import { exportAll, importJsonl, type ImportSummary } from './transfer';
 
+/** Wait this long after a save before indexing (typing usually goes on), then work in slices of this many ms. */
+const INDEX_DELAY_MS = 500;
+const INDEX_SLICE_MS = 8;
+const INDEX_RETRY_MS = 10_000;
+
 export interface CheckResult {
   path: string;
   ok: boolean;
@@ -24,6 +29,7 @@ export class Store {
   readonly generations: GenerationsRepo;
   readonly settings: SettingsRepo;
   private checkpointTimer: NodeJS.Timeout | null = null;
+  private indexTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     readonly db: Database.Database,
@@ -34,6 +40,29 @@ export class Store {
     this.documents = new DocumentsRepo(db);
     this.generations = new GenerationsRepo(db);
     this.settings = new SettingsRepo(db);
+    this.documents.onQueued = () => this.scheduleIndexing(INDEX_DELAY_MS);
+    this.scheduleIndexing(INDEX_DELAY_MS);
+  }
+
+  /**
+   * The document search index catches up in the background, a few milliseconds at a time, shortly after the
+   * typing stops; a search does the rest at once. A failure (disk full) is retried later: the queue is in the database.
+   */
+  private scheduleIndexing(delayMs: number): void {
+    if (this.indexTimer || !this.db.open) return;
+    this.indexTimer = setTimeout(() => {
+      this.indexTimer = null;
+      if (!this.db.open) return;
+      let more: boolean;
+      try {
+        more = this.documents.indexStep(INDEX_SLICE_MS);
+      } catch {
+        this.scheduleIndexing(INDEX_RETRY_MS);
+        return;
+      }
+      if (more) this.scheduleIndexing(0);
+    }, delayMs);
+    this.indexTimer.unref();
   }
 
   static async open(path: string, options: OpenOptions = {}): Promise<Store> {
@@ -47,11 +76,13 @@ export class Store {
   }
 
   /**
-   * Checkpoints the WAL into the database every `everyMs` so it stays small and a crash replays little.
-   * PASSIVE never blocks writers; the timer does not keep the process alive.
+   * Checkpoints the WAL into the database every `everyMs` so it stays small and a crash replays little, instead of
+   * SQLite's automatic checkpoint inside whichever commit crosses 1,000 pages (an insert that would then take tens of
+   * ms). PASSIVE never blocks writers; the timer does not keep the process alive.
    */
-  startCheckpoints(everyMs = 60_000): void {
+  startCheckpoints(everyMs = 30_000): void {
     this.stopCheckpoints();
+    this.db.pragma('wal_autocheckpoint = 0');
     this.checkpointTimer = setInterval(() => {
       try {
         this.db.pragma('wal_checkpoint(PASSIVE)');
@@ -65,6 +96,7 @@ export class Store {
   private stopCheckpoints(): void {
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     this.checkpointTimer = null;
+    if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
   }
 
   check(): CheckResult {
@@ -103,6 +135,8 @@ export class Store {
 
   close(): void {
     this.stopCheckpoints();
+    if (this.indexTimer) clearTimeout(this.indexTimer);
+    this.indexTimer = null;
     if (!this.db.open) return;
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -9,27 +9,44 @@ function hex(ch: string): string {
   return ch.codePointAt(0)!.toString(16);
 }
 
+/** Whitespace is not indexed (a match never spans it), so a gram never contains it. */
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d || c === 0x3000 || c === 0x0b || c === 0x0c || c === 0xa0 || c === 0x85 || c === 0xfeff || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x1680;
+}
+
 /** Distinct unigram and bigram tokens of `text`, space-separated. */
 export function gramsOf(text: string): string {
-  const chars = Array.from(text.toLowerCase());
-  const seen = new Set<string>();
-  let previous: string | null = null;
-  for (const ch of chars) {
-    if (/\s/u.test(ch)) {
-      previous = null;
+  const lower = text.toLowerCase();
+  const unigrams = new Set<number>();
+  // A bigram as one number: first code point × 0x110000 + second (< 2^42, exact in a double).
+  const bigrams = new Set<number>();
+  let previous = -1;
+  for (let i = 0; i < lower.length; i++) {
+    let c = lower.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < lower.length) {
+      const low = lower.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        c = (c - 0xd800) * 0x400 + (low - 0xdc00) + 0x10000;
+        i++;
+      }
+    }
+    if (isSpace(c)) {
+      previous = -1;
       continue;
     }
-    const h = hex(ch);
-    seen.add(h);
-    if (previous !== null) seen.add(`${previous}g${h}`);
-    previous = h;
+    unigrams.add(c);
+    if (previous >= 0) bigrams.add(previous * 0x110000 + c);
+    previous = c;
   }
-  return [...seen].join(' ');
+  const tokens: string[] = [];
+  for (const c of unigrams) tokens.push(c.toString(16));
+  for (const b of bigrams) tokens.push(`${Math.floor(b / 0x110000).toString(16)}g${(b % 0x110000).toString(16)}`);
+  return tokens.join(' ');
 }
 
 /** The FTS5 query for a 1–2 character search term (whitespace is not indexed, so it is ignored). */
 export function gramQuery(query: string): string {
-  const chars = Array.from(query.toLowerCase()).filter((ch) => !/\s/u.test(ch));
+  const chars = Array.from(query.toLowerCase()).filter((ch) => !isSpace(ch.codePointAt(0)!));
   return chars.map(hex).join('g');
 }
 
@@ -40,7 +57,7 @@ export function trigramQuery(query: string): string {
 
 /** Queries this short go to the grams index; longer ones to the trigram index. */
 export function usesGrams(query: string): boolean {
-  return Array.from(query.replace(/\s/gu, '')).length < 3;
+  return Array.from(query).filter((ch) => !isSpace(ch.codePointAt(0)!)).length < 3;
 }
 
 export interface Snippet {

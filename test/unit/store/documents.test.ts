@@ -106,7 +106,10 @@ describe('documents', () => {
     const store = await tmp.open();
     const paragraphs = Array.from({ length: 400 }, (_, i) => `段落${i}。${'本文が続きます。'.repeat(12)}\n`);
     const doc = store.documents.create({ title: 't', body: paragraphs.join('') });
-    const chunkIds = () => new Set((store.db.prepare('SELECT id FROM document_chunks WHERE document_id = ?').pluck().all(doc.id) as number[]));
+    const chunkIds = () => {
+      store.documents.indexAll();
+      return new Set(store.db.prepare('SELECT id FROM document_chunks WHERE document_id = ?').pluck().all(doc.id) as number[]);
+    };
     const before = chunkIds();
     expect(before.size).toBeGreaterThan(10);
     paragraphs[200] = '段落二百は書き換えられた。海豚が泳ぐ。\n';
@@ -116,6 +119,25 @@ describe('documents', () => {
     expect(store.documents.search('海豚', 10).map((h) => h.documentId)).toEqual([doc.id]);
     expect(store.documents.search('段落200', 10)).toEqual([]);
     expect(store.check().ok).toBe(true);
+    // The text is stored as those chunks: read back from the file it is exactly what was saved.
+    store.close();
+    const reopened = await tmp.open();
+    expect(reopened.documents.get(doc.id).body).toBe(paragraphs.join(''));
+  });
+
+  it('indexes in the background shortly after a save, in small steps', async () => {
+    const store = await tmp.open();
+    const queued = () => store.db.prepare('SELECT count(*) FROM document_index_queue').pluck().get();
+    const doc = store.documents.create({ title: 't', body: '最初の文章。\n'.repeat(3000) });
+    store.documents.save(doc.id, '書き直した文章。\n'.repeat(3000));
+    expect(queued()).toBe(1);
+    // One step indexes one chunk: the document stays queued until every changed chunk is done.
+    expect(store.documents.indexStep(0)).toBe(true);
+    expect(queued()).toBe(1);
+    await expect.poll(queued, { timeout: 10_000, interval: 50 }).toBe(0);
+    const stored = store.db.prepare('SELECT body FROM document_chunks_fts f JOIN document_chunks c ON c.id = f.rowid WHERE c.document_id = ?').pluck().all(doc.id) as string[];
+    expect(stored.sort().join('').length).toBe('書き直した文章。\n'.repeat(3000).length);
+    expect(store.documents.search('最初', 10)).toEqual([]);
   });
 
   it('stores SQL-looking strings, quotes and FTS5 syntax as plain text', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -28,13 +28,23 @@ const seeds: Record<number, (db: Database.Database) => void> = {
   3: (db) => {
     db.prepare("UPDATE documents SET memo = '島村と駒子', writing_mode = 'vertical' WHERE id = 1").run();
   },
+  4: (db) => {
+    // Version 4 kept chunk texts in document_chunks, indexed by triggers.
+    db.prepare("INSERT INTO documents (id, uuid, title, created_at, updated_at, char_count, preview) VALUES (2, 'doc-2', '春', 300, 300, 12, '春の小川')").run();
+    db.prepare("INSERT INTO document_bodies (document_id, body) VALUES (2, '春の小川はさらさら行くよ')").run();
+    db.prepare("INSERT INTO document_chunks (document_id, hash, body) VALUES (2, 'old-hash', '春の小川はさらさら行くよ')").run();
+  },
 };
 
 async function databaseAt(version: number): Promise<string> {
+  // As a user would have: each version's data written by that version, then the app upgraded.
   const path = join(tmp.dir(), `v${version}.db`);
-  const { db } = await openDatabase(path, { migrations: migrations.filter((m) => m.version <= version) });
-  for (let v = 1; v <= version; v++) seeds[v]?.(db);
-  db.close();
+  for (let v = 1; v <= version; v++) {
+    const { db } = await openDatabase(path, { migrations: migrations.filter((m) => m.version <= v) });
+    seeds[v]?.(db);
+    db.close();
+  }
+  rmSync(`${path}-backups`, { recursive: true, force: true });
   return path;
 }
 
@@ -79,6 +89,10 @@ describe('migrations', () => {
           expect(store.generations.get(1)).toMatchObject({ uuid: 'gen-1', status: 'accepted', tokenIds: [1], params: { topK: 500 }, seed: 7 });
           expect(store.generations.search('猫', {}, 10, null).map((h) => h.id)).toEqual([1]);
           expect(store.generations.search('白くな', {}, 10, null).map((h) => h.id)).toEqual([1]);
+        }
+        if (from >= 4) {
+          expect(store.documents.search('小川', 10).map((h) => h.documentId)).toEqual([2]);
+          expect(store.documents.search('さらさら', 10).map((h) => h.documentId)).toEqual([2]);
         }
         expect(store.check().ok).toBe(true);
       } finally {

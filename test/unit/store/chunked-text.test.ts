@@ -1,0 +1,59 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { chunkText } from '../../../src-main/store/chunks';
+import { DocumentsRepo } from '../../../src-main/store/documents';
+import { useTempDir } from './helpers';
+
+const tmp = useTempDir();
+
+const piece = fc.oneof(
+  fc.constantFrom('\n', '。', '猫', '雪国', 'トンネル', '😀', 'a', ' ', '\n\n'),
+  fc.string({ unit: fc.constantFrom('あ', 'い', '。', '\n', '字', 'x'), maxLength: 300 }),
+  fc.constantFrom('長い段落。'.repeat(900), '改行なしの文'.repeat(800)),
+);
+const edit = fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), remove: fc.nat({ max: 3000 }), insert: fc.array(piece, { maxLength: 5 }).map((p) => p.join('')) });
+
+describe('documents stored as chunks', () => {
+  it('after any sequence of edits: the stored chunks are exactly the text, cut as chunkText cuts it, and the index agrees', async () => {
+    const store = await tmp.open();
+    const base = Array.from({ length: 120 }, (_, i) => `第${i}段落。${'本文が続きます。'.repeat(5 + (i % 9))}\n`).join('');
+    await fc.assert(
+      fc.asyncProperty(fc.array(edit, { minLength: 1, maxLength: 12 }), async (edits) => {
+        const doc = store.documents.create({ title: 't', body: base });
+        let text = base;
+        for (const e of edits) {
+          const at = Math.floor(e.at * text.length);
+          text = text.slice(0, at) + e.insert + text.slice(Math.min(text.length, at + e.remove));
+          store.documents.save(doc.id, text);
+          // A fresh repository has no cached layout: it reads the chunks back from the file.
+          expect(new DocumentsRepo(store.db).get(doc.id).body).toBe(text);
+        }
+        const stored = store.db
+          .prepare('SELECT chunk_ids FROM documents WHERE id = ?')
+          .pluck()
+          .get(doc.id) as string;
+        const texts = stored ? stored.split(',').map((id) => store.db.prepare('SELECT body FROM document_chunk_texts WHERE chunk_id = ?').pluck().get(Number(id)) as string) : [];
+        expect(texts).toEqual(chunkText(text).map((c) => c.body));
+        store.documents.indexAll();
+        expect(store.db.prepare('SELECT count(*) FROM document_chunks WHERE document_id = ? AND (live = 0 OR indexed = 0)').pluck().get(doc.id)).toBe(0);
+        expect(store.db.prepare('SELECT count(*) FROM document_chunks WHERE document_id = ?').pluck().get(doc.id)).toBe(texts.length);
+      }),
+      { numRuns: 40 },
+    );
+    expect(store.check().ok).toBe(true);
+  });
+
+  it('an autosave after typing writes one or two chunks, whatever the document length', async () => {
+    const store = await tmp.open();
+    const text = Array.from({ length: 2000 }, (_, i) => `第${i}段落。${'本文が続きます。'.repeat(10)}\n`).join('');
+    const doc = store.documents.create({ title: 't', body: text });
+    const ids = () => new Set((store.db.prepare('SELECT chunk_ids FROM documents WHERE id = ?').pluck().get(doc.id) as string).split(','));
+    for (const at of [0, 1000, text.length / 2, text.length - 5, text.length]) {
+      const before = ids();
+      const current = store.documents.get(doc.id).body;
+      store.documents.save(doc.id, current.slice(0, at) + '猫が' + current.slice(at));
+      expect([...ids()].filter((id) => !before.has(id)).length).toBeLessThanOrEqual(2);
+      expect(before.size).toBeGreaterThan(100);
+    }
+  });
+});
