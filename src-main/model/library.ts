@@ -344,7 +344,14 @@ export class ModelLibrary {
   private async state(): Promise<LibraryState> {
     const text = await readFile(join(this.dir, LIBRARY_FILE), 'utf8').catch(() => null);
     if (text === null) return { active: null };
-    const parsed = libraryStateSchema.safeParse(JSON.parse(text));
+    // A damaged library.json only loses the choice of active model, never the models.
+    let json: unknown = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return { active: null };
+    }
+    const parsed = libraryStateSchema.safeParse(json);
     return parsed.success ? parsed.data : { active: null };
   }
 
@@ -361,7 +368,13 @@ export async function readSourceManifest(dir: string): Promise<SourceManifest> {
   const text = await readFile(file, 'utf8').catch((cause: unknown) => {
     throw new TsuzukiError('not_found', `${file} is missing: ${dir} is not a complete download.`, { cause });
   });
-  const parsed = sourceManifestSchema.safeParse(JSON.parse(text));
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // Reported below as not a manifest.
+  }
+  const parsed = sourceManifestSchema.safeParse(json);
   if (!parsed.success) throw new TsuzukiError('corrupt_file', `${file} is not a Tsuzuki source manifest. Download the model again.`);
   return parsed.data;
 }
