@@ -1,5 +1,6 @@
 import { TsuzukiError } from '../util/errors';
 import type { Command } from './command';
+import { bench } from './commands/bench';
 import { convert } from './commands/convert';
 import { db } from './commands/db';
 import { detokenize } from './commands/detokenize';
@@ -15,7 +16,7 @@ import { tokenize } from './commands/tokenize';
 import { version } from './commands/version';
 
 // Each command lives in ./commands/<name>.ts; this list is the CLI's table of contents.
-const commands: Command[] = [version, info, serve, convert, logits, history, db, tokenize, detokenize, download, models, generate, evaluate];
+const commands: Command[] = [version, info, serve, convert, logits, history, db, tokenize, detokenize, download, models, generate, evaluate, bench];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

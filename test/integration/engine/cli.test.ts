@@ -59,6 +59,18 @@ describe('tsuzuki generate', () => {
   });
 });
 
+describe('tsuzuki bench', () => {
+  it('reports every measurement as JSON', async () => {
+    const r = await tsuzuki(['bench', '--model', model.dir, '--device', 'cpu', '--threads', '1', '--decode-tokens', '4']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
+    expect(report).toMatchObject({ device: 'cpu', precision: 'fp32', threads: 1 });
+    expect(Object.keys(report.prefill!)).toEqual(['128']); // the tiny model has 256 positions
+    expect(Object.keys(report.decodeTokensPerSecond!)).toEqual(['batch1Empty', 'batch3Empty', 'batch1After220', 'batch3After220']);
+    expect(report.firstToken).toMatchObject({ warmReusedTokens: 220 });
+  });
+});
+
 describe('tsuzuki eval', () => {
   it('a text within one window: exp of the mean NLL of every token after the first', async () => {
     const file = join(model.dir, 'short.txt');

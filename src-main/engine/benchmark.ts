@@ -1,0 +1,104 @@
+/**
+ * Speed of the engine on a loaded session, from exact token counts (no tokenizer needed): cold prefill of
+ * 128/512/900 tokens, time to first token cold, warm (the prompt grew by 8 tokens) and after a background
+ * prefill, and decode tokens/s at batch 1 and 3 from an empty cache and after 512 tokens. Sampling uses the model
+ * card's parameters and no EOS, so every run decodes its full length. Each figure also comes with the process's
+ * CPU time turned into what `threads` dedicated cores would give (on a shared machine the wall clock says more
+ * about the neighbours; onnxruntime's spinning threads make this estimate pessimistic).
+ */
+import { Generator } from './generator';
+import { resolveSamplingParams } from './sampler';
+import type { DecoderSession } from './session';
+
+export interface BenchmarkOptions {
+  threads: number;
+  decodeTokens: number;
+  onProgress?: (message: string) => void;
+}
+
+const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Deterministic token ids (xorshift), away from the special ids at the start of the vocabulary. */
+export function benchmarkIds(n: number, salt: number, vocab: number): number[] {
+  let x = 0x9e3779b9 ^ salt;
+  return Array.from({ length: n }, () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return 10 + ((x >>> 0) % (vocab - 10));
+  });
+}
+
+export async function benchmarkSession(session: DecoderSession, options: BenchmarkOptions) {
+  const { threads, decodeTokens } = options;
+  const progress = options.onProgress ?? (() => undefined);
+  const { vocabSize: vocab, nPositions } = session.manifest.architecture;
+  const special = { vocabSize: vocab, eosIds: [], bannedIds: [0] };
+  const sampling = resolveSamplingParams({});
+  const decoder = () => ({ push: () => '', end: () => '' });
+  const lengths = [128, 512, 900].filter((n) => n + decodeTokens + 16 <= nPositions);
+  const long = Math.min(512, nPositions - decodeTokens - 32);
+
+  const prefill: Record<string, { ms: number; tokensPerSecond: number; cpuMs: number; cpuBoundTokensPerSecond: number }> = {};
+  for (const n of lengths) {
+    const gen = new Generator(session, special, { prefillChunk: nPositions });
+    const c = cpuMs();
+    const r = await gen.prefill(benchmarkIds(n, n, vocab));
+    const cpu = cpuMs() - c;
+    prefill[n] = { ms: round(r.prefillMs), tokensPerSecond: round((n / r.prefillMs) * 1000), cpuMs: round(cpu), cpuBoundTokensPerSecond: round((n / cpu) * 1000 * threads) };
+    progress(`prefill ${n}: ${JSON.stringify(prefill[n])}`);
+  }
+
+  const generate = (gen: Generator, ids: number[], n: number, maxNewTokens: number) =>
+    gen.generate({ promptIds: ids, maxNewTokens, sampling, seed: 1, n, createDecoder: decoder });
+  const short = benchmarkIds(8, 8, vocab);
+  const longIds = benchmarkIds(long, long, vocab);
+  const decode: Record<string, number> = {};
+  const cpuBound: Record<string, number> = {};
+  const gen = new Generator(session, special, { prefillChunk: nPositions });
+  await generate(gen, short, 1, 4); // warm-up
+  for (const [name, ids, n] of [
+    ['batch1Empty', short, 1],
+    ['batch3Empty', short, 3],
+    [`batch1After${long}`, longIds, 1],
+    [`batch3After${long}`, longIds, 3],
+  ] as const) {
+    const c = cpuMs();
+    const r = await generate(gen, ids, n, decodeTokens);
+    const cpu = cpuMs() - c;
+    decode[name] = round(((r.stats.decodeSteps * n) / r.stats.decodeMs) * 1000, 2);
+    cpuBound[name] = round(((r.stats.decodeSteps * n) / cpu) * 1000 * threads, 2);
+    progress(`decode ${name}: ${decode[name]} tok/s`);
+  }
+
+  const fresh = new Generator(session, special, { prefillChunk: nPositions });
+  const cold = await generate(fresh, longIds, 1, 1);
+  const grown = [...longIds, ...benchmarkIds(8, 99, vocab)];
+  const warm = await generate(fresh, grown, 1, 1);
+  const next = [...grown, ...benchmarkIds(8, 100, vocab)];
+  await fresh.prefill(next);
+  const prefilled = await generate(fresh, next, 1, 1);
+  const stepMs = 1000 / decode[`batch1After${long}`]!;
+  return {
+    precision: session.manifest.precision,
+    blockSize: session.manifest.blockSize,
+    kvType: session.manifest.kvType,
+    threads,
+    prefill,
+    firstToken: {
+      coldMs: round(cold.stats.firstTokenMs),
+      warmMs: round(warm.stats.firstTokenMs),
+      warmReusedTokens: warm.stats.reusedTokens,
+      warmInDecodeSteps: round(warm.stats.firstTokenMs / stepMs, 2),
+      afterBackgroundPrefillMs: round(prefilled.stats.firstTokenMs, 2),
+    },
+    decodeTokensPerSecond: decode,
+    decodeCpuBoundTokensPerSecond: cpuBound,
+    batch3OverBatch1: round(decode.batch3Empty! / decode.batch1Empty!, 2),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
