@@ -1,9 +1,10 @@
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { join } from 'node:path';
+import type * as OrtModule from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TsuzukiError } from '../util/errors';
 import { MODEL_FILE, readManifest, type Manifest } from '../model/manifest';
 
-type Ort = typeof import('onnxruntime-node');
+type Ort = typeof OrtModule;
 
 /** onnxruntime is imported on first use, so a broken native library cannot stop the app from starting. */
 let ortModule: Promise<Ort> | undefined;

@@ -15,6 +15,8 @@ describe('GraphBuilder', () => {
     const y = g.op('MatMul', [x, w]);
     g.node('FastGelu', [y], { epsilon: { float: 0.5 }, perm: [0, 1], mode: 'tanh', axis: -1 }, { domain: MS_DOMAIN, outputs: ['out'] });
     g.output({ name: 'out', type: 'float32', shape: ['batch', 4] });
+    // A decoded protobuf is loosely typed; the assertions below check its shape.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const model = decodeModel(g.encode({ name: 'test', dataFile: 'model.onnx.data', opset: 17, producer: 'unit' })) as any;
 
     expect(model.opset_import).toEqual([{ domain: '', version: 17 }, { domain: MS_DOMAIN, version: 1 }]);
@@ -22,7 +24,7 @@ describe('GraphBuilder', () => {
     const [matmul, gelu] = model.graph.node;
     expect(matmul).toMatchObject({ op_type: 'MatMul', input: ['x', 'w'] });
     expect(gelu).toMatchObject({ op_type: 'FastGelu', domain: MS_DOMAIN, input: [matmul.output[0]], output: ['out'] });
-    const attrs = Object.fromEntries(gelu.attribute.map((a: any) => [a.name, a]));
+    const attrs = Object.fromEntries((gelu.attribute as { name: string }[]).map((a) => [a.name, a]));
     expect(attrs.epsilon).toMatchObject({ type: 1, f: 0.5 });
     expect(attrs.perm).toMatchObject({ type: 7, ints: [0, 1] });
     expect(attrs.axis).toMatchObject({ type: 2, i: -1 });
