@@ -105,6 +105,15 @@ describe('generation service over the IPC router', () => {
     expect(await c.call('generation.cancel', { requestId })).toEqual({ ok: true, value: { cancelled: false } });
   });
 
+  it('a caller that goes away (window closed) stops its generation', async () => {
+    const c = caller();
+    const { requestId, end } = await start(c, { before, params: { maxNewTokens: 200, minNewTokens: 200 } });
+    while (!c.events.some((e) => e.event === 'generation.delta' && e.payload.requestId === requestId)) await new Promise((r) => setTimeout(r, 1));
+    c.lifetime.abort();
+    const done = (await end).payload as { alternatives: { finishReason: string }[] };
+    expect(done.alternatives[0]!.finishReason).toBe('cancelled');
+  });
+
   it('a new start cancels the running one', async () => {
     const c = caller();
     const first = await start(c, { before, params: { maxNewTokens: 200, minNewTokens: 200 } });
