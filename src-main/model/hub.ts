@@ -41,7 +41,8 @@ export interface RepoSnapshot {
 export const SOURCE_MANIFEST = 'tsuzuki-source.json';
 
 export const sourceManifestSchema = z.object({
-  repo: z.string(),
+  /** Null for a checkpoint imported from a local folder of unknown origin. */
+  repo: z.string().nullable(),
   revision: z.string(),
   commit: z.string(),
   endpoint: z.string().nullable(),

@@ -243,7 +243,7 @@ export class ModelLibrary {
       files.push({ path, size, algorithm: known?.algorithm ?? 'sha256', digest: hex });
     }
     const manifest: SourceManifest = {
-      repo: origin.repo ?? id,
+      repo: origin.repo,
       revision: origin.revision ?? 'local',
       commit: origin.commit ?? '',
       endpoint: existing?.endpoint ?? null,

@@ -244,7 +244,7 @@ export class ModelsService {
     await this.convert(this.library.sourceDir(id), this.library.variantDir(id, precision), {
       precision,
       blockSize,
-      ...(origin.commit ? { source: { repo: origin.repo, revision: origin.commit } } : {}),
+      ...(origin.repo && origin.commit ? { source: { repo: origin.repo, revision: origin.commit } } : {}),
       signal: job.controller.signal,
       onProgress: (p) => this.update(job, { convert: p }),
     });
