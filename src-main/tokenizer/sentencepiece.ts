@@ -33,6 +33,12 @@ export class SentencePiece {
   private readonly pieceBytes: Uint8Array[];
   private readonly minScore: number;
   private readonly maxScore: number;
+  /**
+   * Each vocabulary piece's lattice score: its float score; for a user-defined piece the library's
+   * `length * max_score_ - 0.1` (float product, then a double subtraction because 0.1 is a double
+   * literal, which makes every candidate a double sum); NaN for an unused piece (never a candidate).
+   */
+  private readonly pieceScore: Float64Array;
   private readonly pieceIndex = new Map<string, number>();
   private readonly reservedIndex = new Map<string, number>();
 
@@ -87,6 +93,14 @@ export class SentencePiece {
     this.minScore = minScore;
     this.maxScore = maxScore;
     this.byteFallback = model.trainer.byteFallback;
+    this.pieceScore = new Float64Array(pieces.length);
+    for (let i = 0; i < pieces.length; i++) {
+      const t = types[i]!;
+      const nul = this.pieceBytes[i]!.indexOf(0);
+      const length = nul >= 0 ? nul : this.pieceBytes[i]!.length;
+      this.pieceScore[i] =
+        t === PieceType.UNUSED ? NaN : t === PieceType.USER_DEFINED ? Math.fround(length * maxScore) - 0.1 : scores[i]!;
+    }
     this.trie = buildDoubleArray(keys, Int32Array.from(values));
     const matcher =
       userSymbols.length > 0 ? new DoubleArray(buildDoubleArray(userSymbols, new Int32Array(userSymbols.length))) : null;
@@ -127,19 +141,20 @@ export class SentencePiece {
     const score = this.bestScore;
     const from = this.bestStart;
     const best = this.bestId;
-    from.fill(-1, 0, size + 1);
+    // -Infinity stands for the library's "starts_at == -1": any finite candidate beats it.
+    score.fill(-Infinity, 1, size + 1);
     score[0] = 0;
     const units = this.trie;
-    const types = this.model.types;
-    const scores = this.model.scores;
-    const maxScore = this.maxScore;
+    const pieceScore = this.pieceScore;
     const unkScore = Math.fround(this.minScore - UNK_PENALTY);
+    const unkId = this.unkId;
     const root = offsetOf(units[0]!);
     const n = units.length;
 
     for (let start = 0; start < size; ) {
       const base = score[start]!;
-      const mblen = Math.min(ONE_CHAR_LEN[s[start]!]!, size - start);
+      const lead = ONE_CHAR_LEN[s[start]!]!;
+      const mblen = lead < size - start ? lead : size - start;
       let hasSingle = false;
       let node = root;
       for (let k = start; k < size; ) {
@@ -151,28 +166,25 @@ export class SentencePiece {
         node ^= offsetOf(unit);
         k++;
         if ((unit & 0x100) === 0) continue;
-        const id = units[node]! & 0x7fffffff;
-        const t = types[id]!;
-        if (t === PieceType.UNUSED) continue;
-        const length = k - start;
-        // The library computes this in double (the 0.1 literal makes the ternary double) and compares it
-        // with the stored float; only the unknown candidate below stays float throughout.
-        const candidate =
-          (t === PieceType.USER_DEFINED ? Math.fround(length * maxScore) - 0.1 : scores[id]!) + base;
-        if (from[k] === -1 || candidate > score[k]!) {
+        const sc = pieceScore[units[node]! & 0x7fffffff]!;
+        if (sc !== sc) continue; // NaN: an unused piece
+        // A double sum compared with the stored float, as in the library (see pieceScore).
+        const candidate = sc + base;
+        if (candidate > score[k]!) {
           score[k] = candidate;
           from[k] = start;
-          best[k] = id;
+          best[k] = units[node]! & 0x7fffffff;
         }
-        if (length === mblen) hasSingle = true;
+        if (k - start === mblen) hasSingle = true;
       }
       if (!hasSingle) {
         const k = start + mblen;
+        // The unknown candidate is float + float in the library: rounded to float before comparing.
         const candidate = Math.fround(unkScore + base);
-        if (from[k] === -1 || candidate > score[k]!) {
+        if (candidate > score[k]!) {
           score[k] = candidate;
           from[k] = start;
-          best[k] = this.unkId;
+          best[k] = unkId;
         }
       }
       start += mblen;
