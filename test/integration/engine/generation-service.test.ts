@@ -122,6 +122,24 @@ describe('generation service over the IPC router', () => {
     expect(((await second.end).payload as { alternatives: { tokenCount: number }[] }).alternatives[0]!.tokenCount).toBeGreaterThan(0);
   });
 
+  it('1,000 rapid start/cancel cycles through IPC and the worker: every request ends, memory stays bounded', async () => {
+    const c = caller();
+    const cycle = async (i: number) => {
+      const { requestId, end } = await start(c, { before: before.slice(0, 10 + (i % 30)), params: { maxNewTokens: 40, seed: i } });
+      if (i % 3 === 0) await c.call('generation.cancel', { requestId });
+      else if (i % 3 === 1) setImmediate(() => void c.call('generation.cancel', { requestId }));
+      return end;
+    };
+    for (let i = 0; i < 50; i++) await cycle(i);
+    const rss = process.memoryUsage().rss;
+    const ends = await Promise.all(Array.from({ length: 1000 }, (_, i) => cycle(i)));
+    expect(ends.every((e) => e.event === 'generation.done')).toBe(true);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(300 * 1024 * 1024);
+    c.events.length = 0;
+    const after = await (await start(c, { before, params: { maxNewTokens: 5, seed: 1 } })).end;
+    expect((after.payload as { alternatives: { tokenCount: number }[] }).alternatives[0]!.tokenCount).toBe(5);
+  });
+
   it('stops at the end of a sentence when asked', async () => {
     const c = caller();
     for (const seed of [1, 2, 3]) {
