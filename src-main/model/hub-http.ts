@@ -50,7 +50,8 @@ export class HubHttp {
     this.token = options.token || env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
     // The token `huggingface-cli login` saved is for huggingface.co only: a mirror must be given one explicitly.
     if (!this.token && new URL(this.endpoint).origin === DEFAULT_ENDPOINT) this.token = savedToken(env);
-    const stall = options.stallTimeoutMs ?? 30_000;
+    // huggingface_hub's read timeout (HF_HUB_DOWNLOAD_TIMEOUT, seconds) is the stall limit here too.
+    const stall = options.stallTimeoutMs ?? (Number(env.HF_HUB_DOWNLOAD_TIMEOUT) > 0 ? Number(env.HF_HUB_DOWNLOAD_TIMEOUT) * 1000 : 10_000);
     // Empty strings (not undefined) so that only `env` decides, never a process.env the caller did not pass.
     this.dispatcher = new EnvHttpProxyAgent({
       httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? '',
@@ -93,17 +94,6 @@ export class HubHttp {
         continue;
       }
       return { status: res.statusCode, headers: flatten(res.headers), url: current, body: res.body };
-    }
-  }
-
-  /** GET a JSON document from the hub; hub error answers become TsuzukiErrors. */
-  async json(path: string, what: HubTarget, signal?: AbortSignal): Promise<unknown> {
-    const res = await this.request(this.url(path), { signal });
-    if (res.status !== 200) throw await this.error(res, what);
-    try {
-      return await res.body.json();
-    } catch (error) {
-      throw new TsuzukiError('network', `The hub at ${this.endpoint} sent an unreadable answer for ${path}. Try again, or check HF_ENDPOINT.`, { cause: error });
     }
   }
 

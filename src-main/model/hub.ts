@@ -66,6 +66,9 @@ const siblingSchema = z.object({
   lfs: z.object({ sha256: z.string(), size: z.number() }).nullish(),
 });
 const modelInfoSchema = z.object({ sha: z.string(), siblings: z.array(siblingSchema).default([]) });
+const treeSchema = z.array(
+  z.object({ type: z.string(), path: z.string(), size: z.number().optional(), oid: z.string().optional(), lfs: z.object({ oid: z.string(), size: z.number() }).nullish() }),
+);
 
 export interface HubClientOptions extends HubHttpOptions {
   /** Consecutive failed attempts per file before giving up (an attempt that made progress resets the count). */
@@ -100,18 +103,54 @@ export class HubClient {
   /** The repo's files at a revision, with sizes and checksums, and the commit the revision points to. */
   async snapshot(repo: string, revision: string, signal?: AbortSignal, options: { retry?: boolean } = {}): Promise<RepoSnapshot> {
     checkRepoId(repo);
-    const get = () => this.http.json(`/api/models/${repo}/revision/${encodeURIComponent(revision)}?blobs=true`, { repo, revision }, signal);
-    const raw = options.retry === false ? await get() : await this.withRetries(get, signal);
-    const parsed = modelInfoSchema.safeParse(raw);
-    if (!parsed.success) {
-      throw new TsuzukiError('network', `The hub at ${this.endpoint} answered the model info of ${repo} in an unexpected shape. Check HF_ENDPOINT.`);
+    const once = async (): Promise<RepoSnapshot> => {
+      const res = await this.http.request(this.http.url(`/api/models/${repo}/revision/${encodeURIComponent(revision)}?blobs=true`), { signal });
+      // A 404 without the hub's error code means the route itself is missing (some mirrors): list the tree instead.
+      if (res.status === 404 && !res.headers['x-error-code']) {
+        await res.body.dump().catch(() => undefined);
+        return this.treeSnapshot(repo, revision, signal);
+      }
+      if (res.status !== 200) throw await this.http.error(res, { repo, revision });
+      const parsed = modelInfoSchema.safeParse(await res.body.json().catch(() => null));
+      if (!parsed.success) {
+        throw new TsuzukiError('network', `The hub at ${this.endpoint} answered the model info of ${repo} in an unexpected shape. Check HF_ENDPOINT.`);
+      }
+      const files: ListedFile[] = parsed.data.siblings.map((s) => ({
+        path: s.rfilename,
+        size: s.lfs?.size ?? s.size ?? null,
+        digest: s.lfs ? digestFromHex(s.lfs.sha256) : s.blobId ? digestFromHex(s.blobId) : null,
+      }));
+      return { repo, revision, commit: parsed.data.sha, files };
+    };
+    return options.retry === false ? once() : this.withRetries(once, signal);
+  }
+
+  /** The files from `/api/models/{repo}/tree/{rev}` (paged with `Link: <…>; rel="next"`); the commit from the resolve headers. */
+  private async treeSnapshot(repo: string, revision: string, signal?: AbortSignal): Promise<RepoSnapshot> {
+    const files: ListedFile[] = [];
+    let url: string | null = this.http.url(`/api/models/${repo}/tree/${encodeURIComponent(revision)}?recursive=true`);
+    for (let page = 0; url && page < 1000; page++) {
+      const res = await this.http.request(url, { signal });
+      if (res.status !== 200) throw await this.http.error(res, { repo, revision });
+      const parsed = treeSchema.safeParse(await res.body.json().catch(() => null));
+      if (!parsed.success) throw new TsuzukiError('network', `The hub at ${this.endpoint} answered the file list of ${repo} in an unexpected shape. Check HF_ENDPOINT.`);
+      for (const e of parsed.data) {
+        if (e.type !== 'file') continue;
+        files.push({ path: e.path, size: e.lfs?.size ?? e.size ?? null, digest: e.lfs ? digestFromHex(e.lfs.oid) : e.oid ? digestFromHex(e.oid) : null });
+      }
+      const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.link ?? '');
+      url = next ? new URL(next[1]!, url).href : null;
     }
-    const commit = parsed.data.sha;
-    const files: ListedFile[] = parsed.data.siblings.map((s) => ({
-      path: s.rfilename,
-      size: s.lfs?.size ?? s.size ?? null,
-      digest: s.lfs ? digestFromHex(s.lfs.sha256) : s.blobId ? digestFromHex(s.blobId) : null,
-    }));
+    let commit = revision;
+    if (!/^[0-9a-f]{40}$/.test(revision) && files.length > 0) {
+      const res = await this.http.request(this.resolveUrl(repo, revision, files.find((f) => f.path === 'config.json')?.path ?? files[0]!.path), {
+        method: 'HEAD',
+        signal,
+        followRedirects: false,
+      });
+      await res.body.dump().catch(() => undefined);
+      commit = res.headers['x-repo-commit'] ?? revision;
+    }
     return { repo, revision, commit, files };
   }
 

@@ -60,6 +60,8 @@ export class FakeHub {
   readonly served = new Map<string, number>();
   /** Answer the model-info API without sizes and checksums (as some mirrors do). */
   omitBlobDetails = false;
+  /** Have no `/api/models/{repo}/revision/{rev}` route (plain 404), only the paged tree API. */
+  treeOnly = false;
   private readonly faults = new Map<string, Fault[]>();
   private readonly blobs = new Map<string, StoredFile>();
   private scheme: 'http' | 'https' = 'http';
@@ -133,7 +135,23 @@ export class FakeHub {
     this.log('hub', req);
     const url = new URL(req.url ?? '/', this.endpoint);
     const path = decodeURIComponent(url.pathname);
+    const tree = /^\/api\/models\/(.+?)\/tree\/(.+)$/.exec(url.pathname);
+    if (tree) {
+      const repo = this.repos.find((r) => r.id === decodeURIComponent(tree[1]!));
+      if (!this.allowed(repo, req, res)) return;
+      if (!this.commitOf(repo!, decodeURIComponent(tree[2]!))) return error(res, 404, 'RevisionNotFound', 'Invalid rev id');
+      const entries = Object.keys(repo!.files).map((p) => {
+        const f = this.blobs.get(`${repo!.id}\0${p}`)!;
+        return { type: 'file', oid: f.gitSha1, size: f.data.length, path: p, ...(f.lfs ? { lfs: { oid: f.sha256, size: f.data.length, pointerSize: 134 } } : {}) };
+      });
+      // Pages of 3 entries, linked as the hub does.
+      const cursor = Number(url.searchParams.get('cursor') ?? 0);
+      const next = cursor + 3 < entries.length ? { link: `<${url.pathname}?recursive=true&cursor=${cursor + 3}>; rel="next"` } : {};
+      res.writeHead(200, { 'content-type': 'application/json', ...next }).end(JSON.stringify([{ type: 'directory', oid: 'x', size: 0, path: 'sub' }, ...entries.slice(cursor, cursor + 3)]));
+      return;
+    }
     const api = /^\/api\/models\/(.+?)\/revision\/(.+)$/.exec(url.pathname);
+    if (api && this.treeOnly) return error(res, 404, null, 'Not Found');
     if (api) {
       const repo = this.repos.find((r) => r.id === decodeURIComponent(api[1]!));
       if (!this.allowed(repo, req, res)) return;

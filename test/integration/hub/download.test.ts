@@ -296,6 +296,14 @@ describe('download from a hub', () => {
     expect(hub.servedTotal()).toBe(served);
   });
 
+  it('works with a mirror that only has the paged tree API', async () => {
+    hub.treeOnly = true;
+    const result = await downloadModel(options()).done;
+    expect(result.commit).toBe(COMMIT);
+    await expectComplete(result.dir);
+    expect(hub.requests.filter((r) => r.url.includes('/tree/')).length).toBeGreaterThan(2);
+  });
+
   it('works with a mirror that leaves sizes and checksums out of the listing', async () => {
     hub.omitBlobDetails = true;
     hub.fault('model.safetensors', { kind: 'corrupt' });
