@@ -5,9 +5,11 @@
  * prose, built once into `.cache/bench/store.db` (rebuilt when the schema changes or with --rebuild). Measures the
  * operations the UI waits on through the services it calls: search (1, 2 and 3+ characters, generations and
  * documents), a listing page (plain, filtered, deep), a generation insert and an autosave of the 200,000-character
- * document. Targets: search ≤ 50 ms, a page ≤ 10 ms, an insert ≤ 1 ms, an autosave ≤ 20 ms (each p95).
+ * document. Targets: search ≤ 50 ms, a page ≤ 10 ms, an insert ≤ 1 ms, an autosave ≤ 20 ms; `met` judges the p95,
+ * `metAtMedian` the median (on a shared machine the tail is mostly other processes: see `machine.loadAverage`).
  */
 import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DocumentsService } from '../../src-main/services/documents';
@@ -167,7 +169,7 @@ export default async function (args: string[]): Promise<object> {
       documents: stats(time(50, () => documents.list({ limit: 50 }))),
     };
 
-    const inserts = time(500, (i) =>
+    const inserts = time(1000, (i) =>
       store.generations.insert({
         documentId: 1, groupId: `bench-${i}`, contextBefore: prose(rng(i), 500), contextAfter: '', text: prose(rng(i + 1), 100),
         tokenIds: Array.from({ length: 60 }, (_, k) => k), params: { topK: 500 }, seed: i, modelId: 'bench', precision: 'int4', device: 'cpu',
@@ -179,7 +181,7 @@ export default async function (args: string[]): Promise<object> {
     let text = big.body;
     const random = rng(7);
     // Typing: a few characters inserted somewhere in the text between saves.
-    const typing = time(50, () => {
+    const typing = time(100, () => {
       const at = Math.floor(random() * text.length);
       text = text.slice(0, at) + prose(random, 5) + text.slice(at);
       documents.save({ id: 1, body: text });
@@ -188,11 +190,16 @@ export default async function (args: string[]): Promise<object> {
     store.db.prepare("DELETE FROM generations WHERE model_id = 'bench'").run();
     documents.save({ id: 1, body: big.body });
 
-    const worstSearch = Math.max(...Object.values(search).map((s) => s.p95));
-    const worstPage = Math.max(...Object.values(pages).map((s) => s.p95));
     const insert = stats(inserts);
     const autosave = { typing: stats(typing), wholeTextReplaced: stats(rewrite) };
+    const judge = (at: 'p95' | 'median') => ({
+      search: Math.max(...Object.values(search).map((s) => s[at])) <= TARGETS.searchMs,
+      page: Math.max(...Object.values(pages).map((s) => s[at])) <= TARGETS.pageMs,
+      insert: insert[at] <= TARGETS.insertMs,
+      autosave: autosave.typing[at] <= TARGETS.autosaveMs && autosave.wholeTextReplaced[at] <= TARGETS.autosaveMs,
+    });
     return {
+      machine: { cpus: cpus().length, loadAverage: loadavg().map((x) => Math.round(x * 100) / 100) },
       database: { path, built, bytes: statSync(path).size, documents: DOCUMENTS, generations: GENERATIONS, bigDocumentChars: BIG_DOCUMENT },
       unit: 'ms',
       search,
@@ -200,12 +207,8 @@ export default async function (args: string[]): Promise<object> {
       insert,
       autosave,
       targets: TARGETS,
-      met: {
-        search: worstSearch <= TARGETS.searchMs,
-        page: worstPage <= TARGETS.pageMs,
-        insert: insert.p95 <= TARGETS.insertMs,
-        autosave: autosave.typing.p95 <= TARGETS.autosaveMs && autosave.wholeTextReplaced.p95 <= TARGETS.autosaveMs,
-      },
+      met: judge('p95'),
+      metAtMedian: judge('median'),
     };
   } finally {
     store.close();
