@@ -66,6 +66,8 @@ const siblingSchema = z.object({
   lfs: z.object({ sha256: z.string(), size: z.number() }).nullish(),
 });
 const modelInfoSchema = z.object({ sha: z.string(), siblings: z.array(siblingSchema).default([]) });
+/** Largest file accepted without a checksum from the hub (configs and tokenizer files, never weights). */
+const UNPUBLISHED_CHECKSUM_LIMIT = 16 << 20;
 const treeSchema = z.array(
   z.object({ type: z.string(), path: z.string(), size: z.number().optional(), oid: z.string().optional(), lfs: z.object({ oid: z.string(), size: z.number() }).nullish() }),
 );
@@ -164,18 +166,25 @@ export class HubClient {
         await res.body.dump().catch(() => undefined);
         const h = res.headers;
         const location = h.location ? new URL(h.location, url) : null;
-        // A relative redirect (renamed repo) carries no file headers yet: follow it on the hub itself.
-        if (res.status >= 300 && res.status < 400 && location && location.origin === new URL(url).origin && !h['x-linked-etag']) {
+        // A redirect without the file's headers (a renamed repo, or a plain mirror): ask where it points.
+        if (res.status >= 300 && res.status < 400 && location && !h['x-linked-etag']) {
           url = location.href;
           continue;
         }
         if (res.status >= 400) throw await this.http.error(res, target);
         const digest = digestFromHex(h['x-linked-etag'] ?? h.etag ?? '');
-        const size = Number(h['x-linked-size'] ?? h['content-length']);
-        if (!digest || !Number.isFinite(size)) {
+        const size = Number(h['x-linked-size'] ?? h['content-length'] ?? NaN);
+        if (digest && Number.isFinite(size)) return { path, size, digest };
+        if (h['x-linked-etag'] || h['x-linked-size'] || size > UNPUBLISHED_CHECKSUM_LIMIT) {
           throw new TsuzukiError('network', `The hub did not say the size and checksum of "${path}" in ${repo}; it cannot be verified. Try again or use another endpoint.`);
         }
-        return { path, size, digest };
+        // A small non-LFS file with no checksum published (a mirror with its own ETags): fetch it once and pin
+        // its sha256, as huggingface_hub does not verify such files either.
+        const body = await this.http.request(url, { signal });
+        if (body.status !== 200) throw await this.http.error(body, target);
+        const data = Buffer.from(await body.body.arrayBuffer());
+        if (data.length > UNPUBLISHED_CHECKSUM_LIMIT) throw new TsuzukiError('network', `"${path}" in ${repo} is large and has no published checksum; it cannot be verified.`);
+        return { path, size: data.length, digest: { algorithm: 'sha256', value: createDigester('sha256', data.length).update(data).digest('hex') } };
       }
       throw new TsuzukiError('network', `Too many redirects for "${path}" in ${repo}.`);
     }, signal);

@@ -62,6 +62,8 @@ export class FakeHub {
   omitBlobDetails = false;
   /** Have no `/api/models/{repo}/revision/{rev}` route (plain 404), only the paged tree API. */
   treeOnly = false;
+  /** Give small (git) files weak ETags that are not checksums, as a plain web server would. */
+  weakEtags = false;
   private readonly faults = new Map<string, Fault[]>();
   private readonly blobs = new Map<string, StoredFile>();
   private scheme: 'http' | 'https' = 'http';
@@ -174,7 +176,7 @@ export class FakeHub {
     if (!commit) return error(res, 404, 'RevisionNotFound', 'Invalid rev id');
     const file = this.blobs.get(`${repo!.id}\0${resolve[3]}`);
     if (!file) return error(res, 404, 'EntryNotFound', 'Entry not found');
-    const headers = { 'x-repo-commit': commit, etag: `"${file.gitSha1}"` };
+    const headers = { 'x-repo-commit': commit, etag: this.weakEtags && !file.lfs ? `W/"${file.data.length.toString(16)}-5f3e"` : `"${file.gitSha1}"` };
     if (file.lfs) {
       res.writeHead(302, {
         ...headers,

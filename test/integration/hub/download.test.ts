@@ -310,6 +310,16 @@ describe('download from a hub', () => {
     const result = await downloadModel(options()).done;
     await expectComplete(result.dir);
     expect(hub.requests.some((r) => r.method === 'HEAD')).toBe(true);
+    expect(result.files.find((f) => f.path === 'model.safetensors')!.digest).toEqual({ algorithm: 'sha256', value: sha256(WEIGHTS) });
+  });
+
+  it('accepts small files whose ETag is no checksum (pinning their sha256), never weights', async () => {
+    hub.omitBlobDetails = true;
+    hub.weakEtags = true;
+    const result = await downloadModel(options()).done;
+    await expectComplete(result.dir);
+    expect(result.files.find((f) => f.path === 'config.json')!.digest).toEqual({ algorithm: 'sha256', value: sha256(repo.files['config.json']!) });
+    expect(result.files.find((f) => f.path === 'model.safetensors')!.digest.algorithm).toBe('sha256');
   });
 });
 
