@@ -40,14 +40,15 @@ describe('logits processors equal the HF reference on fixed logits', () => {
   for (const c of cases.filter((c): c is ProcessorCase => c.kind === 'processor')) {
     it(c.name, () => {
       const s = f32(c.input);
-      const a = c.args as Record<string, never>;
+      const num = (k: string) => c.args[k] as number;
+      const ids = (k: string) => c.args[k] as number[];
       switch (c.op) {
-        case 'topK': applyTopK(s, a.k, a.minKeep); break;
-        case 'topP': applyTopP(s, a.p, a.minKeep); break;
-        case 'repetition': applyRepetitionPenalty(s, [...new Set(a.ids as number[])], a.penalty); break;
-        case 'temperature': applyTemperature(s, a.temperature); break;
-        case 'banned': applyBannedTokens(s, a.ids); break;
-        case 'minNew': applyMinNewTokens(s, a.eosIds, a.generated, a.minNewTokens); break;
+        case 'topK': applyTopK(s, num('k'), num('minKeep')); break;
+        case 'topP': applyTopP(s, num('p'), num('minKeep')); break;
+        case 'repetition': applyRepetitionPenalty(s, [...new Set(ids('ids'))], num('penalty')); break;
+        case 'temperature': applyTemperature(s, num('temperature')); break;
+        case 'banned': applyBannedTokens(s, ids('ids')); break;
+        case 'minNew': applyMinNewTokens(s, ids('eosIds'), num('generated'), num('minNewTokens')); break;
         default: throw new Error(`unknown op ${c.op}`);
       }
       expectSameFloats(s, f32(c.output), c.name);
