@@ -33,6 +33,25 @@ export class DoubleArray {
     }
     return best;
   }
+
+  /** Length in bytes of the longest key (a depth-first walk over every label of every node). */
+  maxKeyLength(): number {
+    const u = this.units;
+    let max = 0;
+    const stack: number[] = [offsetOf(u[0]!), 0];
+    while (stack.length > 0) {
+      const depth = stack.pop()!;
+      const base = stack.pop()!;
+      for (let c = 1; c < 256; c++) {
+        const child = base ^ c;
+        if (child >= u.length || (u[child]! & 0x800000ff) !== c) continue;
+        const unit = u[child]!;
+        if (unit & 0x100 && depth + 1 > max) max = depth + 1;
+        stack.push(child ^ offsetOf(unit), depth + 1);
+      }
+    }
+    return max;
+  }
 }
 
 const offsetOf = (unit: number) => (unit >>> 10) << ((unit & 0x200) >>> 6);

@@ -17,8 +17,8 @@
  *
  * Input text is UTF-16 JS strings, taken as their UTF-8 bytes (a lone surrogate, which has no UTF-8
  * form, becomes U+FFFD); a Uint8Array is taken as raw bytes, malformed UTF-8 included, exactly as the
- * library treats it. Models with a denormalizer spec (rare; not made by default training) are
- * denormalized by decode() but not by the stream decoder.
+ * library treats it. A model's denormalization rules (rare; spm_train --denormalization_rule_tsv) are
+ * applied by decode() and by the stream decoder, which holds back as many bytes as the longest rule.
  */
 import { readModelProto } from './model-proto';
 import { readModelFile, resolveModelFile } from './load';

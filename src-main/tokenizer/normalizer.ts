@@ -44,6 +44,13 @@ export class Normalizer {
     }
   }
 
+  /** Longest input (bytes) one charsmap rule can consume: how far a later byte can change earlier output. */
+  get maxRuleBytes(): number {
+    this.maxRule ??= this.trie ? this.trie.maxKeyLength() : 0;
+    return this.maxRule;
+  }
+  private maxRule: number | undefined;
+
   /**
    * Length in input bytes of the next unit at `pos`, with its normalized form written by `emit` into
    * this.out* fields: [outSrc, outStart, outEnd) of either the input or the replacement blob.

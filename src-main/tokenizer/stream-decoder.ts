@@ -1,6 +1,6 @@
 import type { SentencePiece } from './sentencepiece';
-import { decodeBytePieces, } from './sentencepiece';
-import { neededLen, validCharLen } from './utf8';
+import { decodeBytePieces } from './sentencepiece';
+import { neededLen, utf8Decode, utf8Encode, validCharLen } from './utf8';
 
 export interface StreamDecoderOptions {
   /**
@@ -36,6 +36,10 @@ export function createStreamDecoder(sp: SentencePiece, options: StreamDecoderOpt
   let atStart = after.length === 0 || /\s$/u.test(after);
   let emitted = '';
   const pending: number[] = [];
+  const denormalizer = sp.denormalizer;
+  // With a denormalizer (decode rewrites the finished text by its rules), the text before it is kept and
+  // its denormalized form is emitted up to where no later byte can change it.
+  let raw = '';
 
   /** Emits the pending bytes that are decided; with `final`, all of them. */
   const drainBytes = (final: boolean): string => {
@@ -59,7 +63,28 @@ export function createStreamDecoder(sp: SentencePiece, options: StreamDecoderOpt
     return out;
   };
 
-  const emit = (s: string): string => {
+  const denormalized = (final: boolean): string => {
+    if (!denormalizer || raw.length === 0) return '';
+    const bytes = utf8Encode(raw);
+    const origins = { map: new Int32Array(0) };
+    const out = denormalizer.normalize(bytes, 0, bytes.length, undefined, origins);
+    const stable = final ? bytes.length : bytes.length - denormalizer.maxRuleBytes;
+    let e = 0;
+    while (e < out.length && origins.map[e]! < stable) e++;
+    const text = utf8Decode(out.subarray(0, e));
+    const fresh = text.slice(emitted.length);
+    emitted = text;
+    return fresh;
+  };
+
+  const emit = (s: string, final = false): string => {
+    if (denormalizer) {
+      if (s.length > 0) {
+        raw += s;
+        atStart = false;
+      }
+      return denormalized(final);
+    }
     if (s.length > 0) {
       emitted += s;
       atStart = false;
@@ -81,7 +106,7 @@ export function createStreamDecoder(sp: SentencePiece, options: StreamDecoderOpt
       return out;
     },
     end(): string {
-      return emit(drainBytes(true));
+      return emit(drainBytes(true), true);
     },
     get text() {
       return emitted;

@@ -202,6 +202,21 @@ describe('stream decoder', () => {
     expect(streamed(tok, ids).join('')).toBe(tok.decode(ids));
   });
 
+  it('with denormalization rules, holds back text a later token could still rewrite', () => {
+    const tok = tokenizers.denorm;
+    const ids = tok.encode('データです。デー');
+    expect(tok.decode(ids)).toBe('ＤＡＴＡです.デ-');
+    const d = tok.createStreamDecoder();
+    let text = '';
+    for (const id of ids) {
+      text += d.push(id);
+      // "デ" or "デー" alone may still become part of "データ": never emitted early.
+      expect('ＤＡＴＡです.デ-'.startsWith(text)).toBe(true);
+    }
+    expect(text.endsWith('デ')).toBe(false);
+    expect(text + d.end()).toBe('ＤＡＴＡです.デ-');
+  });
+
   it('emits the ids of real text as they arrive', () => {
     const tok = tokenizers.nfkc;
     const ids = tok.encode('これは長い文章です。それから続きます。');

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/tokenizer/', import.meta.url));
-export const MODELS = ['nfkc', 'identity', 'bytefb', 'userdef', 'nodummy', 'ctlnl'] as const;
+export const MODELS = ['nfkc', 'identity', 'bytefb', 'userdef', 'nodummy', 'ctlnl', 'denorm'] as const;
 export const modelPath = (name: string) => `${FIXTURES}${name}.model`;
 
 export function readJsonl<T>(name: string): T[] {
@@ -14,8 +14,8 @@ export function readJsonl<T>(name: string): T[] {
     .map((l) => JSON.parse(l) as T);
 }
 
-/** [ids, decoded text or 0 (= the input), pieces when not the vocabulary entries of ids] */
-export type Golden = [number[], string | 0, string[]?];
+/** [ids, decoded text or 0 (= the input), [[index, piece], …] where a piece is not its id's vocabulary entry] */
+export type Golden = [number[], string | 0, [number, string][]?];
 
 /** The inputs in golden order: cases, fuzz, then malformed UTF-8 as bytes. */
 export function inputs(): { cases: string[]; fuzz: string[]; bytes: Uint8Array[] } {
