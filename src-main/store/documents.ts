@@ -90,6 +90,16 @@ function charCount(text: string): number {
   return n;
 }
 
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+
+/**
+ * SQLite stores UTF-8, where a lone surrogate (half an emoji) becomes U+FFFD; doing that here keeps the cached
+ * layout identical to what the file holds.
+ */
+function wellFormed(text: string): string {
+  return LONE_SURROGATE.test(text) ? text.replace(/[\ud800-\udfff]/gu, '\ufffd') : text;
+}
+
 /** The lengths of the common prefix and (not overlapping it) common suffix of two texts: the edit lies between. */
 function commonEnds(before: string, after: string): { prefix: number; suffix: number } {
   const limit = Math.min(before.length, after.length);
@@ -191,7 +201,7 @@ export class DocumentsRepo {
   }
 
   create(input: { title: string; body?: string; memo?: string; writingMode?: WritingMode; uuid?: string; createdAt?: number; updatedAt?: number; deletedAt?: number | null }): DocumentRecord {
-    const body = input.body ?? '';
+    const body = wellFormed(input.body ?? '');
     const now = Date.now();
     const id = this.db.transaction(() => {
       const created = input.createdAt ?? now;
@@ -251,7 +261,8 @@ export class DocumentsRepo {
    * the text it replaces when the last revision is old, the change is large, or the caller gives a reason (an import).
    * A save of unchanged text writes nothing.
    */
-  save(id: number, body: string, now = Date.now(), snapshotReason?: string): { updatedAt: number; revisionId: number | null; changed: boolean } {
+  save(id: number, text: string, now = Date.now(), snapshotReason?: string): { updatedAt: number; revisionId: number | null; changed: boolean } {
+    const body = wellFormed(text);
     const current = this.summary(id);
     const layout = this.layoutOf(id);
     const old = layout.body;

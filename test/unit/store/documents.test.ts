@@ -150,3 +150,16 @@ describe('documents', () => {
     expect(store.documents.search('*', 10).map((h) => h.documentId)).toEqual([doc.id]);
   });
 });
+
+describe('documents with broken UTF-16', () => {
+  const tmp2 = useTempDir();
+  it('store a lone surrogate as U+FFFD, the same in memory and in the file', async () => {
+    const store = await tmp2.open();
+    const doc = store.documents.create({ title: 't', body: 'a\ud83db' });
+    expect(store.documents.get(doc.id).body).toBe('a\ufffdb');
+    store.documents.save(doc.id, 'a\ud83db\udc00c😀');
+    expect(store.documents.get(doc.id).body).toBe('a\ufffdb\ufffdc😀');
+    store.close();
+    expect((await tmp2.open()).documents.get(doc.id).body).toBe('a\ufffdb\ufffdc😀');
+  });
+});
