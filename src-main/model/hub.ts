@@ -63,9 +63,9 @@ const siblingSchema = z.object({
   rfilename: z.string(),
   size: z.number().optional(),
   blobId: z.string().optional(),
-  lfs: z.object({ sha256: z.string(), size: z.number() }).nullish(),
+  lfs: z.object({ sha256: z.string().optional(), oid: z.string().optional(), size: z.number().optional() }).nullish(),
 });
-const modelInfoSchema = z.object({ sha: z.string(), siblings: z.array(siblingSchema).default([]) });
+const modelInfoSchema = z.object({ sha: z.string().optional(), siblings: z.array(siblingSchema).default([]) });
 /** Largest file accepted without a checksum from the hub (configs and tokenizer files, never weights). */
 const UNPUBLISHED_CHECKSUM_LIMIT = 16 << 20;
 const treeSchema = z.array(
@@ -120,9 +120,10 @@ export class HubClient {
       const files: ListedFile[] = parsed.data.siblings.map((s) => ({
         path: s.rfilename,
         size: s.lfs?.size ?? s.size ?? null,
-        digest: s.lfs ? digestFromHex(s.lfs.sha256) : s.blobId ? digestFromHex(s.blobId) : null,
+        // For an LFS file `blobId` is the pointer's id, never the content's: only the LFS oid will do.
+        digest: s.lfs ? digestFromHex(s.lfs.sha256 ?? s.lfs.oid ?? '') : s.blobId ? digestFromHex(s.blobId) : null,
       }));
-      return { repo, revision, commit: parsed.data.sha, files };
+      return { repo, revision, commit: parsed.data.sha ?? (await this.commitOf(repo, revision, files, signal)), files };
     };
     return options.retry === false ? once() : this.withRetries(once, signal);
   }
@@ -143,17 +144,16 @@ export class HubClient {
       const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.link ?? '');
       url = next ? new URL(next[1]!, url).href : null;
     }
-    let commit = revision;
-    if (!/^[0-9a-f]{40}$/.test(revision) && files.length > 0) {
-      const res = await this.http.request(this.resolveUrl(repo, revision, files.find((f) => f.path === 'config.json')?.path ?? files[0]!.path), {
-        method: 'HEAD',
-        signal,
-        followRedirects: false,
-      });
-      await res.body.dump().catch(() => undefined);
-      commit = res.headers['x-repo-commit'] ?? revision;
-    }
-    return { repo, revision, commit, files };
+    return { repo, revision, commit: await this.commitOf(repo, revision, files, signal), files };
+  }
+
+  /** The commit a revision points to, from `X-Repo-Commit` of one of its files (else the revision itself). */
+  private async commitOf(repo: string, revision: string, files: ListedFile[], signal?: AbortSignal): Promise<string> {
+    if (/^[0-9a-f]{40}$/.test(revision) || files.length === 0) return revision;
+    const probe = files.find((f) => f.path === 'config.json')?.path ?? files[0]!.path;
+    const res = await this.http.request(this.resolveUrl(repo, revision, probe), { method: 'HEAD', signal, followRedirects: false });
+    await res.body.dump().catch(() => undefined);
+    return res.headers['x-repo-commit'] ?? revision;
   }
 
   /** Size and checksum of one file from the headers of `resolve/<commit>/<file>` (the redirect itself carries them). */
