@@ -27,56 +27,103 @@ export function checkBlockSize(blockSize: number): void {
 }
 
 /**
- * Quantizes `rows` (`[N, K]` row-major, one output feature per row). K need not be a multiple of the block size:
- * the last block is padded with zeros.
+ * Quantizes a weight given as `[N, K]` (`'nk'`: one output feature per row, an embedding table) or `[K, N]` (`'kn'`:
+ * Hugging Face Conv1D, `[in, out]`), in float32 or as half-precision bits. `'kn'` is transposed tile by tile on the
+ * way, never as a whole. K need not be a multiple of the block size: the last block is padded with zeros.
  */
-export function quantizeBlockwise(rows: Float32Array, n: number, k: number, bits: QuantBits, blockSize: number): BlockQuantized {
-  if (rows.length !== k * n) throw new RangeError(`quantize: expected ${n}×${k} values, got ${rows.length}`);
+export function quantizeBlockwise(
+  values: Float32Array | Uint16Array,
+  layout: 'nk' | 'kn',
+  n: number,
+  k: number,
+  bits: QuantBits,
+  blockSize: number,
+): BlockQuantized {
+  if (values.length !== k * n) throw new RangeError(`quantize: expected ${n}×${k} values, got ${values.length}`);
   checkBlockSize(blockSize);
   const blocks = Math.ceil(k / blockSize);
   const blob = (blockSize * bits) / 8;
   const zpRow = Math.ceil((blocks * bits) / 8);
-  const data = new Uint8Array(n * blocks * blob);
-  const scales = new Float32Array(n * blocks);
-  const zeroPoints = new Uint8Array(n * zpRow);
-  const qmax = (1 << bits) - 1;
-  const block = new Float32Array(blockSize);
-
-  for (let row = 0; row < n; row++) {
-    for (let b = 0; b < blocks; b++) {
-      const start = row * k + b * blockSize;
-      const len = Math.min(blockSize, k - b * blockSize);
-      // The range always includes 0, so zero stays exact (as onnxruntime's own quantizer does).
-      let min = 0;
-      let max = 0;
-      for (let i = 0; i < len; i++) {
-        const v = rows[start + i]!;
-        block[i] = v;
-        if (v < min) min = v;
-        else if (v > max) max = v;
-      }
-      if (len < blockSize) block.fill(0, len);
-      const scale = (max - min) / qmax;
-      const inv = scale === 0 ? 0 : 1 / scale;
-      const zp = scale === 0 ? 0 : Math.min(qmax, Math.max(0, Math.round(-min * inv)));
-      scales[row * blocks + b] = scale;
-      const out = (row * blocks + b) * blob;
-      if (bits === 4) {
-        zeroPoints[row * zpRow + (b >> 1)]! |= zp << ((b & 1) * 4);
-        for (let i = 0, o = out; i < blockSize; i += 2, o++) data[o] = level(block[i]!, inv, zp, qmax) | (level(block[i + 1]!, inv, zp, qmax) << 4);
+  const q: BlockQuantized = {
+    data: new Uint8Array(n * blocks * blob),
+    scales: new Float32Array(n * blocks),
+    zeroPoints: new Uint8Array(n * zpRow),
+    n,
+    k,
+    blocks,
+  };
+  const half = values instanceof Uint16Array ? halfToFloatTable() : null;
+  // Blocks are gathered, widened and zero-padded into this small buffer: `TILE` output rows of one block each.
+  const TILE = 64;
+  const tile = new Float32Array(TILE * blockSize);
+  for (let b = 0; b < blocks; b++) {
+    const k0 = b * blockSize;
+    const len = Math.min(blockSize, k - k0);
+    for (let n0 = 0; n0 < n; n0 += TILE) {
+      const count = Math.min(TILE, n - n0);
+      if (len < blockSize) tile.fill(0);
+      if (layout === 'kn') {
+        for (let kk = 0; kk < len; kk++) {
+          const from = (k0 + kk) * n + n0;
+          if (half) for (let r = 0; r < count; r++) tile[r * blockSize + kk] = half[values[from + r]!]!;
+          else for (let r = 0; r < count; r++) tile[r * blockSize + kk] = values[from + r]!;
+        }
       } else {
-        zeroPoints[row * zpRow + b] = zp;
-        for (let i = 0; i < blockSize; i++) data[out + i] = level(block[i]!, inv, zp, qmax);
+        for (let r = 0; r < count; r++) {
+          const from = (n0 + r) * k + k0;
+          if (half) for (let kk = 0; kk < len; kk++) tile[r * blockSize + kk] = half[values[from + kk]!]!;
+          else tile.set((values as Float32Array).subarray(from, from + len), r * blockSize);
+        }
       }
+      for (let r = 0; r < count; r++) quantizeBlock(tile, r * blockSize, q, n0 + r, b, bits, blockSize, blob, zpRow);
     }
   }
-  return { data, scales, zeroPoints, n, k, blocks };
+  return q;
 }
 
-/** round(v / scale) + zero point, clamped to the code range (rounding at both ends can step one past it). */
-function level(v: number, inv: number, zp: number, qmax: number): number {
-  const q = Math.round(v * inv) + zp;
-  return q < 0 ? 0 : q > qmax ? qmax : q;
+/** One block: scale and zero point from its range (which always includes 0, so zero stays exact, as in onnxruntime's own quantizer), then the packed levels. */
+function quantizeBlock(
+  src: Float32Array,
+  start: number,
+  q: BlockQuantized,
+  row: number,
+  b: number,
+  bits: QuantBits,
+  blockSize: number,
+  blob: number,
+  zpRow: number,
+): void {
+  const qmax = (1 << bits) - 1;
+  let min = 0;
+  let max = 0;
+  for (let i = start, end = start + blockSize; i < end; i++) {
+    const v = src[i]!;
+    if (v < min) min = v;
+    else if (v > max) max = v;
+  }
+  const scale = (max - min) / qmax;
+  const inv = scale === 0 ? 0 : 1 / scale;
+  const zp = scale === 0 ? 0 : Math.min(qmax, Math.max(0, Math.round(-min * inv)));
+  q.scales[row * q.blocks + b] = scale;
+  // level = round(v / scale) + zp, clamped to [0, qmax] = floor(v * inv + zp + 0.5), clamped.
+  const bias = zp + 0.5;
+  const top = qmax + 1;
+  const out = (row * q.blocks + b) * blob;
+  const data = q.data;
+  if (bits === 4) {
+    q.zeroPoints[row * zpRow + (b >> 1)]! |= zp << ((b & 1) * 4);
+    for (let i = start, o = out, end = start + blockSize; i < end; i += 2, o++) {
+      const lo = src[i]! * inv + bias;
+      const hi = src[i + 1]! * inv + bias;
+      data[o] = (lo < 1 ? 0 : lo >= top ? qmax : lo | 0) | ((hi < 1 ? 0 : hi >= top ? qmax : hi | 0) << 4);
+    }
+  } else {
+    q.zeroPoints[row * zpRow + b] = zp;
+    for (let i = 0; i < blockSize; i++) {
+      const t = src[start + i]! * inv + bias;
+      data[out + i] = t < 1 ? 0 : t >= top ? qmax : t | 0;
+    }
+  }
 }
 
 /** The values a quantized weight stands for, `[N, K]`. */
@@ -93,28 +140,6 @@ export function dequantizeBlockwise(q: BlockQuantized, bits: QuantBits, blockSiz
       const zpByte = q.zeroPoints[row * zpRow + (bits === 4 ? b >> 1 : b)]!;
       const zp = bits === 4 ? (zpByte >> ((b & 1) * 4)) & 15 : zpByte;
       out[row * q.k + i] = (value - zp) * q.scales[row * q.blocks + b]!;
-    }
-  }
-  return out;
-}
-
-/**
- * `[rows, cols]` → `[cols, rows]` as float32, in cache-sized tiles (Conv1D weights are `[in, out]`; MatMulNBits
- * wants W^T). Half-precision input (raw bits) is widened on the way, saving a pass over the largest tensors.
- */
-export function transpose(values: Float32Array | Uint16Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(values.length);
-  const table = values instanceof Uint16Array ? halfToFloatTable() : null;
-  const tile = 64;
-  for (let r0 = 0; r0 < rows; r0 += tile) {
-    const r1 = Math.min(rows, r0 + tile);
-    for (let c0 = 0; c0 < cols; c0 += tile) {
-      const c1 = Math.min(cols, c0 + tile);
-      for (let r = r0; r < r1; r++) {
-        const src = r * cols;
-        if (table) for (let c = c0; c < c1; c++) out[c * rows + r] = table[values[src + c]!]!;
-        else for (let c = c0; c < c1; c++) out[c * rows + r] = values[src + c]!;
-      }
     }
   }
   return out;

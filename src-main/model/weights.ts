@@ -3,7 +3,7 @@ import type { DataFileWriter } from './data-file';
 import type { GraphBuilder } from './graph';
 import type { LinearWeight, TokenTable, WeightStore } from './gpt2-graph';
 import { toHalfArray } from './half';
-import { quantizeBlockwise, transpose, type QuantBits } from './quantize';
+import { quantizeBlockwise, type QuantBits } from './quantize';
 
 export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
@@ -36,9 +36,12 @@ export function createWeightStore(options: {
     }
     return graph.external(name, dense, shape, await data.write(bytes));
   };
-  /** Quantizes `[N, K]` rows; returns MatMulNBits names and the raw locations for other views of the same bytes. */
-  const writeQuant = async (name: string, rows: Float32Array, n: number, k: number, bits: QuantBits) => {
-    const q = quantizeBlockwise(rows, n, k, bits, blockSize);
+  /** fp16 checkpoints (rinna's) are quantized straight from their stored bits; others from float32. */
+  const readValues = async (name: string): Promise<Float32Array | Uint16Array> =>
+    checkpoint.info(name).dtype === 'F16' ? asHalfBits(await checkpoint.readRaw(name)) : checkpoint.readF32(name);
+  /** Quantizes and writes a weight; returns its MatMulNBits names and the locations, for other views of the same bytes. */
+  const writeQuant = async (name: string, layout: 'kn' | 'nk', n: number, k: number, bits: QuantBits) => {
+    const q = quantizeBlockwise(await readValues(name), layout, n, k, bits, blockSize);
     const blob = (blockSize * bits) / 8;
     const zpRow = Math.ceil((q.blocks * bits) / 8);
     const at = { data: await data.write(q.data), scales: await data.write(q.scales), zeroPoints: await data.write(q.zeroPoints) };
@@ -64,14 +67,8 @@ export function createWeightStore(options: {
     async linear(name): Promise<LinearWeight> {
       let result: LinearWeight;
       if (bits) {
-        const { dtype, shape } = checkpoint.info(name);
-        const [k, n] = shape as [number, number];
-        // fp16 checkpoints (rinna's) go straight from stored bits to the transposed float32 rows.
-        const values =
-          dtype === 'F16'
-            ? transpose(asHalfBits(await checkpoint.readRaw(name)), k, n)
-            : transpose(await checkpoint.readF32(name), k, n);
-        result = (await writeQuant(name, values, n, k, bits)).weight;
+        const [k, n] = checkpoint.info(name).shape as [number, number];
+        result = (await writeQuant(name, 'kn', n, k, bits)).weight;
       } else {
         result = { kind: 'dense', weight: await writeDense(name) };
       }
@@ -84,11 +81,10 @@ export function createWeightStore(options: {
         result = { kind: 'dense', table: await writeDense(name) };
       } else {
         const [rows, width] = checkpoint.info(name).shape as [number, number];
-        const values = await checkpoint.readF32(name);
         if (width % blockSize !== 0) {
           throw new RangeError(`block size ${blockSize} must divide n_embd (${width}) to quantize the embeddings`);
         }
-        const { weight, at, blocks, blob, zpRow } = await writeQuant(name, values, rows, width, bits);
+        const { weight, at, blocks, blob, zpRow } = await writeQuant(name, 'nk', rows, width, bits);
         // The same bytes, shaped for GatherBlockQuantized.
         const gather = {
           data: graph.external(`${name}.gather.quant`, 'uint8', [rows, blocks * blob], at.data),
