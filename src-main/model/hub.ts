@@ -579,7 +579,7 @@ class DownloadJob implements DownloadHandle {
       let progressed = false;
       try {
         let offset = await usablePartial(dest, snapshot, file);
-        if (offset === 0) await writeFile(partial + '.json', JSON.stringify(partialTag(snapshot, file)));
+        await writeFile(partial + '.json', JSON.stringify(partialTag(snapshot, file)));
         this.fileBytes.set(file.path, offset);
         let hash = createDigester(file.digest.algorithm, file.size);
         if (offset > 0) {
@@ -742,14 +742,14 @@ function partialTag(snapshot: RepoSnapshot, file: HubFile) {
 }
 
 /**
- * Bytes of `<file>.partial` that can be kept: its tag must name the same content (a partial from another revision
- * or another repo is discarded), and it must not be longer than the file.
+ * Bytes of `<file>.partial` that can be kept. A tag naming other content (another revision or repo) or a partial
+ * longer than the file means it goes; an untagged partial is kept, since the checksum at the end still judges it.
  */
 async function usablePartial(dest: string, snapshot: RepoSnapshot, file: HubFile): Promise<number> {
   const partial = partialPath(dest, file.path);
   const size = (await stat(partial).catch(() => null))?.size ?? 0;
-  const tag = await readFile(partial + '.json', 'utf8').catch(() => '');
-  if (size > 0 && size <= file.size && tag === JSON.stringify(partialTag(snapshot, file))) return size;
+  const tag = await readFile(partial + '.json', 'utf8').catch(() => null);
+  if (size > 0 && size <= file.size && (tag === null || tag === JSON.stringify(partialTag(snapshot, file)))) return size;
   await rm(partial, { force: true });
   await rm(partial + '.json', { force: true });
   return 0;

@@ -176,6 +176,23 @@ describe('download from a hub', () => {
     await expectComplete(dest);
   });
 
+  it('resumes a bare <file>.partial (no tag) with Range, and still judges it by the checksum', async () => {
+    const dest = join(dir, 'model');
+    await mkdir(dest, { recursive: true });
+    await writeFile(join(dest, 'model.safetensors.partial'), WEIGHTS.subarray(0, 123_456));
+    await downloadModel(options()).done;
+    await expectComplete(dest);
+    expect(hub.served.get('model.safetensors')).toBe(WEIGHTS.length - 123_456);
+
+    await rm(dest, { recursive: true });
+    await mkdir(dest, { recursive: true });
+    await writeFile(join(dest, 'model.safetensors.partial'), randomBytesSeeded(123_456, 42));
+    const before = hub.served.get('model.safetensors')!;
+    await downloadModel(options()).done;
+    await expectComplete(dest);
+    expect(hub.served.get('model.safetensors')! - before).toBe(WEIGHTS.length - 123_456 + WEIGHTS.length);
+  });
+
   it('discards a partial file of other content (a new upload) and one that is corrupt', async () => {
     const dest = join(dir, 'model');
     hub.fault('model.safetensors', { kind: 'drop', afterBytes: 100_000 });
