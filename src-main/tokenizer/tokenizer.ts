@@ -179,24 +179,29 @@ export class Tokenizer {
   encodeTail(text: string, maxTokens: number): TailEncoding {
     if (maxTokens <= 0) return { ids: [], start: text.length, continued: true };
     const afterBreak = this.newline.mode === 'lost';
-    for (let windowChars = maxTokens * 3 + 256; ; windowChars *= 2) {
+    // Four characters per token is more than Japanese or English text needs, so one pass usually does;
+    // the window doubles when it falls short. (A fixed size keeps the result a function of the text alone.)
+    for (let windowChars = maxTokens * 4 + 256; ; windowChars *= 2) {
       if (windowChars >= text.length) return { ids: this.encodeContext(text).slice(-maxTokens), start: 0, continued: false };
       let start0 = text.length - windowChars;
       if (isLowSurrogate(text.charCodeAt(start0))) start0++;
       LINE_BREAK.lastIndex = start0;
       const brk = LINE_BREAK.exec(text);
       LINE_BREAK.lastIndex = 0;
+      let cut = -1;
+      let ids: number[] = [];
       if (brk) {
-        const cut = afterBreak ? brk.index + brk[0].length : brk.index;
-        const ids = this.encodeContext(text.slice(cut), { dummyPrefix: afterBreak ? undefined : false });
-        if (ids.length >= maxTokens) return { ids: ids.slice(-maxTokens), start: cut, continued: !afterBreak };
+        cut = afterBreak ? brk.index + brk[0].length : brk.index;
+        ids = this.encodeContext(text.slice(cut), { dummyPrefix: afterBreak ? undefined : false });
       }
-      // The line the window starts in, up to its break: cut it at a forced boundary.
-      const cut = this.forcedCut(text, start0, brk ? brk.index : text.length);
-      if (cut >= 0) {
-        const ids = this.encodeContext(text.slice(cut), { dummyPrefix: false });
-        if (ids.length >= maxTokens) return { ids: ids.slice(-maxTokens), start: cut, continued: true };
+      // Not enough after the break: cut the line the window starts in, up to its break, at a forced boundary.
+      const continued = ids.length < maxTokens || !afterBreak;
+      if (ids.length < maxTokens) {
+        cut = this.forcedCut(text, start0, brk ? brk.index : text.length);
+        if (cut < 0) continue;
+        ids = this.encodeContext(text.slice(cut), { dummyPrefix: false });
       }
+      if (ids.length >= maxTokens) return { ids: ids.slice(-maxTokens), start: cut, continued };
     }
   }
 

@@ -70,8 +70,22 @@ export default async function (args: string[]): Promise<object> {
   }
   process.stderr.write(`whole document: ${wholeMs.map((x) => x.toFixed(1)).join(' ')} ms wall\n`);
 
-  // The continuation context: the last 1,000 tokens, with and without paragraph breaks near the end.
+  // Mostly-kana/kanji lines (the corpus is technical prose with commands in it).
+  const japanese = prose.filter((s) => (s.match(/[\u3040-\u30ff\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]/g)?.length ?? 0) >= s.length * 0.9);
+  const japaneseBytes = japanese.reduce((n, s) => n + Buffer.byteLength(s), 0);
+  const japaneseCpu: number[] = [];
+  for (let r = 0; r < 7; r++) {
+    japaneseCpu.push(
+      timed(() => {
+        for (let k = 0; k < 5; k++) for (const s of japanese) tok.encode(s);
+      }).cpu / 5,
+    );
+  }
+
+  // The continuation context: the last 1,000 tokens, with and without paragraph breaks near the end, and
+  // for a ten times longer document.
   const noBreaks = doc.replace(/\n/g, '');
+  const huge = doc.repeat(10);
   const tail = (text: string) => {
     const wall: number[] = [];
     let tokens = 0;
@@ -104,6 +118,11 @@ export default async function (args: string[]): Promise<object> {
       mbPerSec: +median(lineWall).toFixed(2),
       mbPerCpuSec: +median(lineCpu).toFixed(2),
     },
+    encodePureJapaneseLines: {
+      lines: japanese.length,
+      megabytes: +(japaneseBytes / 1e6).toFixed(3),
+      mbPerCpuSec: +(japaneseBytes / 1e6 / (median(japaneseCpu) / 1000)).toFixed(2),
+    },
     encodeWholeDocument: {
       chars: doc.length,
       megabytes: +(docBytes / 1e6).toFixed(3),
@@ -112,6 +131,7 @@ export default async function (args: string[]): Promise<object> {
       mbPerCpuSec: +(docBytes / 1e6 / (median(wholeCpu) / 1000)).toFixed(2),
     },
     tail1000Of200kChars: { withParagraphBreaks: tail(doc), withoutBreaks: tail(noBreaks) },
+    tail1000Of2MChars: tail(huge),
     targets: { mbPerSec: 5, tailMs: 5 },
   };
 }
