@@ -213,8 +213,10 @@ async function folderSizes(dir: string): Promise<Record<string, number>> {
 /** Median (and fastest) ms of one-token decode steps after a 32-token prefill, batch 1, 2 intra-op threads. */
 async function timeDecode(dir: string, steps: number): Promise<object> {
   const loadStart = performance.now();
+  const rssBefore = process.memoryUsage().rss;
   const session = await DecoderSession.load(dir, { threads: 2 });
   const loadSeconds = Math.round((performance.now() - loadStart) / 100) / 10;
+  const sessionRssMB = Math.round((process.memoryUsage().rss - rssBefore) / 2 ** 20);
   try {
     const prompt = Array.from({ length: 32 }, (_, i) => (i * 7919) % 44928);
     const prefillStart = performance.now();
@@ -238,6 +240,7 @@ async function timeDecode(dir: string, steps: number): Promise<object> {
     const round = (ms: number) => Math.round(ms * 10) / 10;
     return {
       loadSeconds,
+      sessionRssMB,
       prefill32Ms: Math.round(prefillMs),
       decodeMsPerToken: round(median),
       decodeMsPerTokenMin: round(times[0]!),
