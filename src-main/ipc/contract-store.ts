@@ -74,6 +74,7 @@ export const historyFilter = z.object({
   to: time.optional(),
 });
 
+const recovery = z.object({ damagedPath: z.string(), backupPath: z.string(), backupCreatedAt: time, problem: z.string() }).nullable();
 const backupInfo = z.object({ path: z.string(), createdAt: time, reason: z.string(), bytes: z.number().int() });
 const exportFormat = z.enum(['md', 'txt', 'jsonl']);
 
@@ -137,7 +138,22 @@ export const storeRequests = {
   /** Replaces the given sections; the result is the whole, validated settings. */
   'settings.set': { input: settingsSchema.partial().strict(), output: settingsSchema },
 
-  /** Full integrity check; `recovery` is set when the app had to restore a backup at start (tell the user). */
+  /**
+   * Cheap, for the UI at start: `recovery` is set when the database was damaged and the app restored its newest good
+   * backup (tell the user: what was written after `backupCreatedAt` is in the damaged file kept at `damagedPath`).
+   */
+  'db.status': {
+    input: z.object({}).strict(),
+    output: z.object({
+      path: z.string(),
+      schemaVersion: z.number().int(),
+      created: z.boolean(),
+      migratedFrom: z.number().int(),
+      recovery,
+      backups: z.array(backupInfo),
+    }),
+  },
+  /** Full integrity check (seconds on a large file). */
   'db.check': {
     input: z.object({}).strict(),
     output: z.object({
@@ -148,7 +164,7 @@ export const storeRequests = {
       documents: z.number().int(),
       generations: z.number().int(),
       backups: z.array(backupInfo),
-      recovery: z.object({ damagedPath: z.string(), backupPath: z.string(), backupCreatedAt: time, problem: z.string() }).nullable(),
+      recovery,
     }),
   },
   'db.backup': { input: z.object({}).strict(), output: backupInfo },

@@ -2,6 +2,7 @@
 import type { Contract } from '../ipc/contract';
 import type { storeRequests } from '../ipc/contract-store';
 import type { Handlers } from '../ipc/router';
+import { listBackups } from '../store/backups';
 import type { Store } from '../store/store';
 import { TsuzukiError } from '../util/errors';
 import { DocumentsService } from './documents';
@@ -44,6 +45,11 @@ export function createStoreHandlers(deps: StoreDeps): StoreHandlers {
     'history.export': (input) => need().history.export(input),
     'settings.get': () => need().settings.get(),
     'settings.set': (input) => need().settings.set(input),
+    'db.status': () => {
+      const { store } = need();
+      const { created, migratedFrom, migratedTo, recovery } = store.report;
+      return { path: store.path, schemaVersion: migratedTo, created, migratedFrom, recovery, backups: listBackups(store.path) };
+    },
     'db.check': () => {
       const { store } = need();
       return { ...store.check(), recovery: store.report.recovery };

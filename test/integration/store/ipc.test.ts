@@ -1,7 +1,9 @@
+import { truncateSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { storeRequests } from '../../../src-main/ipc/contract-store';
 import { createRouter, type CallContext } from '../../../src-main/ipc/router';
 import { createStoreHandlers } from '../../../src-main/services/store-handlers';
+import { Store } from '../../../src-main/store/store';
 import { TsuzukiError } from '../../../src-main/util/errors';
 import { generation, useTempDir } from '../../unit/store/helpers';
 
@@ -102,8 +104,9 @@ describe('documents, history, settings and db over the router', () => {
     expect(read.sampling).toEqual({ activePresetId: defaults.sampling.presets[1].id, presets: [defaults.sampling.presets[1]] });
   });
 
-  it('db.check and db.backup', async () => {
+  it('db.status, db.check and db.backup', async () => {
     const { ok } = await setup();
+    expect(await ok('db.status', {})).toMatchObject({ created: true, migratedFrom: 0, recovery: null, backups: [] });
     expect(await ok('db.check', {})).toMatchObject({ ok: true, integrity: ['ok'], recovery: null, documents: 0 });
     const backup = await ok('db.backup', {});
     expect(backup.reason).toBe('manual');
@@ -141,6 +144,22 @@ describe('documents, history, settings and db over the router', () => {
     expect(await ok('documents.get', { id: doc.id })).toMatchObject({ title: evil, body: evil });
     expect((await ok('history.search', { query: "'); DROP" })).documents).toHaveLength(1);
     expect(store.check().ok).toBe(true);
+  });
+
+  it('db.status tells the UI that a damaged database was replaced by its backup', async () => {
+    const first = await tmp.open('damaged.db');
+    for (let i = 0; i < 20; i++) first.documents.create({ title: `${i}`, body: '本文。'.repeat(3000) });
+    const backup = await first.backup();
+    first.close();
+    truncateSync(first.path, 20_000);
+    const store = await Store.open(first.path, { recover: true });
+    try {
+      const router = createRouter(contract, createStoreHandlers({ store }));
+      const status = await router.dispatch('db.status', {}, ctx);
+      expect(status).toMatchObject({ ok: true, value: { recovery: { backupPath: backup.path, damagedPath: expect.stringContaining('damaged.db.damaged-') } } });
+    } finally {
+      store.close();
+    }
   });
 
   it('without a database, every request says why', async () => {
