@@ -55,7 +55,7 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
       throw new TsuzukiError('invalid_argument', `--block-size: ${(error as Error).message}.`);
     }
   }
-  await refuseExisting(out);
+  await refuseExisting(out, false);
   const checkpoint = await openCheckpoint(hfDir);
   const tmp = options.tempDir ?? tempDirFor(out);
   let data: DataFileWriter | undefined;
@@ -139,7 +139,7 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
     };
     // The manifest is written last: a folder with tsuzuki.json is a finished model.
     await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx' });
-    await refuseExisting(out);
+    await refuseExisting(out, true);
     await rename(tmp, out);
     return manifest;
   } catch (error) {
@@ -151,7 +151,8 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
   }
 }
 
-async function refuseExisting(out: string): Promise<void> {
+/** Throws if `out` exists and is not an empty folder; an empty one is removed when `removeEmpty` (just before the rename). */
+async function refuseExisting(out: string, removeEmpty: boolean): Promise<void> {
   const entries = await readdir(out).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null;
     if (error.code === 'ENOTDIR') return ['(a file)'];
@@ -161,7 +162,7 @@ async function refuseExisting(out: string): Promise<void> {
   if (entries.length > 0) {
     throw new TsuzukiError('invalid_argument', `${out} already exists and is not empty. Remove it or choose another output folder.`);
   }
-  await rm(out, { recursive: true });
+  if (removeEmpty) await rm(out, { recursive: true });
 }
 
 /** sha256 and size of each input file, keyed by its path relative to the source folder. */

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -226,6 +226,12 @@ describe('the output folder', () => {
     const before = (await readdir(out)).sort();
     await expect(convert('tiny-sharded', 'occupied', 'fp32')).rejects.toThrow(/already exists/);
     expect((await readdir(out)).sort()).toEqual(before);
+    // An empty folder is fine (and is kept when the conversion fails).
+    await mkdir(join(tmp, 'empty'));
+    await expect(convert('tiny-sharded', 'empty', 'int4', 128)).rejects.toThrow(/n_embd/);
+    expect(await readdir(join(tmp, 'empty'))).toEqual([]);
+    await convert('tiny-sharded', 'empty', 'int4', 64);
+    expect(await readdir(join(tmp, 'empty'))).toContain('tsuzuki.json');
     await expect(convert('tiny-sharded', 'bad-block', 'int4', 48)).rejects.toMatchObject({ code: 'invalid_argument' });
     await expect(convert('tiny-sharded', 'bad-block', 'int4', 128)).rejects.toThrow(/n_embd/);
     expect((await readdir(tmp)).filter((n) => n.includes('bad-block'))).toEqual([]);
