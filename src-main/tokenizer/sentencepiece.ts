@@ -260,10 +260,6 @@ export class SentencePiece {
     return -1;
   }
 
-  isControl(id: number): boolean {
-    return this.model.types[id] === PieceType.CONTROL;
-  }
-
   byteOf(id: number): number {
     return this.idToByte[id]!;
   }

@@ -4,16 +4,24 @@ import { createStreamDecoder, type StreamDecoder } from './stream-decoder';
 import { utf8Encode } from './utf8';
 
 /**
- * How this model treats a line break, found at load time by a round trip:
- * - `native`: "\n" survives encode → decode (identity normalization with "\n" in the vocabulary or byte
+ * Line breaks. SentencePiece's default normalization (nmt_nfkc) turns "\n" into a space, so a model like
+ * rinna's may have no way to see or write a paragraph break. What the model can do is found at load time
+ * by a round trip (decode(encode("あ\nい"))) and a look for a break piece in the vocabulary:
+ * - `native`: "\n" survives encode → decode (identity normalization with "\n" in the vocabulary, or byte
  *   fallback). Context and output carry line breaks as they are.
  * - `piece`: "\n" does not survive, but the vocabulary has a piece that stands for a line break ("<NL>",
- *   "<br>", "\n", …). encodeContext turns every line break into that piece; the stream decoder turns the
- *   piece back into "\n".
- * - `lost`: neither. The model was trained on text whose breaks became spaces (nmt_nfkc maps "\n" to " "),
- *   so encodeContext feeds it exactly that: the official encoding, where a break is a ▁ boundary. The
- *   model cannot write a line break, so a continuation never contains one.
- * In every mode the writer's document is never rewritten: only the token ids sent to the model differ.
+ *   "<br>", "\n", … as a user-defined, normal or control piece). encodeContext writes every break ("\r\n",
+ *   "\r" or "\n") as that piece: a user-defined piece through its text (the normalizer matches it
+ *   verbatim), any other by joining the lines' encodings with its id, each line after a break encoded as
+ *   a continuation (no dummy ▁). In output, decodeOutput and the stream decoder write the piece as "\n".
+ * - `lost`: neither. The model was trained on text whose breaks became spaces, so encodeContext feeds it
+ *   exactly that: the official encoding, where a break is a ▁ boundary. The model cannot write a break:
+ *   a continuation never contains one, and a ▁ it writes after a break in the context is dropped by the
+ *   stream decoder (afterText ends in whitespace), so a new paragraph does not start with a space.
+ * The rule for the generation layer: encode the context with encodeContext / encodeTail, decode output with
+ * createStreamDecoder({ afterText }) (or decodeOutput). decode() stays the official decoding. In every
+ * mode the writer's document is never rewritten: only the ids sent to the model differ, and generated
+ * text is inserted as the stream decoder emits it.
  */
 export interface NewlineInfo {
   mode: 'native' | 'piece' | 'lost';
