@@ -83,8 +83,7 @@ export function kthLargest(values: Float32Array, k: number, scratch: Float32Arra
  */
 export function applyTopP(scores: Float32Array, topP: number, minKeep = 1): void {
   if (topP >= 1) return;
-  const ids = finiteIds(scores);
-  ids.sort((a, b) => scores[a]! - scores[b]! || a - b);
+  const ids = ascendingFinite(scores);
   const n = ids.length;
   let max = -Infinity;
   for (let i = 0; i < n; i++) max = Math.max(max, scores[ids[i]!]!);
@@ -100,6 +99,48 @@ export function applyTopP(scores: Float32Array, topP: number, minKeep = 1): void
     if (Math.fround(cumulative) > limit) break;
     scores[id] = -Infinity;
   }
+}
+
+/**
+ * Ids of the finite scores in ascending order of (score, id). Without top-k this is the whole vocabulary, so
+ * instead of a comparator sort the scores become order-preserving 32-bit keys and a stable LSD radix sort (three
+ * 11-bit passes) orders them; the ids go in ascending, so equal scores stay in id order.
+ */
+function ascendingFinite(scores: Float32Array): Int32Array {
+  const bits = new Uint32Array(scores.buffer, scores.byteOffset, scores.length);
+  let count = 0;
+  for (let i = 0; i < scores.length; i++) if (scores[i]! > -Infinity) count++;
+  let keys = new Uint32Array(count);
+  let ids = new Int32Array(count);
+  let j = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const v = scores[i]!;
+    if (!(v > -Infinity)) continue;
+    // IEEE order as unsigned integers: flip all bits of negatives, the sign bit of positives; -0 counts as +0.
+    keys[j] = v === 0 ? 0x80000000 : bits[i]! & 0x80000000 ? ~bits[i]! >>> 0 : (bits[i]! | 0x80000000) >>> 0;
+    ids[j++] = i;
+  }
+  let keysOut = new Uint32Array(count);
+  let idsOut = new Int32Array(count);
+  const counts = new Uint32Array(2048);
+  for (const shift of [0, 11, 22]) {
+    counts.fill(0);
+    for (let k = 0; k < count; k++) counts[(keys[k]! >>> shift) & 2047]!++;
+    let sum = 0;
+    for (let d = 0; d < 2048; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let k = 0; k < count; k++) {
+      const at = counts[(keys[k]! >>> shift) & 2047]!++;
+      keysOut[at] = keys[k]!;
+      idsOut[at] = ids[k]!;
+    }
+    [keys, keysOut] = [keysOut, keys];
+    [ids, idsOut] = [idsOut, ids];
+  }
+  return ids;
 }
 
 function finiteIds(scores: Float32Array): Int32Array {

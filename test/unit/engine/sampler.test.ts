@@ -176,3 +176,39 @@ describe('top-k selection', () => {
     );
   });
 });
+
+describe('top-p ordering', () => {
+  /** The plain definition: comparator sort by (score, id), float32-rounded cumulative against 1 - p. */
+  function reference(scores: Float32Array, p: number, minKeep: number): Float32Array {
+    const s = scores.slice();
+    const ids = [...s.keys()].filter((i) => s[i]! > -Infinity).sort((a, b) => s[a]! - s[b]! || a - b);
+    const max = Math.max(...ids.map((i) => s[i]!));
+    const total = ids.reduce((t, i) => t + Math.exp(s[i]! - max), 0);
+    let cum = 0;
+    for (let k = 0; k < ids.length - minKeep; k++) {
+      cum += Math.exp(s[ids[k]!]! - max) / total;
+      if (Math.fround(cum) > Math.fround(1 - p)) break;
+      s[ids[k]!] = -Infinity;
+    }
+    return s;
+  }
+
+  it('the packed-key sort removes exactly what the comparator sort removes (ties, -0, -Infinity)', async () => {
+    const fc = await import('fast-check');
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: -4, max: 4 }).map((v) => v / 4), fc.constant(-0), fc.constant(-Infinity), fc.float({ min: -20, max: 20, noNaN: true })), { minLength: 1, maxLength: 200 }),
+        fc.double({ min: 0.01, max: 0.99, noNaN: true }),
+        fc.integer({ min: 1, max: 3 }),
+        (values, p, minKeep) => {
+          const s = Float32Array.from(values);
+          if (!s.some((v) => v > -Infinity)) return;
+          const expected = reference(s, p, minKeep);
+          applyTopP(s, p, minKeep);
+          expect([...s].map((v) => v === -Infinity)).toEqual([...expected].map((v) => v === -Infinity));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
