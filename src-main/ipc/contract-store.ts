@@ -134,6 +134,16 @@ export const storeRequests = {
     output: z.object({ filename: z.string(), mimeType: z.string(), content: z.string() }),
   },
 
+  /** A JSONL export (from `history.export` with format jsonl and no filters, or `tsuzuki history export`), all or nothing. */
+  'history.import': {
+    input: z.object({ content: z.string().max(100_000_000), name: wellFormed(500).default('import.jsonl') }).strict(),
+    output: z.object({
+      documents: z.object({ added: z.number().int(), updated: z.number().int(), unchanged: z.number().int() }),
+      generations: z.object({ added: z.number().int(), updated: z.number().int(), unchanged: z.number().int() }),
+      settings: z.object({ added: z.number().int(), unchanged: z.number().int() }),
+    }),
+  },
+
   'settings.get': { input: z.object({}).strict(), output: settingsSchema },
   /** Replaces the given sections; the result is the whole, validated settings. */
   'settings.set': { input: settingsSchema.partial().strict(), output: settingsSchema },

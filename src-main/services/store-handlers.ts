@@ -43,6 +43,7 @@ export function createStoreHandlers(deps: StoreDeps): StoreHandlers {
     'history.setStatus': ({ id, status }) => need().history.setStatus(id, status),
     'history.delete': ({ ids }) => need().history.delete(ids),
     'history.export': (input) => need().history.export(input),
+    'history.import': ({ content, name }) => need().history.import(content, name),
     'settings.get': () => need().settings.get(),
     'settings.set': (input) => need().settings.set(input),
     'db.status': () => {

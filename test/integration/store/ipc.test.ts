@@ -51,8 +51,8 @@ describe('documents, history, settings and db over the router', () => {
     expect((await ok('documents.restoreRevision', { id: doc.id, revisionId: overwrite.revisionId })).body).toBe('第一稿');
   });
 
-  it('history list, search (1, 2, 3+ characters), get with siblings, setStatus, delete, export', async () => {
-    const { store, ok } = await setup();
+  it('history list, search (1, 2, 3+ characters), get with siblings, setStatus, delete, export, import', async () => {
+    const { store, ok, call } = await setup();
     const doc = store.documents.create({ title: '猫の本', body: '吾輩は猫である。' });
     const a = store.generations.insert(generation({ documentId: doc.id, groupId: 'g', altIndex: 0, text: '猫が鳴いた。' }));
     const b = store.generations.insert(generation({ documentId: doc.id, groupId: 'g', altIndex: 1, text: '雪国の猫。' }));
@@ -79,6 +79,9 @@ describe('documents, history, settings and db over the router', () => {
     const all = await ok('history.export', { format: 'jsonl' });
     expect(all.content.trim().split('\n')).toHaveLength(1 + 1 + 3);
 
+    expect((await ok('history.import', { content: all.content })).generations).toEqual({ added: 0, updated: 0, unchanged: 3 });
+    const bad = await call('history.import', { content: 'nonsense', name: 'x.jsonl' });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid_argument', message: expect.stringContaining('x.jsonl, line 1') } });
     expect(await ok('history.delete', { ids: [a.id, b.id] })).toEqual({ deleted: 2 });
     expect((await ok('history.search', { query: '猫', target: 'generations' })).generations).toEqual([]);
   });
