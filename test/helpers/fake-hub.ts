@@ -236,7 +236,8 @@ export class FakeHub {
     let body = file.data.subarray(start, end + 1);
     if (fault?.kind === 'corrupt') {
       body = Buffer.from(body);
-      body[body.length >> 1] ^= 0xff;
+      const middle = body.length >> 1;
+      body[middle] = body[middle]! ^ 0xff;
     }
     res.writeHead(range ? 206 : 200, {
       ...headers,

@@ -210,7 +210,7 @@ describe('download from a hub', () => {
     await expect(downloadModel(options({ clientOptions: { retries: 0 } })).done).rejects.toThrow(TsuzukiError);
     const partial = join(dest, 'model.safetensors.partial');
     const damaged = await readFile(partial);
-    damaged[10] ^= 1;
+    damaged[10] = damaged[10]! ^ 1;
     await writeFile(partial, damaged);
     await downloadModel(options()).done;
     expect(sha256(await readFile(join(dest, 'model.safetensors')))).toBe(sha256(repo.files['model.safetensors']!));
@@ -418,7 +418,7 @@ describe('Hugging Face cache reuse', () => {
       const f = hub.info(repo, name);
       const blob = f.lfs ? f.sha256 : f.gitSha1;
       const data = Buffer.from(f.data);
-      if (name === corrupt) data[0] ^= 1;
+      if (name === corrupt) data[0] = data[0]! ^ 1;
       await writeFile(join(folder, 'blobs', blob), data);
       await symlink(join('..', '..', 'blobs', blob), join(folder, 'snapshots', COMMIT, name));
     }

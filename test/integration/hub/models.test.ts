@@ -89,7 +89,7 @@ describe('models service', () => {
     const model = await models.add({ repo: tiny.id, precision: 'fp32' }).done;
     const data = join(model.variants[0]!.dir, 'model.onnx.data');
     const bytes = await readFile(data);
-    bytes[100] ^= 0x40;
+    bytes[100] = bytes[100]! ^ 0x40;
     await writeFile(data, bytes);
     await rm(join(model.source!.dir, 'spiece.model'));
     const report = await models.verify(model.id);
@@ -226,7 +226,7 @@ describe('models service', () => {
 
   it('reports a failed conversion and keeps the verified download for the next try', async () => {
     const events: ModelJobStatus[] = [];
-    const broken = { ...tiny, id: 'rinna/broken', commit: '3'.repeat(40), files: { ...tiny.files, 'config.json': JSON.stringify({ model_type: 'gpt_neox' }) } };
+    const broken: FakeRepo = { ...tiny, id: 'rinna/broken', commit: '3'.repeat(40), files: { ...tiny.files, 'config.json': JSON.stringify({ model_type: 'gpt_neox' }) } };
     await hub.close();
     hub = await FakeHub.start([broken]);
     const models = service(events);
