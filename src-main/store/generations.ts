@@ -158,6 +158,7 @@ export class GenerationsRepo {
       rejectSiblings: p("UPDATE generations SET status = 'rejected', status_changed_at = ? WHERE group_id = ? AND id != ? AND status = 'proposed'"),
       delete: p('DELETE FROM generations WHERE id = ?'),
       count: p('SELECT count(*) AS n FROM generations'),
+      documentExists: p('SELECT 1 FROM documents WHERE id = ?'),
     };
   }
 
@@ -173,6 +174,9 @@ export class GenerationsRepo {
   insert(input: NewGeneration): GenerationRecord {
     const createdAt = input.createdAt ?? Date.now();
     const status = input.status ?? 'proposed';
+    if (input.documentId !== null && this.s.documentExists.get(input.documentId) === undefined) {
+      throw new TsuzukiError('not_found', `Document ${input.documentId} does not exist; the generation was not stored.`);
+    }
     const result = this.s.insert.run(
       input.uuid ?? randomUUID(), input.documentId, input.groupId, input.altIndex ?? 0, input.contextBefore, input.contextAfter,
       input.text, encodeTokens(input.tokenIds), JSON.stringify(input.params), input.seed, input.modelId, input.precision, input.device,

@@ -90,6 +90,12 @@ describe('generations', () => {
     expect(store.check().ok).toBe(true);
   });
 
+  it('refuse a generation for a document that does not exist', async () => {
+    const store = await tmp.open();
+    expect(() => store.generations.insert(generation({ documentId: 42 }))).toThrow(expect.objectContaining({ code: 'not_found' }));
+    expect(store.generations.count()).toBe(0);
+  });
+
   it('keep generations when their document is purged', async () => {
     const store = await tmp.open();
     const doc = store.documents.create({ title: 't' });
