@@ -14,7 +14,8 @@ import { z } from 'zod';
 import { TsuzukiError } from '../util/errors';
 import { hashFile, type Digest } from './checksum';
 import { freeSpace as defaultFreeSpace, formatBytes, type FreeSpaceProbe } from './disk';
-import { SOURCE_MANIFEST, selectModelFiles, sourceManifestSchema, type RepoSnapshot, type SourceManifest } from './hub';
+import { selectModelFiles, type RepoSnapshot } from './hub';
+import { SOURCE_MANIFEST, sourceManifestSchema, type SourceManifest } from './hub-download';
 import { MANIFEST_FILE, readManifest, type Manifest } from './manifest';
 import { PRECISIONS, type Precision } from './weights';
 

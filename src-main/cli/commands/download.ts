@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { formatBytes } from '../../model/disk';
-import { downloadModel, type DownloadProgress } from '../../model/hub';
+import { downloadModel, type DownloadProgress } from '../../model/hub-download';
 import { TsuzukiError } from '../../util/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
