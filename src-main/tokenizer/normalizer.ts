@@ -95,7 +95,8 @@ export class Normalizer {
 
   /**
    * Normalizes input[start, end). `addDummyPrefix: false` lets a caller normalize a piece of text that
-   * continues earlier text (the tail fast path); otherwise the model's spec decides.
+   * continues earlier text (the tail fast path): no dummy ▁ at its start; otherwise the model's spec
+   * decides. A dummy ▁ at the end (treat_whitespace_as_suffix) always follows the spec.
    */
   normalize(
     input: Uint8Array,
@@ -167,7 +168,8 @@ export class Normalizer {
       else while (n >= 1 && out[n - 1] === SPACE) n--;
     }
     consumed = end;
-    if (this.treatWhitespaceAsSuffix && addDummyPrefix) addWs();
+    // The suffix form marks the end of the text, which a continuation shares: only the spec decides.
+    if (this.treatWhitespaceAsSuffix && this.spec.addDummyPrefix) addWs();
     return out.subarray(0, n);
   }
 }

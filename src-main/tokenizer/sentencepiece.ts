@@ -108,9 +108,12 @@ export class SentencePiece {
     this.denormalizer = model.denormalizer ? new Normalizer(model.denormalizer, null, false, file) : null;
   }
 
-  /** Decode drops the ▁ that starts the output only when encoding adds one (a dummy prefix). */
+  /**
+   * Decode drops a ▁ that starts the output when the model adds a dummy ▁ (0.1.97 checks only
+   * add_dummy_prefix, so this holds with treat_whitespace_as_suffix too).
+   */
   get stripsLeadingSpace(): boolean {
-    return this.model.normalizer.addDummyPrefix && !this.model.trainer.treatWhitespaceAsSuffix;
+    return this.model.normalizer.addDummyPrefix;
   }
 
   get size(): number {

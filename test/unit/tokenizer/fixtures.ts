@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/tokenizer/', import.meta.url));
-export const MODELS = ['nfkc', 'identity', 'bytefb', 'userdef', 'nodummy', 'ctlnl', 'denorm'] as const;
+export const MODELS = ['nfkc', 'identity', 'bytefb', 'userdef', 'nodummy', 'ctlnl', 'denorm', 'suffix'] as const;
 export const modelPath = (name: string) => `${FIXTURES}${name}.model`;
 
 export function readJsonl<T>(name: string): T[] {
