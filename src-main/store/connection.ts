@@ -116,6 +116,8 @@ function connect(path: string, options: OpenOptions, latest: number): { db: Data
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
+    // After a checkpoint the WAL file is cut back to this, so one big import does not leave a huge file behind.
+    db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     db.function('tsuzuki_grams', { deterministic: true }, (text: unknown) => gramsOf(String(text ?? '')));
     // A write now takes the instance lock at once (reads alone would share the file with another instance).
     db.exec(`BEGIN IMMEDIATE; PRAGMA user_version = ${version}; COMMIT`);

@@ -404,6 +404,8 @@ export class DocumentsRepo {
         this.plan = { documentId: next.document_id, stamp: next.stamp, add, drop };
       }
       const plan = this.plan;
+      // A failed step (disk full) forgets the plan: the next one starts again from what the file holds.
+      this.plan = null;
       this.db.transaction(() => {
         const chunk = plan.add.pop();
         if (chunk) {
@@ -414,11 +416,9 @@ export class DocumentsRepo {
           // Each deletion un-indexes one chunk (a trigger): a handful per step.
           for (const chunkId of plan.drop.splice(0, 4)) this.s.deleteChunk.run(chunkId);
         }
-        if (plan.add.length === 0 && plan.drop.length === 0) {
-          this.s.dequeue.run(plan.documentId, plan.stamp);
-          this.plan = null;
-        }
+        if (plan.add.length === 0 && plan.drop.length === 0) this.s.dequeue.run(plan.documentId, plan.stamp);
       })();
+      if (plan.add.length > 0 || plan.drop.length > 0) this.plan = plan;
     } while (performance.now() < deadline);
     return this.s.nextQueued.get() !== undefined;
   }

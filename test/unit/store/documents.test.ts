@@ -163,3 +163,29 @@ describe('documents with broken UTF-16', () => {
     expect((await tmp2.open()).documents.get(doc.id).body).toBe('a\ufffdb\ufffdc😀');
   });
 });
+
+describe('the background indexer', () => {
+  const tmp3 = useTempDir();
+  it('recovers from a failed step (disk full) without skipping a chunk', async () => {
+    const store = await tmp3.open();
+    const text = Array.from({ length: 300 }, (_, i) => `段落${i}。${'文章が続く。'.repeat(20)}\n`).join('');
+    const doc = store.documents.create({ title: 't', body: text });
+    store.documents.indexStep(0);
+    const pages = store.db.pragma('page_count', { simple: true }) as number;
+    store.db.pragma(`max_page_count = ${pages}`);
+    let failed = false;
+    for (let i = 0; i < 200 && !failed; i++) {
+      try {
+        store.documents.indexStep(0);
+      } catch {
+        failed = true;
+      }
+    }
+    expect(failed).toBe(true);
+    store.db.pragma('max_page_count = 1073741823');
+    store.documents.indexAll();
+    expect(store.db.prepare('SELECT count(*) FROM document_chunks WHERE document_id = ? AND indexed = 0').pluck().get(doc.id)).toBe(0);
+    expect(store.documents.search('段落299', 10).map((h) => h.documentId)).toEqual([doc.id]);
+    expect(store.documents.search('段落0。', 10).map((h) => h.documentId)).toEqual([doc.id]);
+  });
+});
