@@ -210,42 +210,57 @@ async function folderSizes(dir: string): Promise<Record<string, number>> {
   return sizes;
 }
 
-/** Median (and fastest) ms of one-token decode steps after a 32-token prefill, batch 1, 2 intra-op threads. */
+/**
+ * One-token decode steps after a 32-token prefill, batch 1: median and fastest wall ms with 2 intra-op threads, and
+ * the median CPU ms of a step on 1 thread (what a step costs regardless of other load on the machine).
+ */
 async function timeDecode(dir: string, steps: number): Promise<object> {
-  const loadStart = performance.now();
   const rssBefore = process.memoryUsage().rss;
-  const session = await DecoderSession.load(dir, { threads: 2 });
-  const loadSeconds = Math.round((performance.now() - loadStart) / 100) / 10;
-  const sessionRssMB = Math.round((process.memoryUsage().rss - rssBefore) / 2 ** 20);
+  const twoThreads = await runDecode(dir, 2, steps);
+  const loadSeconds = Math.round(twoThreads.loadMs / 100) / 10;
+  const sessionRssMB = Math.round((twoThreads.rss - rssBefore) / 2 ** 20);
+  const oneThread = await runDecode(dir, 1, steps);
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return {
+    loadSeconds,
+    sessionRssMB,
+    prefill32Ms: Math.round(twoThreads.prefillMs),
+    decodeMsPerToken: round(median(twoThreads.wall)),
+    decodeMsPerTokenMin: round(Math.min(...twoThreads.wall)),
+    tokensPerSecond: Math.round(10000 / median(twoThreads.wall)) / 10,
+    decodeCpuMsPerToken1Thread: round(median(oneThread.cpu)),
+  };
+}
+
+async function runDecode(dir: string, threads: number, steps: number) {
+  const t0 = performance.now();
+  const session = await DecoderSession.load(dir, { threads });
+  const loadMs = performance.now() - t0;
+  const rss = process.memoryUsage().rss;
   try {
     const prompt = Array.from({ length: 32 }, (_, i) => (i * 7919) % 44928);
     const prefillStart = performance.now();
     let step = await session.forward({ ids: [prompt], attentionMask: [prompt.map(() => 1)], positionIds: [prompt.map((_, i) => i)] });
     const prefillMs = performance.now() - prefillStart;
-    const times: number[] = [];
+    const wall: number[] = [];
+    const cpu: number[] = [];
     let length = prompt.length;
     for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const w0 = performance.now();
       step = await session.forward({
         ids: [[(i * 31) % 44928]],
         attentionMask: [Array<number>(length + 1).fill(1)],
         positionIds: [[length]],
         past: step.present,
       });
-      times.push(performance.now() - t0);
+      wall.push(performance.now() - w0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
       length++;
     }
-    times.sort((a, b) => a - b);
-    const median = times[Math.floor(times.length / 2)]!;
-    const round = (ms: number) => Math.round(ms * 10) / 10;
-    return {
-      loadSeconds,
-      sessionRssMB,
-      prefill32Ms: Math.round(prefillMs),
-      decodeMsPerToken: round(median),
-      decodeMsPerTokenMin: round(times[0]!),
-      tokensPerSecond: Math.round(10000 / median) / 10,
-    };
+    return { loadMs, rss, prefillMs, wall, cpu };
   } finally {
     await session.release();
   }
