@@ -10,7 +10,7 @@ import { utf8Encode } from './utf8';
  * - `native`: "\n" survives encode → decode (identity normalization with "\n" in the vocabulary, or byte
  *   fallback). Context and output carry line breaks as they are.
  * - `piece`: "\n" does not survive, but the vocabulary has a piece that stands for a line break ("<NL>",
- *   "<br>", "\n", … as a user-defined, normal or control piece). encodeContext writes every break ("\r\n",
+ *   "<br>", "\n", "↵", … as a user-defined, normal or control piece). encodeContext writes every break ("\r\n",
  *   "\r" or "\n") as that piece: a user-defined piece through its text (the normalizer matches it
  *   verbatim), any other by joining the lines' encodings with its id, each line after a break encoded as
  *   a continuation (no dummy ▁). In output, decodeOutput and the stream decoder write the piece as "\n".
@@ -59,7 +59,8 @@ export interface EncodeOptions {
   dummyPrefix?: boolean;
 }
 
-const NEWLINE_PIECES = ['\n', '<NL>', '<nl>', '<br>', '<BR>', '<n>', '[NL]', '<newline>', '\\n', '↵', '⏎'];
+// Pieces that can only mean a line break (not, say, a literal backslash-n from source code).
+const NEWLINE_PIECES = ['\n', '<NL>', '<nl>', '<br>', '<BR>', '<n>', '[NL]', '<newline>', '↵', '⏎'];
 const LINE_BREAK = /\r\n|\r|\n/g;
 /** Bytes at the start of a tail window left for the normalizer to fall into step with the full text. */
 const NORMALIZER_SYNC_BYTES = 64;

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { loadTokenizer, type Tokenizer } from '../../../src-main/tokenizer';
 import { TsuzukiError } from '../../../src-main/util/errors';
@@ -267,5 +268,53 @@ describe('properties', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('hand-built models', () => {
+  /** A serialized ModelProto: pieces [piece, score, type] and the trainer's model_type. */
+  function modelBytes(pieces: [string, number, number][], modelType = 1, extra?: (w: protobuf.Writer) => void): Uint8Array {
+    const w = protobuf.Writer.create();
+    for (const [piece, score, type] of pieces) {
+      w.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string(piece).uint32((2 << 3) | 5).float(score).uint32(3 << 3).int32(type).ldelim();
+    }
+    w.uint32((2 << 3) | 2).fork().uint32(3 << 3).int32(modelType).ldelim();
+    extra?.(w);
+    return w.finish();
+  }
+  const load = async (bytes: Uint8Array) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tsuzuki-tok-hand-')), 'spiece.model');
+    writeFileSync(file, bytes);
+    return loadTokenizer(file);
+  };
+
+  it('Viterbi takes the best-scoring split, and unknown runs merge into one <unk>', async () => {
+    const tok = await load(
+      modelBytes([
+        ['<unk>', 0, 2],
+        ['▁', -1, 1],
+        ['a', -2, 1],
+        ['b', -2, 1],
+        ['ab', -3, 1],
+        ['▁ab', -10, 1],
+      ]),
+    );
+    // "▁ab" alone scores -10; "▁" + "ab" scores -4: the split wins.
+    expect(tok.encodePieces('ab')).toEqual(['▁', 'ab']);
+    expect(tok.encode('ab ba')).toEqual([1, 4, 1, 3, 2]);
+    // x, y, z are unknown: one <unk> for the run, its piece is the run's text.
+    expect(tok.encodeWithPieces('axyzb')).toEqual({ ids: [1, 2, 0, 3], pieces: ['▁', 'a', 'xyz', 'b'] });
+    expect(tok.decode([1, 2, 0, 3])).toBe('a ⁇ b');
+  });
+
+  it('refuses a BPE model as unsupported, naming the file', async () => {
+    const error = await load(modelBytes([['<unk>', 0, 2], ['a', 0, 1]], 2)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'unsupported' });
+    expect((error as Error).message).toMatch(/spiece\.model is a SentencePiece BPE model/);
+  });
+
+  it('refuses a model without an unknown piece or with a piece twice', async () => {
+    await expect(load(modelBytes([['a', 0, 1]]))).rejects.toMatchObject({ code: 'corrupt_file' });
+    await expect(load(modelBytes([['<unk>', 0, 2], ['a', 0, 1], ['a', -1, 1]]))).rejects.toThrow(/defined twice/);
   });
 });
