@@ -203,7 +203,7 @@ export class DocumentsRepo {
   create(input: { title: string; body?: string; memo?: string; writingMode?: WritingMode; uuid?: string; createdAt?: number; updatedAt?: number; deletedAt?: number | null }): DocumentRecord {
     const body = wellFormed(input.body ?? '');
     const now = Date.now();
-    const id = this.db.transaction(() => {
+    const id = this.durably(() => this.db.transaction(() => {
       const created = input.createdAt ?? now;
       const result = this.s.insert.run(
         input.uuid ?? randomUUID(), input.title, created, input.updatedAt ?? created, input.deletedAt ?? null,
@@ -212,7 +212,7 @@ export class DocumentsRepo {
       const id = Number(result.lastInsertRowid);
       this.writeText(id, { body: '', ids: [], ends: [] }, body, input.updatedAt ?? created);
       return id;
-    })();
+    })());
     this.onQueued();
     return this.get(id);
   }
@@ -246,7 +246,7 @@ export class DocumentsRepo {
 
   rename(id: number, title: string): DocumentSummary {
     this.summary(id);
-    this.s.rename.run(title, Date.now(), id);
+    this.durably(() => this.s.rename.run(title, Date.now(), id));
     return this.summary(id);
   }
 
@@ -257,7 +257,7 @@ export class DocumentsRepo {
   }
 
   /**
-   * The autosave: writes the text durably (synchronous=FULL, one transaction with the search index) and snapshots
+   * The autosave: writes the text durably (synchronous=FULL; the search index follows in the background) and snapshots
    * the text it replaces when the last revision is old, the change is large, or the caller gives a reason (an import).
    * A save of unchanged text writes nothing.
    */
@@ -430,13 +430,13 @@ export class DocumentsRepo {
 
   trash(id: number, now = Date.now()): DocumentSummary {
     this.summary(id);
-    this.s.setDeleted.run(now, id);
+    this.durably(() => this.s.setDeleted.run(now, id));
     return this.summary(id);
   }
 
   restore(id: number): DocumentSummary {
     this.summary(id);
-    this.s.setDeleted.run(null, id);
+    this.durably(() => this.s.setDeleted.run(null, id));
     return this.summary(id);
   }
 
