@@ -98,7 +98,8 @@ export class HistoryService {
     return this.store.run((s) => {
       const generations = target === 'documents' ? [] : s.generations.search(query, filter, limit, searchCursor(cursor));
       // Documents come in one page, on the first page of generations only.
-      const documents = target === 'generations' || cursor ? [] : s.documents.search(query, limit);
+      const documents =
+        target === 'generations' || cursor ? [] : s.documents.search(query, filter.documentId === undefined ? limit : Number.MAX_SAFE_INTEGER).filter((d) => filter.documentId === undefined || d.documentId === filter.documentId).slice(0, limit);
       const last = generations[generations.length - 1];
       return { generations, documents, nextCursor: generations.length === limit && last ? String(last.id) : null };
     });
