@@ -130,7 +130,7 @@ class DownloadJob implements DownloadHandle {
     this.progress = { repo: options.repo, phase: 'resolving', file: null, fileBytes: 0, fileTotal: 0, bytes: 0, total: 0, speed: 0, etaSeconds: null, filesDone: 0, filesTotal: 0 };
     if (options.signal?.aborted) this.cancel();
     options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
-    this.done = this.run().finally(() => (this.ownsClient ? this.client.close() : undefined));
+    this.done = this.locked().finally(() => (this.ownsClient ? this.client.close() : undefined));
     this.done.catch(() => undefined);
   }
 
@@ -155,9 +155,26 @@ class DownloadJob implements DownloadHandle {
     if (wasPaused) this.wake?.();
   }
 
-  private async run(): Promise<DownloadResult> {
+  /** One download per folder, across processes too (the app and the CLI must not append to the same partial). */
+  private async locked(): Promise<DownloadResult> {
     // Let the caller hold the handle before the first progress event.
     await Promise.resolve();
+    const lock = join(this.options.dest, LOCK_FILE);
+    try {
+      await mkdir(this.options.dest, { recursive: true });
+      await takeLock(lock, this.options.dest);
+    } catch (error) {
+      this.state = 'failed';
+      throw error;
+    }
+    try {
+      return await this.run();
+    } finally {
+      await rm(lock, { force: true });
+    }
+  }
+
+  private async run(): Promise<DownloadResult> {
     for (;;) {
       const signal = this.controller.signal;
       try {
@@ -501,6 +518,36 @@ function drain(body: Readable, write: (chunk: Buffer) => Promise<void>): Promise
     body.on('error', (error) => settle(error));
     body.on('close', () => settle(new TsuzukiError('network', 'The connection closed before the end of the file.')));
   });
+}
+
+const LOCK_FILE = '.tsuzuki-download.lock';
+
+/** Creates the lock file with our pid; a lock whose process is gone (killed) is taken over. */
+async function takeLock(lock: string, dest: string): Promise<void> {
+  for (let tries = 0; tries < 3; tries++) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const pid = Number(await readFile(lock, 'utf8').catch(() => ''));
+    if (pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new TsuzukiError('busy', `Another download (process ${pid}) is writing into ${dest}. Wait for it to finish, or stop it.`);
+    }
+    if (pid === process.pid) throw new TsuzukiError('busy', `A download into ${dest} is already running in this process.`);
+    await rm(lock, { force: true });
+  }
+  throw new TsuzukiError('busy', `Could not take the download lock ${lock}.`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function isTruthy(value: string | undefined): boolean {

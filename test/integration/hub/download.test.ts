@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -303,6 +304,24 @@ describe('download from a hub', () => {
     const result = await downloadModel(options({ revision: 'v2' })).done;
     expect(result.commit).toBe('e'.repeat(40));
     expect(JSON.parse(await readFile(join(dest, SOURCE_MANIFEST), 'utf8')).commit).toBe('e'.repeat(40));
+  });
+
+  it('one download per folder: a second one is refused, a stale lock from a dead process is taken over', async () => {
+    const dest = join(dir, 'model');
+    hub.fault('model.safetensors', { kind: 'stall', afterBytes: 1000 });
+    let started!: () => void;
+    const downloading = new Promise<void>((resolve) => (started = resolve));
+    const first = downloadModel(options({ clientOptions: { stallTimeoutMs: 60_000 }, onProgress: (p) => p.fileBytes > 0 && p.file === 'model.safetensors' && started() }));
+    await downloading;
+    await expect(downloadModel(options()).done).rejects.toMatchObject({ code: 'busy' });
+    first.cancel();
+    await expect(first.done).rejects.toMatchObject({ code: 'cancelled' });
+    expect(await readdir(dest)).not.toContain('.tsuzuki-download.lock');
+
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    await writeFile(join(dest, '.tsuzuki-download.lock'), dead.stdout);
+    await downloadModel(options()).done;
+    await expectComplete(dest);
   });
 
   it('running again after success downloads nothing', async () => {
