@@ -21,7 +21,7 @@ export const tokenize: Command = {
       if (positionals.length > 0) throw new TsuzukiError('invalid_argument', `--lines reads standard input; give no TEXT.\nUsage: ${usage}`);
       const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
       for await (const line of rl) {
-        if (!process.stdout.write(JSON.stringify(tok.encode(line)) + '\n')) {
+        if (!process.stdout.write(idsJson(tok.encode(line)) + '\n')) {
           await new Promise((resolve) => process.stdout.once('drain', resolve));
         }
       }
@@ -30,7 +30,8 @@ export const tokenize: Command = {
     if (positionals.length > 1) throw new TsuzukiError('invalid_argument', `Give the text as one argument (quote it).\nUsage: ${usage}`);
     // No TEXT: the whole of standard input is the text (when it is not a terminal).
     const text = positionals[0] ?? (process.stdin.isTTY ? '' : await readAll(process.stdin));
-    process.stdout.write(JSON.stringify(tok.encodeWithPieces(text)) + '\n');
+    const { ids, pieces } = tok.encodeWithPieces(text);
+    process.stdout.write(`{"ids": ${idsJson(ids)}, "pieces": [${pieces.map((p) => JSON.stringify(p)).join(', ')}]}\n`);
     return 0;
   },
 };
@@ -40,3 +41,6 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/** JSON laid out as in the command's documented output: `[1, 2, 3]`. */
+const idsJson = (ids: number[]) => `[${ids.join(', ')}]`;
