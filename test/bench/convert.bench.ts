@@ -1,10 +1,13 @@
 /**
- * `npm run bench -- convert [--precisions int4,int8,fp16,fp32] [--block-size 32] [--decode-tokens 16] [--keep]`
+ * `npm run bench -- convert [--precisions int4,int8,fp16,fp32] [--block-sizes 32[,64,128]] [--decode-tokens 16]
+ *                           [--source <hf-dir>] [--quality] [--keep]`
  *
  * Makes (or reuses) a full-size random-weight rinna/japanese-gpt-1b checkpoint in `.cache/bench/` (fp16
- * safetensors, 24 × 2048, vocab 44928, written tensor by tensor) and converts it once per precision in a child
- * process running `tsuzuki convert`, reporting wall time, the child's peak RSS and the output size. Then it loads
- * each converted model and times single-token decode steps with a KV cache (2 threads).
+ * safetensors, 24 × 2048, vocab 44928, written tensor by tensor), or uses `--source`, and converts it once per
+ * precision (and block size) in a child process running `tsuzuki convert`, reporting wall and CPU time, the child's
+ * peak RSS and the output size. Then it loads each converted model and times single-token decode steps with a KV
+ * cache. `--quality` also reports top-1 agreement and KL divergence of each quantized model against fp32 — run it
+ * with the real weights (`--source`) to choose a block size; random weights say little about that.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -44,22 +47,40 @@ export default async function (args: string[]): Promise<object> {
     args,
     options: {
       precisions: { type: 'string', default: 'int4,int8,fp16,fp32' },
-      'block-size': { type: 'string', default: '32' },
+      'block-sizes': { type: 'string', default: '32' },
       'decode-tokens': { type: 'string', default: '16' },
+      source: { type: 'string' },
+      quality: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
     },
   });
+  const blockSizes = values['block-sizes'].split(',').map(Number);
   const precisions = values.precisions.split(',');
-  const source = await ensureSource();
+  // Quality is measured against fp32, so fp32 goes first.
+  if (values.quality) precisions.sort((a, b) => Number(b === 'fp32') - Number(a === 'fp32'));
+  if (values.quality && precisions[0] !== 'fp32') precisions.unshift('fp32');
+  const variants = precisions.flatMap((precision) =>
+    precision === 'int4' || precision === 'int8'
+      ? blockSizes.map((blockSize) => ({ precision, blockSize, key: blockSizes.length > 1 ? `${precision}-b${blockSize}` : precision }))
+      : [{ precision, blockSize: blockSizes[0]!, key: precision }],
+  );
+  const source = values.source ? await existingSource(values.source) : await ensureSource();
   const results: Record<string, object> = {};
-  for (const precision of precisions) {
-    const out = join(cacheDir, `out-${precision}`);
+  let reference: Float32Array[][] | undefined;
+  for (const { precision, blockSize, key } of variants) {
+    const out = join(cacheDir, `out-${key}`);
     await rm(out, { recursive: true, force: true });
-    log(`converting to ${precision}…`);
-    const run = await convertInChild(sourceDir, out, precision, values['block-size']);
+    log(`converting to ${key}…`);
+    const run = await convertInChild(source.dir, out, precision, String(blockSize));
     const files = await folderSizes(out);
     const decode = precision === 'fp16' ? null : await timeDecode(out, Number(values['decode-tokens']));
-    results[precision] = {
+    let quality: object | undefined;
+    if (values.quality && precision !== 'fp16') {
+      const logits = await qualityLogits(out);
+      if (precision === 'fp32') reference = logits;
+      else quality = compare(reference!, logits);
+    }
+    results[key] = {
       seconds: run.seconds,
       // CPU time of the converting process (all threads): what the conversion costs on an otherwise idle machine.
       cpuSeconds: run.cpuSeconds,
@@ -68,22 +89,81 @@ export default async function (args: string[]): Promise<object> {
       outputMB: Math.round(Object.values(files).reduce((a, b) => a + b, 0) / 2 ** 20),
       files,
       ...(decode ? { decode } : { decode: 'skipped: fp16 is for GPU execution providers' }),
+      ...(quality ? { quality } : {}),
     };
-    log(`${precision}: ${JSON.stringify(results[precision])}`);
+    log(`${key}: ${JSON.stringify(results[key])}`);
     if (!values.keep) await rm(out, { recursive: true, force: true });
   }
   return {
-    source: { dir: sourceDir, sizeMB: Math.round(source.bytes / 2 ** 20), generatedSeconds: source.seconds },
-    blockSize: Number(values['block-size']),
+    source: { dir: source.dir, sizeMB: Math.round(source.bytes / 2 ** 20), generatedSeconds: source.seconds },
+    blockSizes,
     targets: { int4Seconds: 180, peakRssOverSourceMB: 1024, int4OutputMB: 1024 },
     results,
   };
 }
 
+/** A real checkpoint folder given with `--source` (e.g. the downloaded rinna/japanese-gpt-1b). */
+async function existingSource(dir: string): Promise<{ dir: string; bytes: number; seconds: null }> {
+  let bytes = 0;
+  for (const name of await readdir(dir)) {
+    if (/\.(safetensors|bin)$/.test(name)) bytes += (await stat(join(dir, name))).size;
+  }
+  return { dir, bytes, seconds: null };
+}
+
+/** Logits at every position of a few fixed pseudo-random token sequences (4 × 48 tokens). */
+async function qualityLogits(dir: string): Promise<Float32Array[][]> {
+  const session = await DecoderSession.load(dir, { threads: 2 });
+  try {
+    const vocab = session.manifest.architecture.vocabSize;
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % vocab;
+    const sequences = Array.from({ length: 4 }, () => Array.from({ length: 48 }, next));
+    return await session.sequenceLogits(sequences, { allPositions: true });
+  } finally {
+    await session.release();
+  }
+}
+
+/** Top-1 agreement and mean KL(fp32 ‖ candidate) over every position. */
+function compare(reference: Float32Array[][], candidate: Float32Array[][]): object {
+  let agree = 0;
+  let kl = 0;
+  let count = 0;
+  reference.forEach((sequence, s) =>
+    sequence.forEach((ref, t) => {
+      const cand = candidate[s]![t]!;
+      const p = logSoftmax(ref);
+      const q = logSoftmax(cand);
+      let best = 0;
+      let bestCand = 0;
+      let sum = 0;
+      for (let i = 0; i < p.length; i++) {
+        sum += Math.exp(p[i]!) * (p[i]! - q[i]!);
+        if (ref[i]! > ref[best]!) best = i;
+        if (cand[i]! > cand[bestCand]!) bestCand = i;
+      }
+      kl += sum;
+      if (best === bestCand) agree++;
+      count++;
+    }),
+  );
+  return { positions: count, top1Agreement: Math.round((agree / count) * 1000) / 1000, meanKlNats: Number((kl / count).toPrecision(3)) };
+}
+
+function logSoftmax(row: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of row) max = Math.max(max, v);
+  let sum = 0;
+  for (const v of row) sum += Math.exp(v - max);
+  const log = Math.log(sum) + max;
+  return Float64Array.from(row, (v) => v - log);
+}
+
 /** The random checkpoint; written once (to a temp name, renamed when complete) and reused afterwards. */
-async function ensureSource(): Promise<{ bytes: number; seconds: number | null }> {
+async function ensureSource(): Promise<{ dir: string; bytes: number; seconds: number | null }> {
   const file = join(sourceDir, 'model.safetensors');
-  if (existsSync(file)) return { bytes: (await stat(file)).size, seconds: null };
+  if (existsSync(file)) return { dir: sourceDir, bytes: (await stat(file)).size, seconds: null };
   const started = performance.now();
   log(`writing a random rinna-1b checkpoint to ${sourceDir} (2.6 GB, once)…`);
   await mkdir(sourceDir, { recursive: true });
@@ -160,7 +240,7 @@ async function ensureSource(): Promise<{ bytes: number; seconds: number | null }
   await rename(partial, file);
   const seconds = Math.round((performance.now() - started) / 100) / 10;
   log(`checkpoint written in ${seconds} s`);
-  return { bytes: (await stat(file)).size, seconds };
+  return { dir: sourceDir, bytes: (await stat(file)).size, seconds };
 }
 
 function normalHalfTable(size: number, std: number): Uint16Array {
@@ -239,7 +319,8 @@ async function runDecode(dir: string, threads: number, steps: number) {
   const loadMs = performance.now() - t0;
   const rss = process.memoryUsage().rss;
   try {
-    const prompt = Array.from({ length: 32 }, (_, i) => (i * 7919) % 44928);
+    const vocab = session.manifest.architecture.vocabSize;
+    const prompt = Array.from({ length: 32 }, (_, i) => (i * 7919) % vocab);
     const prefillStart = performance.now();
     let step = await session.forward({ ids: [prompt], attentionMask: [prompt.map(() => 1)], positionIds: [prompt.map((_, i) => i)] });
     const prefillMs = performance.now() - prefillStart;
@@ -250,7 +331,7 @@ async function runDecode(dir: string, threads: number, steps: number) {
       const c0 = process.cpuUsage();
       const w0 = performance.now();
       step = await session.forward({
-        ids: [[(i * 31) % 44928]],
+        ids: [[(i * 31) % vocab]],
         attentionMask: [Array<number>(length + 1).fill(1)],
         positionIds: [[length]],
         past: step.present,
