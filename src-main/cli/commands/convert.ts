@@ -10,7 +10,7 @@ const usage = 'tsuzuki convert <hf-dir> <out-dir> [--precision fp32|fp16|int8|in
 
 export const convert: Command = {
   name: 'convert',
-  summary: 'Convert a Hugging Face GPT-2 checkpoint (e.g. rinna/japanese-gpt-1b) into an ONNX decoder folder',
+  summary: 'Convert a Hugging Face GPT-2 checkpoint (e.g. rinna/japanese-gpt-1b) into an ONNX decoder folder (default int4)',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(usage, args, {
