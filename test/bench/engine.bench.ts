@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Generator } from '../../src-main/engine/generator';
+import { benchmarkSession } from '../../src-main/engine/benchmark';
 import { resolveSamplingParams } from '../../src-main/engine/sampler';
 import { DecoderSession } from '../../src-main/engine/session';
 import { RemoteRuntime } from '../../src-main/services/generation-remote';
@@ -98,100 +98,18 @@ function child(script: string): Promise<string> {
   });
 }
 
-/** Deterministic token ids for prompts (no tokenizer needed: the checkpoint's spiece.model is a stand-in). */
-function promptIds(n: number, salt: number, vocab: number): number[] {
-  let x = 0x9e3779b9 ^ salt;
-  return Array.from({ length: n }, () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return 10 + ((x >>> 0) % (vocab - 10));
-  });
-}
-
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
-/** Runs in the child process: every measurement for one converted model. */
+/** Runs in the child process: every engine measurement for one converted model (see engine/benchmark.ts). */
 export async function measure(dir: string, threads: number, decodeTokens: number): Promise<object> {
   const t0 = performance.now();
   const session = await DecoderSession.load(dir, { threads });
-  const loadMs = performance.now() - t0;
-  const vocab = session.manifest.architecture.vocabSize;
-  // No EOS: every run decodes its full length.
-  const special = { vocabSize: vocab, eosIds: [], bannedIds: [0] };
-  const sampling = resolveSamplingParams({});
-  const decoder = () => ({ push: () => '', end: () => '' });
-
-  const prefill: Record<string, object> = {};
-  for (const n of [128, 512, 900]) {
-    const gen = new Generator(session, special, { prefillChunk: 1024 });
-    const c = cpuMs();
-    const r = await gen.prefill(promptIds(n, n, vocab));
-    const cpu = cpuMs() - c;
-    prefill[n] = { ms: round(r.prefillMs), tokensPerSecond: round((n / r.prefillMs) * 1000), cpuMs: round(cpu), cpuBoundTokensPerSecond: round((n / cpu) * 1000 * threads) };
-    log(`prefill ${n}: ${JSON.stringify(prefill[n])}`);
+  const loadMs = round(performance.now() - t0);
+  try {
+    return { loadMs, ...(await benchmarkSession(session, { threads, decodeTokens, onProgress: log })) };
+  } finally {
+    await session.release();
   }
-
-  const generate = (gen: Generator, ids: number[], n: number, maxNewTokens: number) =>
-    gen.generate({ promptIds: ids, maxNewTokens, sampling, seed: 1, n, createDecoder: decoder });
-  const decodeRate = (s: { decodeSteps: number; decodeMs: number }, n: number) => round(((s.decodeSteps * n) / s.decodeMs) * 1000, 2);
-  // The machine is shared: CPU time says what the same work would take on `threads` cores of its own.
-  const cpuBound: Record<string, number> = {};
-
-  // Decode speed: warm up once, then measure.
-  const short = promptIds(8, 8, vocab);
-  const long = promptIds(512, 512, vocab);
-  const decode: Record<string, number> = {};
-  const gen = new Generator(session, special, { prefillChunk: 1024 });
-  await generate(gen, short, 1, 4);
-  for (const [name, ids, n] of [
-    ['batch1Empty', short, 1],
-    ['batch3Empty', short, 3],
-    ['batch1After512', long, 1],
-    ['batch3After512', long, 3],
-  ] as const) {
-    const c = cpuMs();
-    const r = await generate(gen, ids, n, decodeTokens);
-    const cpu = cpuMs() - c;
-    decode[name] = decodeRate(r.stats, n);
-    cpuBound[name] = round(((r.stats.decodeSteps * n) / cpu) * 1000 * threads, 2);
-    log(`decode ${name}: ${decode[name]} tok/s`);
-  }
-
-  // First token: cold (nothing cached), warm (the prompt grew by 8 tokens since the last request), and after a
-  // background prefill of exactly this prompt.
-  const fresh = new Generator(session, special, { prefillChunk: 1024 });
-  const cold = await generate(fresh, long, 1, 1);
-  const grown = [...long, ...promptIds(8, 99, vocab)];
-  const warm = await generate(fresh, grown, 1, 1);
-  const next = [...grown, ...promptIds(8, 100, vocab)];
-  await fresh.prefill(next);
-  const prefilled = await generate(fresh, next, 1, 1);
-  const stepMs = 1000 / decode.batch1After512!;
-  const firstToken = {
-    coldMs: round(cold.stats.firstTokenMs),
-    warmMs: round(warm.stats.firstTokenMs),
-    warmReusedTokens: warm.stats.reusedTokens,
-    warmInDecodeSteps: round(warm.stats.firstTokenMs / stepMs, 2),
-    afterBackgroundPrefillMs: round(prefilled.stats.firstTokenMs, 2),
-  };
-  await session.release();
-  return {
-    precision: session.manifest.precision,
-    blockSize: session.manifest.blockSize,
-    kvType: session.manifest.kvType,
-    loadMs: round(loadMs),
-    prefill,
-    firstToken,
-    decodeTokensPerSecond: decode,
-    decodeCpuBoundTokensPerSecond: cpuBound,
-    batch3OverBatch1: round(decode.batch3Empty! / decode.batch1Empty!, 2),
-    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-  };
 }
 
 /**
