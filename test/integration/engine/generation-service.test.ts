@@ -161,6 +161,16 @@ describe('generation service over the IPC router', () => {
     expect(!minMax.ok && minMax.error).toMatchObject({ code: 'invalid_argument' });
   });
 
+  it('a model folder that cannot be loaded ends in an error event naming it; the service recovers', async () => {
+    const broken = new GenerationService({ model: () => ({ id: 'gone', dir: join(dbDir, 'no-such-model'), device: 'cpu' }), store });
+    const c = caller(broken);
+    const e = await (await start(c, { before })).end;
+    expect(e.event).toBe('generation.error');
+    expect(e.payload.error).toMatchObject({ code: 'not_found' });
+    expect((e.payload.error as { message: string }).message).toContain('no-such-model');
+    await broken.dispose();
+  });
+
   it('without a model, the request ends in an error event that says so', async () => {
     const c = caller(null);
     const { end } = await start(c, { before });
