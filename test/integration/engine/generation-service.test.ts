@@ -161,7 +161,7 @@ describe('generation service over the IPC router', () => {
     expect(!minMax.ok && minMax.error).toMatchObject({ code: 'invalid_argument' });
   });
 
-  it('a model folder that cannot be loaded ends in an error event naming it; the service recovers', async () => {
+  it('a model folder that cannot be loaded ends in an error event naming it', async () => {
     const broken = new GenerationService({ model: () => ({ id: 'gone', dir: join(dbDir, 'no-such-model'), device: 'cpu' }), store });
     const c = caller(broken);
     const e = await (await start(c, { before })).end;
