@@ -142,11 +142,10 @@ export class ModelLibrary {
   }
 
   /** Hashes every file again and compares with the manifests (source: the hub's checksums; converted: tsuzuki.json). */
-  async verify(id: string, options: { signal?: AbortSignal; onFile?: (part: string, path: string) => void } = {}): Promise<VerifyReport> {
+  async verify(id: string, options: { signal?: AbortSignal } = {}): Promise<VerifyReport> {
     const model = await this.get(id);
     const files: VerifyReport['files'] = [];
     const check = async (part: VerifyReport['files'][number]['part'], dir: string, path: string, expected: Digest, size: number) => {
-      options.onFile?.(part, path);
       const full = join(dir, path);
       const actualSize = (await stat(full).catch(() => null))?.size;
       let problem: string | null = null;

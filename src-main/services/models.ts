@@ -132,7 +132,7 @@ export class ModelsService {
     await this.library.remove(id, part, precision);
   }
 
-  /** Jobs still known to the service (running, paused, or finished since the last `clearFinished`). */
+  /** Jobs running or paused (e.g. for a window that opens while a download goes on). */
   listJobs(): ModelJobStatus[] {
     return [...this.jobs.values()].map((j) => ({ ...j.status }));
   }
@@ -203,11 +203,6 @@ export class ModelsService {
     job.controller.abort(new TsuzukiError('cancelled', `Adding ${job.status.modelId} was cancelled.`));
   }
 
-  /** Forgets finished jobs (their events were already sent). */
-  clearFinished(): void {
-    for (const [id, job] of this.jobs) if (!['running', 'paused'].includes(job.status.state)) this.jobs.delete(id);
-  }
-
   private start(modelId: string, repo: string | null, precision: Precision, body: (job: RunningJob) => Promise<InstalledModel>): ModelJob {
     // Two jobs writing the same partial files would corrupt each other.
     const busy = [...this.jobs.values()].find((j) => j.status.modelId === modelId && (j.status.state === 'running' || j.status.state === 'paused'));
@@ -230,6 +225,8 @@ export class ModelsService {
         throw error;
       } finally {
         job.download = null;
+        // Its last event went out: a finished job is forgotten.
+        this.jobs.delete(job.status.jobId);
       }
     })();
     job.done.catch(() => undefined);

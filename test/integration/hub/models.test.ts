@@ -189,6 +189,8 @@ describe('models service', () => {
     const model = await job.done;
     expect(model.variants).toHaveLength(1);
     expect(hub.served.get('model.safetensors')).toBe(tiny.files['model.safetensors']!.length);
+    expect(models.listJobs()).toEqual([]);
+    expect(() => models.cancel(job.status.jobId)).toThrow(expect.objectContaining({ code: 'not_found' }));
   });
 
   it('imports a local Hugging Face folder (copied, verified, converted), leaving the original alone', async () => {
