@@ -51,13 +51,12 @@ export class Normalizer {
   }
   private maxRule: number | undefined;
 
-  /**
-   * Length in input bytes of the next unit at `pos`, with its normalized form written by `emit` into
-   * this.out* fields: [outSrc, outStart, outEnd) of either the input or the replacement blob.
-   */
+  // Where the next unit's normalized form lies: src[srcStart, srcEnd), the input itself or the blob.
   private src: Uint8Array = this.replacements;
   private srcStart = 0;
   private srcEnd = 0;
+
+  /** Length in input bytes of the next unit at `pos`; its normalized form is left in src/srcStart/srcEnd. */
   private prefix(input: Uint8Array, pos: number, end: number): number {
     if (this.userSymbols) {
       const len = this.userSymbols.longestPrefix(input, pos, end);
