@@ -13,6 +13,12 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/tokenizer/', import.meta.url
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+function commonSuffix(a: number[], b: number[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
+  return n;
+}
+
 /**
  * Wall and CPU milliseconds of fn. The bench machine is shared, so wall time includes waiting for a
  * core; CPU time (this process, one thread doing the work) is what one core needs.
@@ -97,7 +103,16 @@ export default async function (args: string[]): Promise<object> {
       for (let r = 0; r < 50; r++) tok.encodeTail(text, 1000);
     });
     const w = wall.slice(10).sort((a, b) => a - b);
+    const tail = tok.encodeTail(text, 1000);
+    const windowIds = tok.encodeContext(text.slice(tail.start), { dummyPrefix: !tail.continued }).slice(-1000);
+    const wholeIds = tok.encodeContext(text).slice(-1000);
     return {
+      // The ids are the official encoding of the window they report (always true)...
+      officialEncodingOfWindow: tail.ids.every((id, i) => id === windowIds[i]),
+      // ...and how many of the last ones equal the tail of encoding the whole document at once, which
+      // differs where SentencePiece breaks exact ties (runs like "-----") by float32 rounding of scores
+      // summed over the whole text.
+      lastTokensSameAsWholeDocument: commonSuffix(tail.ids, wholeIds),
       medianMs: +median(w).toFixed(3),
       p90Ms: +w[Math.floor(w.length * 0.9)]!.toFixed(3),
       cpuMsPerCall: +(cpu / 50).toFixed(3),
