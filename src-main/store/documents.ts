@@ -134,12 +134,16 @@ export interface Cursor {
   id: number;
 }
 
-/** The indexer's work on one document: chunks to index and retired chunks to drop, valid while the stamp is unchanged. */
+/**
+ * The indexer's work on one document, valid while the stamp is unchanged: chunks to index, retired chunks to take
+ * out of the index, and retired chunks no revision needs any more.
+ */
 interface IndexPlan {
   documentId: number;
   stamp: number;
   add: Array<{ id: number; body: string }>;
-  drop: number[];
+  unindex: number[];
+  collect: number[];
 }
 
 /** Layouts of the documents used last, so that an autosave need not read 200,000 characters back first. */
@@ -170,17 +174,24 @@ export class DocumentsRepo {
       listActive: p(`SELECT ${SUMMARY} FROM documents WHERE deleted_at IS NULL AND (updated_at, id) < (?, ?) ORDER BY updated_at DESC, id DESC LIMIT ?`),
       listTrash: p(`SELECT ${SUMMARY} FROM documents WHERE deleted_at IS NOT NULL ORDER BY deleted_at DESC, id DESC LIMIT ? OFFSET ?`),
       lastRevision: p('SELECT created_at FROM document_revisions WHERE document_id = ? ORDER BY id DESC LIMIT 1'),
-      insertRevision: p('INSERT INTO document_revisions (document_id, body, created_at, reason) VALUES (?, ?, ?, ?)'),
+      insertRevision: p(`INSERT INTO document_revisions (document_id, body, created_at, reason, chunk_ids, char_count, preview)
+        VALUES (?, '', ?, ?, ?, ?, ?)`),
+      insertRevisionChunk: p('INSERT OR IGNORE INTO revision_chunks (revision_id, chunk_id) VALUES (?, ?)'),
+      revisionTexts: p('SELECT t.chunk_id AS id, t.body AS body FROM revision_chunks r JOIN document_chunk_texts t ON t.chunk_id = r.chunk_id WHERE r.revision_id = ?'),
       pruneRevisions: p('DELETE FROM document_revisions WHERE document_id = ? AND id <= (SELECT id FROM document_revisions WHERE document_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)'),
-      revisions: p('SELECT id, document_id, created_at, reason, length(body) AS length, substr(body, 1, ?) AS head FROM document_revisions WHERE document_id = ? ORDER BY id DESC'),
-      revision: p('SELECT id, document_id, created_at, reason, body FROM document_revisions WHERE id = ?'),
+      revisions: p('SELECT id, document_id, created_at, reason, char_count, preview FROM document_revisions WHERE document_id = ? ORDER BY id DESC'),
+      revision: p('SELECT id, document_id, created_at, reason, char_count, preview, body, chunk_ids FROM document_revisions WHERE id = ?'),
       insertChunk: p('INSERT INTO document_chunks (document_id, hash) VALUES (?, ?)'),
       insertChunkText: p('INSERT INTO document_chunk_texts (chunk_id, body) VALUES (?, ?)'),
       retireChunk: p('UPDATE document_chunks SET live = 0 WHERE id = ?'),
-      deleteUnindexed: p('DELETE FROM document_chunks WHERE id = ? AND indexed = 0'),
-      deleteChunk: p('DELETE FROM document_chunks WHERE id = ?'),
+      // A retired chunk goes once it is out of the index and no revision needs it.
+      deleteGarbage: p('DELETE FROM document_chunks WHERE id = @id AND live = 0 AND indexed = 0 AND NOT EXISTS (SELECT 1 FROM revision_chunks WHERE chunk_id = @id)'),
       toIndex: p('SELECT c.id AS id, t.body AS body FROM document_chunks c JOIN document_chunk_texts t ON t.chunk_id = c.id WHERE c.document_id = ? AND c.live = 1 AND c.indexed = 0'),
-      toDrop: p('SELECT id FROM document_chunks WHERE document_id = ? AND live = 0'),
+      toUnindex: p('SELECT id FROM document_chunks WHERE document_id = ? AND live = 0 AND indexed = 1'),
+      toCollect: p('SELECT c.id FROM document_chunks c WHERE c.document_id = ? AND c.live = 0 AND c.indexed = 0 AND NOT EXISTS (SELECT 1 FROM revision_chunks r WHERE r.chunk_id = c.id)'),
+      unindexText: p("INSERT INTO document_chunks_fts (document_chunks_fts, rowid, body) SELECT 'delete', chunk_id, body FROM document_chunk_texts WHERE chunk_id = ?"),
+      unindexGrams: p('DELETE FROM document_chunks_grams WHERE rowid = ?'),
+      markUnindexed: p('UPDATE document_chunks SET indexed = 0 WHERE id = ?'),
       indexText: p('INSERT INTO document_chunks_fts (rowid, body) VALUES (?, ?)'),
       indexGrams: p('INSERT INTO document_chunks_grams (rowid, grams) VALUES (?, ?)'),
       markIndexed: p('UPDATE document_chunks SET indexed = 1 WHERE id = ?'),
@@ -273,9 +284,9 @@ export class DocumentsRepo {
         const last = this.s.lastRevision.get(id) as { created_at: number } | undefined;
         const { prefix, suffix } = commonEnds(old, body);
         const large = old.length - prefix - suffix >= Math.max(LARGE_CHANGE_CHARS, old.length / 4);
-        if (snapshotReason) revisionId = this.snapshot(id, old, current.updatedAt, snapshotReason);
+        if (snapshotReason) revisionId = this.snapshot(id, layout, current.updatedAt, snapshotReason);
         else if (old.length > 0 && (large || !last || now - last.created_at >= REVISION_INTERVAL_MS)) {
-          revisionId = this.snapshot(id, old, current.updatedAt, large ? 'large-change' : 'periodic');
+          revisionId = this.snapshot(id, layout, current.updatedAt, large ? 'large-change' : 'periodic');
         }
         return { updatedAt: now, revisionId, changed: true, layout: this.writeText(id, layout, body, now) };
       })(),
@@ -332,7 +343,7 @@ export class DocumentsRepo {
       for (const chunkId of ids) {
         // An indexed chunk is retired for the indexer to take out of the index; one never indexed can go now.
         this.s.retireChunk.run(chunkId);
-        this.s.deleteUnindexed.run(chunkId);
+        this.s.deleteGarbage.run({ id: chunkId });
       }
     }
     const keep = n === 0 ? 0 : first;
@@ -381,8 +392,14 @@ export class DocumentsRepo {
     }
   }
 
-  private snapshot(id: number, body: string, createdAt: number, reason: string): number {
-    const revisionId = Number(this.s.insertRevision.run(id, body, createdAt, reason).lastInsertRowid);
+  /**
+   * A revision of the text as `layout` stores it: a list of the document's chunks, not a copy of the text. Those
+   * chunks are kept while a revision needs them. Older revisions beyond MAX_REVISIONS go (their chunks are then
+   * collected by the indexer).
+   */
+  private snapshot(id: number, layout: Layout, createdAt: number, reason: string): number {
+    const revisionId = Number(this.s.insertRevision.run(id, createdAt, reason, layout.ids.join(','), charCount(layout.body), preview(layout.body)).lastInsertRowid);
+    for (const chunkId of layout.ids) this.s.insertRevisionChunk.run(revisionId, chunkId);
     this.s.pruneRevisions.run(id, id, MAX_REVISIONS);
     return revisionId;
   }
@@ -400,8 +417,9 @@ export class DocumentsRepo {
         const next = this.s.nextQueued.get() as { document_id: number; stamp: number } | undefined;
         if (!next) return false;
         const add = this.s.toIndex.all(next.document_id) as Array<{ id: number; body: string }>;
-        const drop = (this.s.toDrop.all(next.document_id) as Array<{ id: number }>).map((r) => r.id);
-        this.plan = { documentId: next.document_id, stamp: next.stamp, add, drop };
+        const unindex = (this.s.toUnindex.all(next.document_id) as Array<{ id: number }>).map((r) => r.id);
+        const collect = (this.s.toCollect.all(next.document_id) as Array<{ id: number }>).map((r) => r.id);
+        this.plan = { documentId: next.document_id, stamp: next.stamp, add, unindex, collect };
       }
       const plan = this.plan;
       // A failed step (disk full) forgets the plan: the next one starts again from what the file holds.
@@ -412,13 +430,20 @@ export class DocumentsRepo {
           this.s.indexText.run(chunk.id, chunk.body);
           this.s.indexGrams.run(chunk.id, gramsOf(chunk.body));
           this.s.markIndexed.run(chunk.id);
+        } else if (plan.unindex.length > 0) {
+          // Out of the index; then gone too, unless a revision needs it.
+          for (const chunkId of plan.unindex.splice(0, 4)) {
+            this.s.unindexText.run(chunkId);
+            this.s.unindexGrams.run(chunkId);
+            this.s.markUnindexed.run(chunkId);
+            this.s.deleteGarbage.run({ id: chunkId });
+          }
         } else {
-          // Each deletion un-indexes one chunk (a trigger): a handful per step.
-          for (const chunkId of plan.drop.splice(0, 4)) this.s.deleteChunk.run(chunkId);
+          for (const chunkId of plan.collect.splice(0, 64)) this.s.deleteGarbage.run({ id: chunkId });
         }
-        if (plan.add.length === 0 && plan.drop.length === 0) this.s.dequeue.run(plan.documentId, plan.stamp);
+        if (plan.add.length + plan.unindex.length + plan.collect.length === 0) this.s.dequeue.run(plan.documentId, plan.stamp);
       })();
-      if (plan.add.length > 0 || plan.drop.length > 0) this.plan = plan;
+      if (plan.add.length + plan.unindex.length + plan.collect.length > 0) this.plan = plan;
     } while (performance.now() < deadline);
     return this.s.nextQueued.get() !== undefined;
   }
@@ -450,14 +475,24 @@ export class DocumentsRepo {
 
   revisions(id: number): RevisionSummary[] {
     this.summary(id);
-    const rows = this.s.revisions.all(PREVIEW_CHARS * 2, id) as Array<{ id: number; document_id: number; created_at: number; reason: string; length: number; head: string }>;
-    return rows.map((r) => ({ id: r.id, documentId: r.document_id, createdAt: r.created_at, reason: r.reason, charCount: r.length, preview: preview(r.head) }));
+    const rows = this.s.revisions.all(id) as Array<{ id: number; document_id: number; created_at: number; reason: string; char_count: number; preview: string }>;
+    return rows.map((r) => ({ id: r.id, documentId: r.document_id, createdAt: r.created_at, reason: r.reason, charCount: r.char_count, preview: preview(r.preview) }));
   }
 
   revision(revisionId: number): RevisionSummary & { body: string } {
-    const r = this.s.revision.get(revisionId) as { id: number; document_id: number; created_at: number; reason: string; body: string } | undefined;
+    type RevisionRow = { id: number; document_id: number; created_at: number; reason: string; char_count: number; preview: string; body: string; chunk_ids: string | null };
+    const r = this.s.revision.get(revisionId) as RevisionRow | undefined;
     if (!r) throw new TsuzukiError('not_found', `Revision ${revisionId} does not exist.`);
-    return { id: r.id, documentId: r.document_id, createdAt: r.created_at, reason: r.reason, charCount: charCount(r.body), preview: preview(r.body), body: r.body };
+    let body = r.body;
+    if (r.chunk_ids !== null) {
+      const texts = new Map((this.s.revisionTexts.all(revisionId) as Array<{ id: number; body: string }>).map((t) => [t.id, t.body]));
+      body = r.chunk_ids.split(',').filter(Boolean).map((chunkId) => {
+        const text = texts.get(Number(chunkId));
+        if (text === undefined) throw new TsuzukiError('corrupt_file', `Revision ${revisionId} lost part of its text (chunk ${chunkId}). Run \`tsuzuki db check\`.`);
+        return text;
+      }).join('');
+    }
+    return { id: r.id, documentId: r.document_id, createdAt: r.created_at, reason: r.reason, charCount: r.char_count, preview: preview(r.preview), body };
   }
 
   /** Puts a revision's text back; the text it replaces becomes a revision first, so a restore can be undone too. */
@@ -468,7 +503,7 @@ export class DocumentsRepo {
     const layout = this.layoutOf(documentId);
     const restored = this.durably(() =>
       this.db.transaction(() => {
-        if (layout.body !== revision.body) this.snapshot(documentId, layout.body, current.updatedAt, 'before-restore');
+        if (layout.body !== revision.body) this.snapshot(documentId, layout, current.updatedAt, 'before-restore');
         return this.writeText(documentId, layout, revision.body, now);
       })(),
     );

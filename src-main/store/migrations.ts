@@ -205,6 +205,28 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    name: 'revisions share the chunks of the text they snapshot',
+    up(db) {
+      // A new revision lists the chunks its text is made of (those of the document at the time) instead of copying
+      // 200,000 characters; chunks a revision still needs are kept when the document moves on. Older revisions keep
+      // their copied text in `body`.
+      db.exec(`
+        ALTER TABLE document_revisions ADD COLUMN chunk_ids TEXT;
+        ALTER TABLE document_revisions ADD COLUMN char_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE document_revisions ADD COLUMN preview TEXT NOT NULL DEFAULT '';
+        UPDATE document_revisions SET char_count = length(body), preview = substr(body, 1, 240);
+        -- Deleting a chunk a revision still needs fails the statement (NO ACTION), never a silent loss.
+        CREATE TABLE revision_chunks (
+          revision_id INTEGER NOT NULL REFERENCES document_revisions (id) ON DELETE CASCADE,
+          chunk_id INTEGER NOT NULL REFERENCES document_chunks (id),
+          PRIMARY KEY (revision_id, chunk_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX revision_chunks_by_chunk ON revision_chunks (chunk_id);
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

@@ -137,7 +137,8 @@ export function importJsonl(repos: Repos, content: string, source: string): Impo
   };
   const { db, documents, generations, settings } = repos;
   const setStatus = db.prepare('UPDATE generations SET status = ?, status_changed_at = ? WHERE id = ?');
-  const insertRevision = db.prepare('INSERT INTO document_revisions (document_id, body, created_at, reason) VALUES (?, ?, ?, ?)');
+  const insertRevision = db.prepare(`INSERT INTO document_revisions (document_id, body, created_at, reason, char_count, preview)
+    VALUES (@id, @body, @createdAt, @reason, length(@body), substr(@body, 1, 240))`);
   const updateDocument = db.prepare('UPDATE documents SET title = ?, memo = ?, writing_mode = ?, deleted_at = ? WHERE id = ?');
   db.transaction(() => {
     for (const r of records) {
@@ -145,7 +146,7 @@ export function importJsonl(repos: Repos, content: string, source: string): Impo
       const local = documents.findByUuid(r.uuid);
       if (!local) {
         const { id } = documents.create(r);
-        for (const rev of r.revisions) insertRevision.run(id, rev.body, rev.createdAt, rev.reason);
+        for (const rev of r.revisions) insertRevision.run({ id, body: rev.body, createdAt: rev.createdAt, reason: rev.reason });
         summary.documents.added++;
       } else if (r.updatedAt > local.updatedAt) {
         // The other machine's text is newer; ours stays reachable as a revision.

@@ -21,25 +21,58 @@ describe('documents stored as chunks', () => {
       fc.asyncProperty(fc.array(edit, { minLength: 1, maxLength: 12 }), async (edits) => {
         const doc = store.documents.create({ title: 't', body: base });
         let text = base;
-        for (const e of edits) {
+        const revisions = new Map<number, string>();
+        for (const [i, e] of edits.entries()) {
           const at = Math.floor(e.at * text.length);
+          const before = text;
           text = text.slice(0, at) + e.insert + text.slice(Math.min(text.length, at + e.remove));
-          store.documents.save(doc.id, text);
+          // Every other save snapshots the text it replaces (as the periodic and large-change rules do).
+          const { revisionId } = store.documents.save(doc.id, text, Date.now(), i % 2 ? 'test' : undefined);
+          if (revisionId !== null) revisions.set(revisionId, before);
           // A fresh repository has no cached layout: it reads the chunks back from the file.
           expect(new DocumentsRepo(store.db).get(doc.id).body).toBe(text);
+          if (i % 3 === 0) store.documents.indexStep(0);
         }
-        const stored = store.db
-          .prepare('SELECT chunk_ids FROM documents WHERE id = ?')
-          .pluck()
-          .get(doc.id) as string;
+        const stored = store.db.prepare('SELECT chunk_ids FROM documents WHERE id = ?').pluck().get(doc.id) as string;
         const texts = stored ? stored.split(',').map((id) => store.db.prepare('SELECT body FROM document_chunk_texts WHERE chunk_id = ?').pluck().get(Number(id)) as string) : [];
         expect(texts).toEqual(chunkText(text).map((c) => c.body));
         store.documents.indexAll();
-        expect(store.db.prepare('SELECT count(*) FROM document_chunks WHERE document_id = ? AND (live = 0 OR indexed = 0)').pluck().get(doc.id)).toBe(0);
-        expect(store.db.prepare('SELECT count(*) FROM document_chunks WHERE document_id = ?').pluck().get(doc.id)).toBe(texts.length);
+        const count = (where: string) => store.db.prepare(`SELECT count(*) FROM document_chunks c WHERE c.document_id = ? AND ${where}`).pluck().get(doc.id);
+        expect(count('live = 1 AND indexed = 0')).toBe(0);
+        expect(count('live = 0 AND indexed = 1')).toBe(0);
+        // Retired chunks stay only while a revision needs them.
+        expect(count('live = 0 AND NOT EXISTS (SELECT 1 FROM revision_chunks r WHERE r.chunk_id = c.id)')).toBe(0);
+        expect(count('live = 1')).toBe(texts.length);
+        for (const [revisionId, body] of revisions) expect(store.documents.revision(revisionId).body).toBe(body);
       }),
       { numRuns: 40 },
     );
+    expect(store.check().ok).toBe(true);
+  });
+
+  it('revisions share chunks: fifty snapshots of a long text cost little, and pruned ones free their chunks', async () => {
+    const store = await tmp.open();
+    const paragraphs = Array.from({ length: 1000 }, (_, i) => `第${i}段落。${'本文が続きます。'.repeat(10)}\n`);
+    const doc = store.documents.create({ title: 't', body: paragraphs.join('') });
+    const expected = new Map<number, string>();
+    for (let i = 0; i < 70; i++) {
+      const before = paragraphs.join('');
+      paragraphs[(i * 37) % paragraphs.length] = `書き換え${i}。\n`;
+      const { revisionId } = store.documents.save(doc.id, paragraphs.join(''), Date.now(), 'test');
+      expected.set(revisionId!, before);
+    }
+    store.documents.indexAll();
+    const kept = store.documents.revisions(doc.id);
+    expect(kept).toHaveLength(50);
+    for (const r of kept) expect(store.documents.revision(r.id).body).toBe(expected.get(r.id));
+    const chunks = store.db.prepare('SELECT count(*) FROM document_chunks WHERE document_id = ?').pluck().get(doc.id) as number;
+    const live = store.db.prepare('SELECT count(*) FROM document_chunks WHERE document_id = ? AND live = 1').pluck().get(doc.id) as number;
+    // 50 copies of the text would be 50 × live chunks; shared, it is the live ones plus one or two per revision.
+    expect(chunks).toBeLessThan(live + 50 * 3);
+    store.documents.trash(doc.id);
+    store.documents.purge(doc.id);
+    expect(store.db.prepare('SELECT count(*) FROM document_chunks').pluck().get()).toBe(0);
+    expect(store.db.prepare('SELECT count(*) FROM revision_chunks').pluck().get()).toBe(0);
     expect(store.check().ok).toBe(true);
   });
 

@@ -135,7 +135,7 @@ describe('documents', () => {
     expect(store.documents.indexStep(0)).toBe(true);
     expect(queued()).toBe(1);
     await expect.poll(queued, { timeout: 10_000, interval: 50 }).toBe(0);
-    const stored = store.db.prepare('SELECT body FROM document_chunks_fts f JOIN document_chunks c ON c.id = f.rowid WHERE c.document_id = ?').pluck().all(doc.id) as string[];
+    const stored = store.db.prepare('SELECT body FROM document_chunks_fts f JOIN document_chunks c ON c.id = f.rowid WHERE c.document_id = ? AND c.live = 1').pluck().all(doc.id) as string[];
     expect(stored.sort().join('').length).toBe('書き直した文章。\n'.repeat(3000).length);
     expect(store.documents.search('最初', 10)).toEqual([]);
   });

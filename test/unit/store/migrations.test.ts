@@ -34,6 +34,10 @@ const seeds: Record<number, (db: Database.Database) => void> = {
     db.prepare("INSERT INTO document_bodies (document_id, body) VALUES (2, '春の小川はさらさら行くよ')").run();
     db.prepare("INSERT INTO document_chunks (document_id, hash, body) VALUES (2, 'old-hash', '春の小川はさらさら行くよ')").run();
   },
+  5: (db) => {
+    // Version 5 kept revisions as copied text.
+    db.prepare("INSERT INTO document_revisions (document_id, body, created_at, reason) VALUES (2, '春の小川は', 350, 'periodic')").run();
+  },
 };
 
 async function databaseAt(version: number): Promise<string> {
@@ -89,6 +93,11 @@ describe('migrations', () => {
           expect(store.generations.get(1)).toMatchObject({ uuid: 'gen-1', status: 'accepted', tokenIds: [1], params: { topK: 500 }, seed: 7 });
           expect(store.generations.search('猫', {}, 10, null).map((h) => h.id)).toEqual([1]);
           expect(store.generations.search('白くな', {}, 10, null).map((h) => h.id)).toEqual([1]);
+        }
+        if (from >= 5) {
+          const [revision] = store.documents.revisions(2);
+          expect(revision).toMatchObject({ createdAt: 350, charCount: 5, preview: '春の小川は' });
+          expect(store.documents.revision(revision!.id).body).toBe('春の小川は');
         }
         if (from >= 4) {
           expect(store.documents.search('小川', 10).map((h) => h.documentId)).toEqual([2]);
