@@ -9,6 +9,8 @@ const FLT_MAX = 3.4028234663852886e38;
 /** unigram_model.h kUnkPenalty. */
 const UNK_PENALTY = 10;
 const SPACE_SYMBOL = '\u2581';
+/** Viterbi work arrays up to this many positions stay allocated between calls. */
+const WORK_ARRAYS_KEPT = 1 << 20;
 
 /** One encoded token: its id and, for `encodePieces`, the piece text SentencePiece reports. */
 export interface EncodeSink {
@@ -196,6 +198,8 @@ export class SentencePiece {
     // Backtrack into a reversed list of (end) positions.
     const ends: number[] = [];
     for (let e = size; e > 0; e = from[e]!) ends.push(e);
+    // Work arrays grown for a huge text (12 bytes per input byte) are not kept for the next call.
+    if (this.bestScore.length > WORK_ARRAYS_KEPT) this.releaseWorkArrays();
     const { ids, pieces } = sink;
     let prevUnk = false;
     for (let j = ends.length - 1; j >= 0; j--) {
@@ -271,6 +275,12 @@ export class SentencePiece {
     if (!Number.isInteger(id) || id < 0 || id >= this.size) {
       throw new TsuzukiError('invalid_argument', `Token id ${id} is out of range (the vocabulary has ${this.size} pieces).`);
     }
+  }
+
+  private releaseWorkArrays(): void {
+    this.bestScore = new Float32Array(1024);
+    this.bestStart = new Int32Array(1024);
+    this.bestId = new Int32Array(1024);
   }
 
   /**

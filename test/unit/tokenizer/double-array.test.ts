@@ -33,7 +33,7 @@ describe('buildDoubleArray', () => {
           }
         }
       }),
-      { numRuns: 1000 },
+      { numRuns: 500 },
     );
   });
 
