@@ -14,7 +14,7 @@ import { toErrorInfo } from '../ipc/router';
 import type { Store } from '../store/store';
 import { TsuzukiError } from '../util/errors';
 import { RemoteRuntime, type RemoteGenerateResult } from './generation-remote';
-import { DEFAULT_SETTINGS, type SamplingParams as AppSamplingParams } from './settings';
+import { DEFAULT_SETTINGS, SettingsService, type SamplingParams as AppSamplingParams } from './settings';
 
 export interface ModelChoice {
   /** Stored with each generation (e.g. the library's model name). */
@@ -31,7 +31,7 @@ export interface GenerationDeps {
   /** The model to generate with; null when none is installed or chosen. */
   model: () => ModelChoice | null | Promise<ModelChoice | null>;
   store?: Store | null;
-  /** The active preset's parameters (defaults: the model card's). */
+  /** The active preset's parameters; by default the store's active preset, else the model card's. */
   presetParams?: () => AppSamplingParams;
 }
 
@@ -46,7 +46,7 @@ export class GenerationService {
   /** Validates the request, then generates in the background; returns at once with the id the events carry. */
   /** `lifetime` is the caller's (its window or connection): when it ends, the generation stops. */
   start(input: GenerationStartInput, emit: Emit, lifetime?: AbortSignal): { requestId: string } {
-    const params: AppSamplingParams = { ...(this.deps.presetParams?.() ?? DEFAULT_PARAMS), ...definedOnly(input.params) };
+    const params: AppSamplingParams = { ...this.preset(), ...definedOnly(input.params) };
     const sampling = resolveSamplingParams(params);
     if (params.minNewTokens > params.maxNewTokens) {
       throw new TsuzukiError('invalid_argument', `min_new_tokens (${params.minNewTokens}) is larger than max_new_tokens (${params.maxNewTokens}).`);
@@ -99,6 +99,11 @@ export class GenerationService {
     return { requestId };
   }
 
+  private preset(): AppSamplingParams {
+    if (this.deps.presetParams) return this.deps.presetParams();
+    return this.deps.store ? new SettingsService(this.deps.store).activeSampling() : DEFAULT_PARAMS;
+  }
+
   cancel(requestId: string): { cancelled: boolean } {
     const controller = this.running.get(requestId);
     if (!controller || controller.signal.aborted) return { cancelled: false };
@@ -108,7 +113,7 @@ export class GenerationService {
 
   /** Fills the KV cache for this context; the next start from it streams at once. A start cancels it. */
   async prefill(input: GenerationPrefillInput) {
-    const maxNewTokens = input.maxNewTokens ?? (this.deps.presetParams?.() ?? DEFAULT_PARAMS).maxNewTokens;
+    const maxNewTokens = input.maxNewTokens ?? this.preset().maxNewTokens;
     const { runtime } = await this.acquire();
     return runtime.prefill({ before: input.before, origin: input.beforeOffset, memo: input.memo, maxNewTokens });
   }

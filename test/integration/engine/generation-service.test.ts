@@ -6,6 +6,7 @@ import { contract, type Result } from '../../../src-main/ipc/contract';
 import { createRouter, type CallContext } from '../../../src-main/ipc/router';
 import { GenerationService } from '../../../src-main/services/generation';
 import { createHandlers } from '../../../src-main/services/handlers';
+import { SettingsService } from '../../../src-main/services/settings';
 import { Store } from '../../../src-main/store/store';
 import { convertTiny, type TinyModel } from './tiny-model';
 
@@ -77,6 +78,26 @@ describe('generation service over the IPC router', () => {
       expect(record.params).toMatchObject({ maxNewTokens: 12, topK: 500, topP: 0.95, seed: 5, numAlternatives: 2 });
       expect(record.contextBefore).toBe(before);
       expect(record.timings.promptTokens).toBe(done.stats.promptTokens);
+    }
+  });
+
+  it('parameters left out come from the active sampling preset', async () => {
+    const settings = new SettingsService(store);
+    const sampling = settings.get().sampling;
+    settings.set({ sampling: { ...sampling, activePresetId: 'steady' } });
+    try {
+      const c = caller();
+      const done = (await (await start(c, { before, params: { maxNewTokens: 4, seed: 3 } })).end).payload as { alternatives: { generationId: number }[] };
+      const steady = sampling.presets.find((p) => p.id === 'steady')!.params;
+      expect(store.generations.get(done.alternatives[0]!.generationId).params).toMatchObject({
+        topK: steady.topK,
+        topP: steady.topP,
+        temperature: steady.temperature,
+        repetitionPenalty: steady.repetitionPenalty,
+        maxNewTokens: 4,
+      });
+    } finally {
+      settings.set({ sampling });
     }
   });
 
