@@ -146,7 +146,7 @@ function place(keys: Uint8Array[], values: Int32Array, sorted: Int32Array, cap: 
     // A few tries among the free slots near the frontier; failing that, the first 256-block past the
     // frontier, where every slot is free and no base has been used yet (a used base's block holds its
     // children, all at or below the frontier).
-    let tries = labels.length > 4 ? 0 : 32;
+    let tries = labels.length > 4 ? 0 : 256;
     for (let f = start; f >= 0 && tries > 0; f = next[f]!, tries--) {
       const candidate = f ^ first;
       if ((candidate | 0xff) >= cap || usedBase[candidate] || (hasLeaf && used[candidate])) continue;
