@@ -143,7 +143,7 @@ function place(keys: Uint8Array[], values: Int32Array, sorted: Int32Array, cap: 
     while (start >= 0 && start < frontier - WINDOW) start = next[start]!;
     if (start < 0) start = head;
     let base = -1;
-    // A few tries among the free slots near the frontier; failing that, the first 256-block past the
+    // Up to 256 tries among the free slots near the frontier; failing that, the first 256-block past the
     // frontier, where every slot is free and no base has been used yet (a used base's block holds its
     // children, all at or below the frontier).
     let tries = labels.length > 4 ? 0 : 256;
