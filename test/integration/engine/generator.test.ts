@@ -190,3 +190,25 @@ describe('generator on the tiny model', () => {
     expect(after.alternatives[0]!.ids).toEqual(golden.weights.fp32[4]!.greedy);
   });
 });
+
+describe('generator on the tiny model quantized to int4 (MatMulNBits)', () => {
+  let int4: TinyModel;
+  beforeAll(async () => {
+    int4 = await convertTiny('tiny-safetensors-fp32', 'int4');
+  });
+  afterAll(async () => {
+    await int4?.dispose();
+  });
+
+  it('batched alternatives still equal separately seeded runs', async () => {
+    const gen = new Generator(int4.session, special);
+    const promptIds = golden.weights.fp32[3]!.ids;
+    for (const seed of [0, 10, 20]) {
+      const batched = await gen.generate(request({ promptIds, seed, n: 3, maxNewTokens: 30 }));
+      for (let i = 0; i < 3; i++) {
+        const single = await gen.generate(request({ promptIds, seed: seed + i, maxNewTokens: 30 }));
+        expect(batched.alternatives[i]!.ids).toEqual(single.alternatives[0]!.ids);
+      }
+    }
+  });
+});
