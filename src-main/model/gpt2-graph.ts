@@ -109,6 +109,7 @@ export async function buildGpt2Graph(
         N: w.n,
         bits: w.bits,
         block_size: w.blockSize,
+        // int8 activations inside the kernel: about 3× faster on CPU than float activations (see DESIGN.md).
         accuracy_level: 4,
       }, MS_DOMAIN);
     }
