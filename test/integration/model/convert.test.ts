@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecoderSession, leftPadBatch } from '../../../src-main/engine/session';
+import { openCheckpoint } from '../../../src-main/model/checkpoint';
 import { convertCheckpoint } from '../../../src-main/model/convert';
 import { convertInWorker } from '../../../src-main/model/convert-job';
 import { decodeModel } from '../../../src-main/model/onnx-proto';
 import { TsuzukiError } from '../../../src-main/util/errors';
 import { FIXTURES, argmax, golden, klDivergence, maxAbsDiff } from './golden';
+import { referenceLogits } from './reference';
 
 let tmp: string;
 beforeAll(async () => {
@@ -41,6 +43,32 @@ describe.each(Object.entries(golden.models))('fp32 conversion of %s', (fixture, 
     } finally {
       await session.release();
     }
+  });
+});
+
+describe('activations other than gelu_fast', () => {
+  const ids = golden.weights.fp32[3]!.ids;
+
+  it('the float64 reference used here agrees with the golden logits for gelu_fast', async () => {
+    const checkpoint = await openCheckpoint(join(FIXTURES, 'tiny-safetensors-fp32'));
+    const rows = await referenceLogits(checkpoint, ids);
+    await checkpoint.close();
+    expect(maxAbsDiff(rows.at(-1)!, golden.weights.fp32[3]!.logits)).toBeLessThan(1e-5);
+  });
+
+  it.each(['gelu', 'relu', 'gelu_new'])('%s: fp32 logits within 1e-4 of the float64 reference', async (activation) => {
+    const src = join(tmp, `act-${activation}`);
+    await cp(join(FIXTURES, 'tiny-safetensors-fp32'), src, { recursive: true });
+    const config = JSON.parse(await readFile(join(src, 'config.json'), 'utf8'));
+    await writeFile(join(src, 'config.json'), JSON.stringify({ ...config, activation_function: activation }));
+    await convertCheckpoint(src, join(src, 'onnx'), { precision: 'fp32', blockSize: 32 });
+    const checkpoint = await openCheckpoint(src);
+    const expected = await referenceLogits(checkpoint, ids);
+    await checkpoint.close();
+    const session = await DecoderSession.load(join(src, 'onnx'));
+    const rows = (await session.sequenceLogits([ids], { allPositions: true }))[0]!;
+    await session.release();
+    rows.forEach((row, t) => expect(maxAbsDiff(row, expected[t]!)).toBeLessThan(1e-4));
   });
 });
 
