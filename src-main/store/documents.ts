@@ -90,24 +90,39 @@ function charCount(text: string): number {
   return n;
 }
 
-const LONE_SURROGATE = /[\ud800-\udfff]/u;
+// ES2024 string methods (Node ≥ 20, native and fast); this project's TypeScript lib is ES2023.
+const es2024 = String.prototype as unknown as { isWellFormed(this: string): boolean; toWellFormed(this: string): string };
 
 /**
  * SQLite stores UTF-8, where a lone surrogate (half an emoji) becomes U+FFFD; doing that here keeps the cached
  * layout identical to what the file holds.
  */
 function wellFormed(text: string): string {
-  return LONE_SURROGATE.test(text) ? text.replace(/[\ud800-\udfff]/gu, '\ufffd') : text;
+  return es2024.isWellFormed.call(text) ? text : es2024.toWellFormed.call(text);
 }
 
-/** The lengths of the common prefix and (not overlapping it) common suffix of two texts: the edit lies between. */
+/**
+ * The lengths of the common prefix and (not overlapping it) common suffix of two texts: the edit lies between.
+ * Found by bisection on native string comparison, which beats a character loop on 200,000 characters.
+ */
 function commonEnds(before: string, after: string): { prefix: number; suffix: number } {
   const limit = Math.min(before.length, after.length);
-  let prefix = 0;
-  while (prefix < limit && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
-  let suffix = 0;
-  while (suffix < limit - prefix && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
-  return { prefix, suffix };
+  let lo = 0;
+  let hi = limit;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (before.slice(lo, mid) === after.slice(lo, mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  const prefix = lo;
+  lo = 0;
+  hi = limit - prefix;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (before.slice(before.length - mid, before.length - lo) === after.slice(after.length - mid, after.length - lo)) lo = mid;
+    else hi = mid - 1;
+  }
+  return { prefix, suffix: lo };
 }
 
 /** A document's text and how it is cut into stored chunks: chunk k is `body.slice(ends[k - 1] ?? 0, ends[k])`. */
@@ -115,6 +130,7 @@ interface Layout {
   body: string;
   ids: number[];
   ends: number[];
+  charCount: number;
 }
 
 /** Index of the first element of the ascending `ends` greater than `value` (ends.length if none). */
@@ -221,7 +237,7 @@ export class DocumentsRepo {
         charCount(body), preview(body), input.memo ?? '', input.writingMode ?? 'horizontal',
       );
       const id = Number(result.lastInsertRowid);
-      this.writeText(id, { body: '', ids: [], ends: [] }, body, input.updatedAt ?? created);
+      this.writeText(id, { body: '', ids: [], ends: [], charCount: 0 }, body, input.updatedAt ?? created);
       return id;
     })());
     this.onQueued();
@@ -351,8 +367,10 @@ export class DocumentsRepo {
       body,
       ids: [...old.ids.slice(0, keep), ...newIds, ...old.ids.slice(resume)],
       ends: [...old.ends.slice(0, keep), ...ranges.map(([, end]) => end), ...old.ends.slice(resume).map((end) => end + delta)],
+      // Counted per UTF-16 unit (low surrogates excluded), so only the edited stretch needs counting again.
+      charCount: old.charCount - charCount(old.body.slice(prefix, old.body.length - suffix)) + charCount(body.slice(prefix, body.length - suffix)),
     };
-    this.s.touch.run(now, charCount(body), preview(body), layout.ids.join(','), id);
+    this.s.touch.run(now, layout.charCount, preview(body), layout.ids.join(','), id);
     this.s.enqueue.run(id);
     return layout;
   }
@@ -368,7 +386,7 @@ export class DocumentsRepo {
       body += texts.get(chunkId) ?? '';
       ends.push(body.length);
     }
-    const layout = { body, ids, ends };
+    const layout = { body, ids, ends, charCount: charCount(body) };
     this.remember(id, layout);
     return layout;
   }
