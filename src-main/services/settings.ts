@@ -77,11 +77,11 @@ export const DEFAULT_SETTINGS: Settings = {
   },
   shortcuts: {
     'generation.start': 'Mod+Enter',
-    'generation.accept': 'Tab',
+    'generation.accept': 'Tab, Enter',
     'generation.reject': 'Escape',
     'generation.next': 'Alt+ArrowDown',
     'generation.previous': 'Alt+ArrowUp',
-    'generation.regenerate': 'Mod+Shift+Enter',
+    'generation.regenerate': 'Ctrl+R',
     'document.new': 'Mod+N',
     'history.open': 'Mod+H',
   },

@@ -51,6 +51,15 @@ export class ProseEditor {
       props: {
         handleKeyDown: (view, event) => this.onKeyDown(view, event),
         handleDOMEvents: {
+          // ProseMirror leaves keys alone during a composition (the IME owns them, keyCode 229). A key that reaches
+          // the page anyway while composing (an Enter without 229) must not split the paragraph or run a command.
+          keydown: (view, event) => {
+            if ((view.composing || event.isComposing) && event.keyCode !== 229) {
+              event.preventDefault();
+              return true;
+            }
+            return false;
+          },
           compositionend: () => {
             // Deferred: ProseMirror applies the composed text after this event.
             queueMicrotask(() => this.events.compositionEnd());
@@ -184,7 +193,8 @@ export class ProseEditor {
   }
 
   private onKeyDown(view: EditorView, event: KeyboardEvent): boolean {
-    // Never act during an IME composition, nor on the Enter that commits one.
+    // Never act during an IME composition, nor on the key that starts or commits one; but starting to type
+    // through the IME while a proposal is shown keeps what has arrived, like any other typing.
     if (isImeEvent(event, view.composing)) {
       if (this.proposal && !view.composing && event.keyCode === 229) this.accept('interrupted');
       return false;

@@ -33,7 +33,12 @@ export function startServe(args: string[] = [], env: NodeJS.ProcessEnv = {}): Pr
         stop: () =>
           new Promise((done) => {
             if (child.exitCode !== null) return done();
-            child.once('exit', () => done());
+            // A clean shutdown is expected; the kill only keeps a broken one from hanging the test run.
+            const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              done();
+            });
             child.kill('SIGTERM');
           }),
       });

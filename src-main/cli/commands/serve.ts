@@ -1,15 +1,18 @@
 import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { contract } from '../../ipc/contract';
 import { createRouter } from '../../ipc/router';
 import { startWebServer } from '../../ipc/web-server';
+import type { Device } from '../../engine/device';
+import { GenerationService } from '../../services/generation';
 import { createHandlers } from '../../services/handlers';
 import { openAppStore } from '../../services/open-store';
 import { defaultDatabasePath } from '../../store/location';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 
-const usage = 'tsuzuki serve [--port N] [--host 127.0.0.1] [--renderer DIR] [--db FILE]';
+const usage = 'tsuzuki serve [--port N] [--host 127.0.0.1] [--renderer DIR] [--db FILE] [--model DIR] [--device auto|cpu|…]';
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The renderer is built by electron-vite; from a fresh clone, build it once on first serve. */
@@ -30,12 +33,18 @@ export const serve: Command = {
       host: { type: 'string', default: '127.0.0.1' },
       renderer: { type: 'string', default: `${repoRoot}out/renderer` },
       db: { type: 'string', default: defaultDatabasePath() },
+      model: { type: 'string' },
+      device: { type: 'string' },
     }, false);
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got ${values.port}\nUsage: ${usage}`);
     await ensureRenderer(values.renderer);
     const { store, storeError } = await openAppStore(values.db, (message) => process.stderr.write(`tsuzuki serve: ${message}\n`));
-    const router = createRouter(contract, createHandlers({ store, storeError }));
+    const modelDir = values.model ? resolve(values.model) : null;
+    // An unknown device is refused by the engine with the list of valid ones, on the first generation.
+    const device = values.device as Device | undefined;
+    const generation = modelDir ? new GenerationService({ model: () => ({ id: basename(modelDir), dir: modelDir, device }), store }) : undefined;
+    const router = createRouter(contract, createHandlers({ store, storeError, generation }));
     const server = await startWebServer({ router, rendererDir: values.renderer, host: values.host, port });
     process.stdout.write(`Tsuzuki is serving at ${server.url}\n`);
     await new Promise<void>((resolve) => {
@@ -44,6 +53,7 @@ export const serve: Command = {
       process.once('SIGTERM', stop);
     });
     await server.close();
+    await generation?.dispose();
     store?.close();
     return 0;
   },

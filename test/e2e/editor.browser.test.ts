@@ -1,0 +1,198 @@
+/**
+ * The writing flow in a real browser against the real services (`tsuzuki serve` with the tiny fixture model and a
+ * temporary database): IME safety, streaming a continuation, accept/reject/retry/alternatives/typing/undo,
+ * history search and persistence, vertical writing.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, CDPSession, Page } from 'playwright-core';
+import { artifactPath, launchBrowser } from '../helpers/browser';
+import { buildRenderer } from '../helpers/renderer';
+import { startServe, type Served } from '../helpers/serve';
+import { convertTinyModel } from '../helpers/tiny-model';
+
+let served: Served;
+let browser: Browser;
+let page: Page;
+let cdp: CDPSession;
+
+const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
+
+beforeAll(async () => {
+  const [renderer, model] = await Promise.all([buildRenderer(), convertTinyModel()]);
+  const db = join(mkdtempSync(join(tmpdir(), 'tsuzuki-editor-')), 'tsuzuki.db');
+  [served, browser] = await Promise.all([startServe(['--renderer', renderer, '--db', db, '--model', model, '--device', 'cpu']), launchBrowser()]);
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  cdp = await page.context().newCDPSession(page);
+  await page.goto(served.url);
+  await page.getByTestId('editor').waitFor();
+}, 180_000);
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+});
+
+/** The document's text as the editor shows it, without the proposal (which is not part of the document). */
+const editorText = () =>
+  page.getByTestId('editor').evaluate((el) =>
+    [...el.querySelectorAll('p')]
+      .map((p) => {
+        const copy = p.cloneNode(true) as HTMLElement;
+        copy.querySelectorAll('[data-testid="proposal"]').forEach((n) => n.remove());
+        return copy.textContent;
+      })
+      .join('\n'),
+  );
+/** The proposal's text now (null when none is shown); does not wait for one to appear. */
+const proposalText = () => page.evaluate(() => document.querySelector('[data-testid="proposal"]')?.textContent ?? null);
+
+async function waitForGenerationEnd() {
+  await page.getByTestId('generation-bar').getByRole('status').filter({ hasNotText: /生成中|Writing/ }).waitFor({ timeout: 60_000 });
+}
+
+async function typeWithIme(composing: string[], committed: string) {
+  for (const text of composing) {
+    await cdp.send('Input.imeSetComposition', { text, selectionStart: text.length, selectionEnd: text.length });
+  }
+  await cdp.send('Input.insertText', { text: committed });
+}
+
+async function setSampling(field: 'max-new-tokens' | 'alternatives', value: number) {
+  await page.getByTestId('toggle-settings').click();
+  const input = page.getByTestId(field);
+  await input.fill(String(value));
+  await input.dispatchEvent('change');
+  await page.waitForTimeout(300);
+  await page.getByTestId('toggle-settings').click();
+  await page.getByTestId('editor').click();
+  await page.keyboard.press(`${mod}+End`);
+}
+
+describe('writing with continuations', () => {
+  it('ignores Ctrl+Enter and Enter while an IME composition is in progress', async () => {
+    await page.getByTestId('editor').click();
+    await page.keyboard.insertText('吾輩は');
+    await cdp.send('Input.imeSetComposition', { text: 'ねこ', selectionStart: 2, selectionEnd: 2 });
+    await page.keyboard.press(`${mod}+Enter`);
+    await page.keyboard.press('Enter');
+    expect(await proposalText()).toBeNull();
+    await cdp.send('Input.insertText', { text: '猫' });
+    await typeWithIme(['で', 'であ', 'である'], 'である。');
+    await page.waitForTimeout(200);
+    expect(await editorText()).toBe('吾輩は猫である。');
+    expect(await proposalText()).toBeNull();
+  });
+
+  it('streams a continuation at the cursor after the conversion is committed, and Tab accepts it in one undo step', async () => {
+    await page.keyboard.press(`${mod}+Enter`);
+    await page.getByTestId('proposal').waitFor();
+    await waitForGenerationEnd();
+    const proposed = (await proposalText()) ?? '';
+    expect(proposed.length).toBeGreaterThan(0);
+    expect(await editorText()).toBe('吾輩は猫である。'); // proposed text is not in the document yet
+    await page.keyboard.press('Tab');
+    expect(await proposalText()).toBeNull();
+    expect(await editorText()).toBe(`吾輩は猫である。${proposed}`);
+    await page.screenshot({ path: artifactPath('editor-horizontal.png') });
+    await page.keyboard.press(`${mod}+z`);
+    expect(await editorText()).toBe('吾輩は猫である。');
+    await page.keyboard.press(`${mod}+Shift+z`);
+    expect(await editorText()).toBe(`吾輩は猫である。${proposed}`);
+  });
+
+  it('Esc rejects, Ctrl+R retries, Enter accepts', async () => {
+    const before = await editorText();
+    await page.keyboard.press(`${mod}+Enter`);
+    await page.getByTestId('proposal').waitFor();
+    await waitForGenerationEnd();
+    await page.keyboard.press('Escape');
+    expect(await proposalText()).toBeNull();
+    expect(await editorText()).toBe(before);
+
+    await page.keyboard.press(`${mod}+Enter`);
+    await waitForGenerationEnd();
+    await page.keyboard.press('Control+r');
+    await page.getByTestId('proposal').waitFor();
+    await waitForGenerationEnd();
+    const retried = (await proposalText()) ?? '';
+    expect(retried.length).toBeGreaterThan(0);
+    await page.keyboard.press('Enter');
+    expect(await editorText()).toBe(before + retried);
+  });
+
+  it('cycles through alternatives with Alt+↑/↓ and accepts the one shown', async () => {
+    await setSampling('alternatives', 3);
+    const before = await editorText();
+    await page.keyboard.press(`${mod}+Enter`);
+    await waitForGenerationEnd();
+    const seen = [(await proposalText()) ?? ''];
+    await page.keyboard.press('Alt+ArrowDown');
+    seen.push((await proposalText()) ?? '');
+    await page.keyboard.press('Alt+ArrowDown');
+    seen.push((await proposalText()) ?? '');
+    await page.keyboard.press('Alt+ArrowDown');
+    expect(await proposalText()).toBe(seen[0]); // wraps around
+    await page.keyboard.press('Alt+ArrowUp');
+    expect(await proposalText()).toBe(seen[2]);
+    expect(new Set(seen).size, JSON.stringify(seen)).toBeGreaterThan(1);
+    await page.keyboard.press('Tab');
+    expect(await editorText()).toBe(before + seen[2]);
+    await setSampling('alternatives', 1);
+  });
+
+  it('typing during a stream keeps what has arrived, stops the generation and types the key', async () => {
+    await setSampling('max-new-tokens', 150);
+    const before = await editorText();
+    await page.keyboard.press(`${mod}+Enter`);
+    await page.waitForFunction(() => (document.querySelector('[data-testid="proposal"]')?.textContent ?? '').length > 0);
+    await page.keyboard.type('X');
+    const after = await editorText();
+    expect(after.startsWith(before)).toBe(true);
+    expect(after.endsWith('X')).toBe(true);
+    expect(after.length).toBeGreaterThan(before.length + 1);
+    await page.waitForTimeout(500);
+    expect(await editorText()).toBe(after); // nothing more streams in
+    await setSampling('max-new-tokens', 60);
+  });
+
+  it('keeps the document and the history across a reload, and finds generations by 1- and 3-character searches', async () => {
+    const text = await editorText();
+    await page.waitForTimeout(1500); // autosave is ≤ 1 s after the last keystroke
+    await page.reload();
+    await page.getByTestId('editor').waitFor();
+    await page.getByTestId('document-title').filter({ hasText: /\S/ }).waitFor();
+    await expect.poll(editorText).toBe(text);
+
+    await page.getByTestId('toggle-history').click();
+    await page.getByTestId('history-item').first().waitFor();
+    const first = (await page.getByTestId('history-item').first().locator('.text').textContent()) ?? '';
+    const chars = [...first.replace(/\s/g, '')];
+    expect(chars.length, first).toBeGreaterThanOrEqual(3);
+    for (const query of [chars[0]!, chars.slice(0, 3).join('')]) {
+      await page.getByTestId('history-search').fill(query);
+      await page.waitForFunction((q) => [...document.querySelectorAll('[data-testid="history-item"] mark')].some((m) => m.textContent?.toLowerCase() === q.toLowerCase()), query);
+      expect(await page.getByTestId('history-item').count()).toBeGreaterThan(0);
+    }
+    await page.screenshot({ path: artifactPath('history-panel.png') });
+    await page.getByTestId('history-search').fill('');
+    await page.getByTestId('toggle-history').click();
+  });
+
+  it('writes vertically (縦書き) and continues there too', async () => {
+    await page.getByTestId('toggle-vertical').click();
+    expect(await page.locator('.surface.vertical').count()).toBe(1);
+    await page.getByTestId('editor').click();
+    await page.keyboard.press(`${mod}+End`);
+    const before = await editorText();
+    await page.keyboard.press(`${mod}+Enter`);
+    await waitForGenerationEnd();
+    const proposed = (await proposalText()) ?? '';
+    await page.screenshot({ path: artifactPath('editor-vertical.png') });
+    await page.keyboard.press('Tab');
+    expect(await editorText()).toBe(before + proposed);
+    const mode = await page.getByTestId('editor').evaluate((el) => getComputedStyle(el).writingMode);
+    expect(mode).toBe('vertical-rl');
+  });
+});
