@@ -142,7 +142,7 @@ describe('environment faults', () => {
     }
   });
 
-  it('read-only file or folder: read_only, nothing written', async () => {
+  it('read-only file or folder: read_only, nothing written', async (ctx) => {
     const store = await Store.open(path);
     store.documents.create({ title: 'keep me' });
     store.close();
@@ -153,6 +153,8 @@ describe('environment faults', () => {
       // As root, permissions do not apply: try as an unprivileged user instead.
       const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
       const [result] = await runChild(['open', path], asUser);
+      // As root in a checkout that user cannot read, the child cannot even start: nothing to test here.
+      if (result === undefined && 'uid' in asUser) ctx.skip();
       expect(result).toMatchObject({ ok: false, code: 'read_only', message: expect.stringContaining(path) });
     } finally {
       chmodSync(dir, 0o755);
