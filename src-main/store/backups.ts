@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { TsuzukiError } from '../util/errors';
+import { startWorker } from '../util/worker';
 import { APPLICATION_ID } from './migrations';
 
 /** How many backups are kept per database; the oldest is removed when a new one is taken. */
@@ -63,6 +64,25 @@ export function verifyBackup(path: string): string | null {
   }
 }
 
+/** verifyBackup in a worker thread, so that checking a large backup never freezes the app. */
+export function verifyBackupOffThread(path: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const worker = startWorker('sqlite-check', { workerData: { path } });
+    let answered = false;
+    worker.once('message', (message: { problem: string | null }) => {
+      answered = true;
+      resolve(message.problem);
+    });
+    worker.once('error', (error) => {
+      answered = true;
+      resolve(`could not be checked: ${error.message}`);
+    });
+    worker.once('exit', (code) => {
+      if (!answered) resolve(`could not be checked (worker exited with ${code})`);
+    });
+  });
+}
+
 /**
  * Takes an online backup through SQLite's backup API (consistent even while the app writes), verifies it and
  * keeps only the newest `max` backups.
@@ -83,7 +103,7 @@ export async function takeBackup(db: Database.Database, dbPath: string, reason: 
     }
     throw new TsuzukiError('internal', `Backing up ${dbPath} into ${dir} failed: ${(error as Error).message}`, { cause: error });
   }
-  const problem = verifyBackup(path);
+  const problem = await verifyBackupOffThread(path);
   if (problem !== null) {
     rmSync(path, { force: true });
     throw new TsuzukiError('internal', `The backup of ${dbPath} did not verify (${problem}); it was discarded.`);
@@ -104,7 +124,13 @@ export interface Recovery {
  * deleted; when no backup is good, nothing is touched and the error says so.
  */
 export async function restoreNewestGoodBackup(dbPath: string, problem: string): Promise<Recovery> {
-  const good = listBackups(dbPath).find((b) => verifyBackup(b.path) === null);
+  let good: BackupInfo | undefined;
+  for (const backup of listBackups(dbPath)) {
+    if ((await verifyBackupOffThread(backup.path)) === null) {
+      good = backup;
+      break;
+    }
+  }
   if (!good) {
     throw new TsuzukiError(
       'corrupt_file',
