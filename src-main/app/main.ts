@@ -4,7 +4,7 @@ import { app, BrowserWindow, ipcMain } from 'electron';
 import { contract } from '../ipc/contract';
 import { createRouter } from '../ipc/router';
 import { bindElectronIpc } from '../ipc/transport-electron';
-import { createHandlers } from '../services/handlers';
+import { createAppServices } from '../services/app-services';
 import { openAppStore } from '../services/open-store';
 import { defaultDatabasePath } from '../store/location';
 import { guardClose } from './close-guard';
@@ -63,7 +63,9 @@ if (!app.requestSingleInstanceLock()) {
     serveRenderer(join(import.meta.dirname, '../renderer'));
     const { store, storeError } = await openAppStore(defaultDatabasePath(), (message) => console.error(`Tsuzuki: ${message}`));
     app.on('will-quit', () => store?.close());
-    const router = createRouter(contract, createHandlers({ store, storeError, onCloseReady: () => closeGuard?.ready() }));
+    const services = createAppServices({ store, storeError, onCloseReady: () => closeGuard?.ready() });
+    app.on('will-quit', () => void services.dispose());
+    const router = createRouter(contract, services.handlers);
     bindElectronIpc(ipcMain, router, {
       isTrustedUrl: isAppUrl,
       isOurWindow: (contents) => mainWindow !== null && !mainWindow.isDestroyed() && contents === mainWindow.webContents,

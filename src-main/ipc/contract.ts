@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { generationEvents, generationRequests } from './contract-generation';
+import { modelsEvents, modelsRequests } from './contract-models';
 import { storeRequests } from './contract-store';
 
 const empty = z.object({}).strict();
@@ -32,6 +33,7 @@ export const requests = {
   'app.info': { input: empty, output: appInfoSchema },
   ...storeRequests,
   ...generationRequests,
+  ...modelsRequests,
   /** The renderer has saved everything after an `app.closing` event: the window may close now. */
   'app.closeReady': { input: empty, output: z.null() },
 } as const;
@@ -40,6 +42,7 @@ export const events = {
   /** The window is about to close (quit, or the close button): save now, then call `app.closeReady`. */
   'app.closing': z.object({}).strict(),
   ...generationEvents,
+  ...modelsEvents,
 } as const;
 
 export const contract = { requests, events };

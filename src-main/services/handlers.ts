@@ -3,6 +3,9 @@ import type { Contract } from '../ipc/contract';
 import type { Handlers } from '../ipc/router';
 import { appInfo } from './app';
 import { GenerationService } from './generation';
+import { createModelsHandlers } from './models-handlers';
+import { ModelsService } from './models';
+import { Subscribers } from './subscribers';
 import { createStoreHandlers, type StoreDeps } from './store-handlers';
 
 export interface HandlerDeps extends StoreDeps {
@@ -10,16 +13,23 @@ export interface HandlerDeps extends StoreDeps {
   onCloseReady?: () => void;
   /** Generation on the active model; without one, generation requests answer that no model is available. */
   generation?: GenerationService;
+  /** The model library (default: the platform's data folder); job progress goes to `modelEvents`. */
+  models?: ModelsService;
+  modelEvents?: Subscribers<'models.job'>;
+  /** The model generation uses now (the same function the GenerationService was given). */
+  currentModel?: () => Promise<{ id: string; dir: string } | null>;
 }
 
 export function createHandlers(deps: HandlerDeps = {}): Handlers<Contract> {
   const generation = deps.generation ?? new GenerationService({ model: () => null, store: deps.store ?? null });
+  const models = deps.models ?? new ModelsService();
   return {
     'app.info': () => appInfo(),
     ...createStoreHandlers(deps),
     'generation.start': (input, ctx) => generation.start(input, ctx.emit, ctx.signal),
     'generation.cancel': ({ requestId }) => generation.cancel(requestId),
     'generation.prefill': (input) => generation.prefill(input),
+    ...createModelsHandlers({ models, events: deps.modelEvents ?? new Subscribers(), inUse: async () => (await deps.currentModel?.()) ?? null }),
     'app.closeReady': () => {
       deps.onCloseReady?.();
       return null;

@@ -1,18 +1,16 @@
 import { existsSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { contract } from '../../ipc/contract';
 import { createRouter } from '../../ipc/router';
 import { startWebServer } from '../../ipc/web-server';
 import type { Device } from '../../engine/device';
-import { GenerationService } from '../../services/generation';
-import { createHandlers } from '../../services/handlers';
+import { createAppServices } from '../../services/app-services';
 import { openAppStore } from '../../services/open-store';
 import { defaultDatabasePath } from '../../store/location';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 
-const usage = 'tsuzuki serve [--port N] [--host 127.0.0.1] [--renderer DIR] [--db FILE] [--model DIR] [--device auto|cpu|…]';
+const usage = 'tsuzuki serve [--port N] [--host 127.0.0.1] [--renderer DIR] [--db FILE] [--models DIR] [--model DIR] [--device auto|cpu|…]';
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The renderer is built by electron-vite; from a fresh clone, build it once on first serve. */
@@ -34,17 +32,16 @@ export const serve: Command = {
       renderer: { type: 'string', default: `${repoRoot}out/renderer` },
       db: { type: 'string', default: defaultDatabasePath() },
       model: { type: 'string' },
+      models: { type: 'string' },
       device: { type: 'string' },
     }, false);
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got ${values.port}\nUsage: ${usage}`);
     await ensureRenderer(values.renderer);
     const { store, storeError } = await openAppStore(values.db, (message) => process.stderr.write(`tsuzuki serve: ${message}\n`));
-    const modelDir = values.model ? resolve(values.model) : null;
     // An unknown device is refused by the engine with the list of valid ones, on the first generation.
-    const device = values.device as Device | undefined;
-    const generation = modelDir ? new GenerationService({ model: () => ({ id: basename(modelDir), dir: modelDir, device }), store }) : undefined;
-    const router = createRouter(contract, createHandlers({ store, storeError, generation }));
+    const services = createAppServices({ store, storeError, modelDir: values.model, device: values.device as Device | undefined, modelsDir: values.models });
+    const router = createRouter(contract, services.handlers);
     const server = await startWebServer({ router, rendererDir: values.renderer, host: values.host, port });
     process.stdout.write(`Tsuzuki is serving at ${server.url}\n`);
     await new Promise<void>((resolve) => {
@@ -53,7 +50,7 @@ export const serve: Command = {
       process.once('SIGTERM', stop);
     });
     await server.close();
-    await generation?.dispose();
+    await services.dispose();
     store?.close();
     return 0;
   },
