@@ -71,6 +71,7 @@ export class Continuation {
 
   /** Asks for a continuation of the text before the cursor. */
   async start(): Promise<void> {
+    clearTimeout(this.prefillTimer);
     const editor = this.editor();
     if (!editor || editor.composing) return;
     if (editor.proposal) editor.reject();
@@ -105,6 +106,25 @@ export class Continuation {
     }
   }
 
+  private prefillTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * While the writer pauses, the service prefills the model with the text before the cursor, so that the next
+   * continuation starts streaming almost at once. Any keystroke postpones it; a start cancels it.
+   */
+  schedulePrefill(delayMs = 700): void {
+    clearTimeout(this.prefillTimer);
+    this.prefillTimer = setTimeout(() => {
+      const editor = this.editor();
+      if (!editor || editor.composing || editor.proposal || this.status !== 'idle') return;
+      const { text, cursor } = editor.context();
+      const { documentId, memo, params } = this.request();
+      void api.generation
+        .prefill({ documentId, before: stripRuby(text.slice(0, cursor)), memo: stripRuby(memo), maxNewTokens: params?.maxNewTokens })
+        .catch(() => undefined); // no model yet, or busy: the start will say so if it matters
+    }, delayMs);
+  }
+
   /** Stops the stream; what has arrived stays proposed. */
   async stop(): Promise<void> {
     const requestId = this.requestId;
@@ -137,6 +157,7 @@ export class Continuation {
   }
 
   dispose(): void {
+    clearTimeout(this.prefillTimer);
     this.off.forEach((off) => off());
     void this.stop();
   }

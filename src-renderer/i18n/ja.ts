@@ -27,8 +27,6 @@ export const ja = {
   'documents.untitled': '無題',
   'documents.rename': '名前を変更',
   'documents.delete': 'ごみ箱へ移動',
-  'documents.deleted': '「{title}」をごみ箱に移しました',
-  'documents.undoDelete': '元に戻す',
   'toolbar.label': '表示の設定',
   'toolbar.vertical': '縦書き',
   'toolbar.horizontal': '横書き',
@@ -145,6 +143,18 @@ export const ja = {
   'models.state.done': '完了',
   'models.state.failed': '失敗しました',
   'models.state.cancelled': 'キャンセルしました',
+  'db.recovered': 'データベースが壊れていたため、{date} のバックアップから復元しました。それ以降の変更は失われている可能性があります。壊れたファイルは {path} に残してあります。',
+  'panel.revisions': '版',
+  'revisions.heading': '版の履歴',
+  'revisions.hint': '自動保存のたびに古い本文を残しています(5 分おき、または大きな変更のとき)。うっかり上書きしても、ここから戻せます。',
+  'revisions.none': 'まだ版はありません。',
+  'revisions.restore': 'この版に戻す',
+  'revisions.confirm': '本文をこの版に戻しますか? 今の本文も版として残ります。',
+  'documents.trash': 'ごみ箱',
+  'documents.trashEmpty': 'ごみ箱は空です',
+  'documents.restore': '元に戻す',
+  'documents.purge': '完全に削除',
+  'documents.confirmPurge': '「{title}」を完全に削除しますか? この操作は取り消せません(生成の履歴は残ります)。',
 } as const;
 
 export type MessageKey = keyof typeof ja;

@@ -24,11 +24,11 @@ describe('GraphBuilder', () => {
     const [matmul, gelu] = model.graph.node;
     expect(matmul).toMatchObject({ op_type: 'MatMul', input: ['x', 'w'] });
     expect(gelu).toMatchObject({ op_type: 'FastGelu', domain: MS_DOMAIN, input: [matmul.output[0]], output: ['out'] });
-    const attrs = Object.fromEntries((gelu.attribute as { name: string }[]).map((a) => [a.name, a]));
+    const attrs = Object.fromEntries((gelu.attribute as { name: string; s?: Uint8Array }[]).map((a) => [a.name, a]));
     expect(attrs.epsilon).toMatchObject({ type: 1, f: 0.5 });
     expect(attrs.perm).toMatchObject({ type: 7, ints: [0, 1] });
     expect(attrs.axis).toMatchObject({ type: 2, i: -1 });
-    expect(Buffer.from(attrs.mode.s).toString()).toBe('tanh');
+    expect(Buffer.from(attrs.mode?.s ?? []).toString()).toBe('tanh');
 
     const [weight, constant] = model.graph.initializer;
     expect(weight).toMatchObject({ name: 'w', data_type: 1, dims: [8, 4], data_location: 1 });
