@@ -35,7 +35,8 @@ const documentSummary = z.object({
   preview: z.string(),
   writingMode,
 });
-const documentRecord = documentSummary.extend({ body: z.string(), memo: z.string() });
+const textRange = z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).refine(([from, to]) => from < to, 'from must be before to');
+const documentRecord = documentSummary.extend({ body: z.string(), memo: z.string(), generatedRanges: z.array(textRange) });
 const revisionSummary = z.object({ id, documentId: id, createdAt: time, reason: z.string(), charCount: z.number().int(), preview: z.string() });
 const snippet = z.object({ text: z.string(), highlights: z.array(z.tuple([z.number().int(), z.number().int()])) });
 
@@ -91,7 +92,16 @@ export const storeRequests = {
   'documents.get': { input: z.object({ id }).strict(), output: documentRecord },
   /** The autosave: the editor's text, and/or its memo and writing mode. */
   'documents.save': {
-    input: z.object({ id, body: text(MAX_TEXT).optional(), memo: text(MAX_TEXT).optional(), writingMode: writingMode.optional() }).strict(),
+    input: z
+      .object({
+        id,
+        body: text(MAX_TEXT).optional(),
+        memo: text(MAX_TEXT).optional(),
+        writingMode: writingMode.optional(),
+        /** Offsets into `body` of the text accepted from the model (for the model/writer share). */
+        generatedRanges: z.array(textRange).max(100_000).optional(),
+      })
+      .strict(),
     output: z.object({ id, updatedAt: time, revisionId: id.nullable(), changed: z.boolean() }),
   },
   /** To the trash; `permanent` removes a document already in the trash for good (its generations stay). */

@@ -1,5 +1,5 @@
 /** The documents a writer works on: the editor's autosave, the document list, the trash and revisions. */
-import type { DocumentRecord, DocumentSummary, RevisionSummary, WritingMode } from '../store/documents';
+import type { DocumentRecord, DocumentSummary, RevisionSummary, TextRange, WritingMode } from '../store/documents';
 import type { Store } from '../store/store';
 import { TsuzukiError } from '../util/errors';
 
@@ -40,12 +40,13 @@ export class DocumentsService {
   }
 
   /** The autosave (debounced by the editor, and on blur and quit): text, memo and writing mode, each only if changed. */
-  save(input: { id: number; body?: string; memo?: string; writingMode?: WritingMode }): { id: number; updatedAt: number; revisionId: number | null; changed: boolean } {
+  save(input: { id: number; body?: string; memo?: string; writingMode?: WritingMode; generatedRanges?: TextRange[] }): { id: number; updatedAt: number; revisionId: number | null; changed: boolean } {
     return this.store.run((s) => {
       const now = Date.now();
       const text = input.body === undefined ? null : s.documents.save(input.id, input.body, now);
       const meta = input.memo !== undefined || input.writingMode !== undefined ? s.documents.setMeta(input.id, input, now) : false;
-      const changed = (text?.changed ?? false) || meta;
+      const ranges = input.generatedRanges === undefined ? false : s.documents.setGeneratedRanges(input.id, input.generatedRanges);
+      const changed = (text?.changed ?? false) || meta || ranges;
       const updatedAt = changed ? now : s.documents.summary(input.id).updatedAt;
       return { id: input.id, updatedAt, revisionId: text?.revisionId ?? null, changed };
     });

@@ -19,7 +19,11 @@ export interface DocumentSummary {
   writingMode: WritingMode;
 }
 
+export type TextRange = [from: number, to: number];
+
 export interface DocumentRecord extends DocumentSummary {
+  /** Offsets of the text accepted from the model. */
+  generatedRanges: TextRange[];
   body: string;
   memo: string;
 }
@@ -74,6 +78,17 @@ function toSummary(row: Row): DocumentSummary {
     preview: row.preview,
     writingMode: row.writing_mode,
   };
+}
+
+/** Stored ranges that no longer parse are dropped: they only feed a statistic. */
+function parseRanges(json: string): TextRange[] {
+  try {
+    const value = JSON.parse(json) as unknown;
+    if (!Array.isArray(value)) return [];
+    return value.filter((r): r is TextRange => Array.isArray(r) && r.length === 2 && Number.isInteger(r[0]) && Number.isInteger(r[1]) && r[0] < r[1]);
+  } catch {
+    return [];
+  }
 }
 
 function preview(text: string): string {
@@ -177,7 +192,8 @@ export class DocumentsRepo {
     this.s = {
       insert: p('INSERT INTO documents (uuid, title, created_at, updated_at, deleted_at, char_count, preview, memo, writing_mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       summary: p(`SELECT ${SUMMARY} FROM documents WHERE id = ?`),
-      full: p(`SELECT ${SUMMARY}, memo, chunk_ids FROM documents WHERE id = ?`),
+      full: p(`SELECT ${SUMMARY}, memo, chunk_ids, generated_ranges FROM documents WHERE id = ?`),
+      setRanges: p('UPDATE documents SET generated_ranges = @ranges WHERE id = @id AND generated_ranges != @ranges'),
       byUuid: p(`SELECT ${SUMMARY}, memo FROM documents WHERE uuid = ?`),
       chunkIds: p('SELECT chunk_ids FROM documents WHERE id = ?'),
       liveTexts: p('SELECT c.id AS id, t.body AS body FROM document_chunks c JOIN document_chunk_texts t ON t.chunk_id = c.id WHERE c.document_id = ? AND c.live = 1'),
@@ -245,9 +261,9 @@ export class DocumentsRepo {
   }
 
   get(id: number): DocumentRecord {
-    const row = this.s.full.get(id) as (Row & { memo: string; chunk_ids: string }) | undefined;
+    const row = this.s.full.get(id) as (Row & { memo: string; chunk_ids: string; generated_ranges: string }) | undefined;
     if (!row) throw new TsuzukiError('not_found', `Document ${id} does not exist.`);
-    return { ...toSummary(row), memo: row.memo, body: this.layoutOf(id).body };
+    return { ...toSummary(row), memo: row.memo, body: this.layoutOf(id).body, generatedRanges: parseRanges(row.generated_ranges) };
   }
 
   findByUuid(uuid: string): (DocumentSummary & { memo: string }) | null {
@@ -275,6 +291,11 @@ export class DocumentsRepo {
     this.summary(id);
     this.durably(() => this.s.rename.run(title, Date.now(), id));
     return this.summary(id);
+  }
+
+  /** Which text came from the model; returns whether it changed. */
+  setGeneratedRanges(id: number, ranges: TextRange[]): boolean {
+    return this.s.setRanges.run({ id, ranges: JSON.stringify(ranges) }).changes > 0;
   }
 
   /** Saves the memo and writing mode; returns whether anything changed (an unchanged save writes nothing). */
@@ -522,6 +543,8 @@ export class DocumentsRepo {
     const restored = this.durably(() =>
       this.db.transaction(() => {
         if (layout.body !== revision.body) this.snapshot(documentId, layout, current.updatedAt, 'before-restore');
+        // Revisions do not record which of their text came from the model.
+        if (layout.body !== revision.body) this.setGeneratedRanges(documentId, []);
         return this.writeText(documentId, layout, revision.body, now);
       })(),
     );

@@ -227,6 +227,15 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    name: 'documents remember which text came from the model',
+    up(db) {
+      // [from, to) offsets into the body of the text accepted from the model (the editor's count of model vs
+      // writer text); written with each autosave, as the editor knows them.
+      db.exec(`ALTER TABLE documents ADD COLUMN generated_ranges TEXT NOT NULL DEFAULT '[]';`);
+    },
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

@@ -156,4 +156,6 @@ export const en: Record<MessageKey, string> = {
   'documents.restore': 'Restore',
   'documents.purge': 'Delete for good',
   'documents.confirmPurge': 'Delete “{title}” for good? This cannot be undone (its generation history stays).',
+  'sampling.seed': 'Seed',
+  'sampling.seedRandom': 'random each time',
 };

@@ -155,6 +155,8 @@ export const ja = {
   'documents.restore': '元に戻す',
   'documents.purge': '完全に削除',
   'documents.confirmPurge': '「{title}」を完全に削除しますか? この操作は取り消せません(生成の履歴は残ります)。',
+  'sampling.seed': 'シード',
+  'sampling.seedRandom': '毎回ランダム',
 } as const;
 
 export type MessageKey = keyof typeof ja;

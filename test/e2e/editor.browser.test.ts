@@ -59,7 +59,7 @@ async function typeWithIme(composing: string[], committed: string) {
   await cdp.send('Input.insertText', { text: committed });
 }
 
-async function setSampling(field: 'max-new-tokens' | 'alternatives', value: number) {
+async function setSampling(field: 'max-new-tokens' | 'alternatives' | 'seed', value: number) {
   await page.getByTestId('toggle-settings').click();
   const input = page.getByTestId(field);
   await input.fill(String(value));
@@ -71,6 +71,11 @@ async function setSampling(field: 'max-new-tokens' | 'alternatives', value: numb
 }
 
 describe('writing with continuations', () => {
+  it('starts with a fixed seed, so every continuation in this test is reproducible', async () => {
+    await page.getByTestId('document-title').filter({ hasText: /\S/ }).waitFor();
+    await setSampling('seed', 1234);
+  });
+
   it('ignores Ctrl+Enter and Enter while an IME composition is in progress', async () => {
     await page.getByTestId('editor').click();
     await page.keyboard.insertText('吾輩は');
@@ -124,6 +129,7 @@ describe('writing with continuations', () => {
 
   it('cycles through alternatives with Alt+↑/↓ and accepts the one shown', async () => {
     await setSampling('alternatives', 3);
+    await page.keyboard.insertText('夕暮れの駅で、');
     const before = await editorText();
     await page.keyboard.press(`${mod}+Enter`);
     await waitForGenerationEnd();
@@ -164,6 +170,8 @@ describe('writing with continuations', () => {
     await page.getByTestId('editor').waitFor();
     await page.getByTestId('document-title').filter({ hasText: /\S/ }).waitFor();
     await expect.poll(editorText).toBe(text);
+    // What came from the model is remembered with the text.
+    await expect.poll(() => page.getByTestId('model-share').textContent()).toMatch(/[1-9]\d*%/);
 
     await page.getByTestId('toggle-history').click();
     await page.getByTestId('history-item').first().waitFor();

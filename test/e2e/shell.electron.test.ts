@@ -31,6 +31,7 @@ describe.skipIf('reason' in electron)('the Electron app', () => {
   afterAll(() => app?.close());
 
   it('shows the Japanese shell with app.info', async () => {
+    await page.getByTestId('models-close').click();
     await page.getByTestId('toggle-settings').click();
     await page.getByTestId('app-info').waitFor();
     expect(await page.getByTestId('app-title').textContent()).toBe('続き');

@@ -20,6 +20,22 @@ describe('documents', () => {
     expect(() => store.documents.get(999)).toThrow(expect.objectContaining({ code: 'not_found' }));
   });
 
+  it('remembers which text came from the model, and forgets it when an older revision is restored', async () => {
+    const store = await tmp.open();
+    const doc = store.documents.create({ title: 't', body: '吾輩は猫である。', createdAt: 1 });
+    expect(doc.generatedRanges).toEqual([]);
+    store.documents.save(doc.id, '吾輩は猫である。名前はまだ無い。', 2);
+    expect(store.documents.setGeneratedRanges(doc.id, [[8, 16]])).toBe(true);
+    expect(store.documents.setGeneratedRanges(doc.id, [[8, 16]])).toBe(false);
+    expect(store.documents.get(doc.id).generatedRanges).toEqual([[8, 16]]);
+    store.db.prepare("UPDATE documents SET generated_ranges = 'not json' WHERE id = ?").run(doc.id);
+    expect(store.documents.get(doc.id).generatedRanges).toEqual([]);
+    store.documents.setGeneratedRanges(doc.id, [[8, 16]]);
+    const [revision] = store.documents.revisions(doc.id);
+    store.documents.restoreRevision(doc.id, revision!.id);
+    expect(store.documents.get(doc.id)).toMatchObject({ body: '吾輩は猫である。', generatedRanges: [] });
+  });
+
   it('counts characters by code point and keeps memo and writing mode', async () => {
     const store = await tmp.open();
     const doc = store.documents.create({ title: 't', body: '😀あ', memo: 'メモ', writingMode: 'vertical' });

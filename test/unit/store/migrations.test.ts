@@ -38,6 +38,9 @@ const seeds: Record<number, (db: Database.Database) => void> = {
     // Version 5 kept revisions as copied text.
     db.prepare("INSERT INTO document_revisions (document_id, body, created_at, reason) VALUES (2, '春の小川は', 350, 'periodic')").run();
   },
+  6: (db) => {
+    db.prepare(`INSERT INTO settings (key, value, updated_at) VALUES ('shortcuts', '{"generation.start":"Mod+Enter"}', 2)`).run();
+  },
 };
 
 async function databaseAt(version: number): Promise<string> {
@@ -103,6 +106,8 @@ describe('migrations', () => {
           expect(store.documents.search('小川', 10).map((h) => h.documentId)).toEqual([2]);
           expect(store.documents.search('さらさら', 10).map((h) => h.documentId)).toEqual([2]);
         }
+        // Text from before v7 has no record of what came from the model.
+        expect(doc.generatedRanges).toEqual([]);
         expect(store.check().ok).toBe(true);
       } finally {
         store.close();
