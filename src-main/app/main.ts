@@ -10,6 +10,7 @@ import { defaultDatabasePath } from '../store/location';
 import { guardClose } from './close-guard';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol';
 import { installSecurityGuards } from './security';
+import { setupAutoUpdate } from './updater';
 import { loadWindowState, rememberWindowState } from './window-state';
 
 // electron-vite sets this in `npm run dev` only; packaged and preview builds load app://.
@@ -62,9 +63,28 @@ if (!app.requestSingleInstanceLock()) {
     installSecurityGuards(isAppUrl);
     serveRenderer(join(import.meta.dirname, '../renderer'));
     const { store, storeError } = await openAppStore(defaultDatabasePath(), (message) => console.error(`Tsuzuki: ${message}`));
-    app.on('will-quit', () => store?.close());
-    const services = createAppServices({ store, storeError, onCloseReady: () => closeGuard?.ready() });
-    app.on('will-quit', () => void services.dispose());
+    const services = createAppServices({
+      store,
+      storeError,
+      onCloseReady: () => closeGuard?.ready(),
+      onSettingsChanged: (settings) => updates.setEnabled(settings.updates.enabled),
+    });
+    const updates = setupAutoUpdate({ enabled: services.settings().updates.enabled });
+    // Stop generation (its last history write included) before the database closes, then quit for real.
+    let disposed = false;
+    app.on('will-quit', (event) => {
+      if (disposed) return;
+      event.preventDefault();
+      disposed = true;
+      updates.dispose();
+      void services
+        .dispose()
+        .catch((error: unknown) => console.error('Tsuzuki: while stopping', error))
+        .finally(() => {
+          store?.close();
+          app.quit();
+        });
+    });
     const router = createRouter(contract, services.handlers);
     bindElectronIpc(ipcMain, router, {
       isTrustedUrl: isAppUrl,

@@ -1,15 +1,18 @@
 /**
  * The composition root shared by the Electron app and `tsuzuki serve`: the database, the model library, the
- * generation service on the active model, and every request of the contract over them.
+ * generation service on the active model, and every request of the contract over them. Settings that choose the
+ * device, the hub mirror and token, and automatic updates are read here, when they are needed.
  */
 import { basename, resolve } from 'node:path';
 import type { Device } from '../engine/device';
 import type { Contract } from '../ipc/contract';
 import type { Handlers } from '../ipc/router';
+import { HubClient, type HubClientOptions } from '../model/hub';
 import type { Store } from '../store/store';
 import { GenerationService, type ModelChoice } from './generation';
 import { createHandlers } from './handlers';
 import { ModelsService } from './models';
+import { DEFAULT_SETTINGS, SettingsService, type Settings } from './settings';
 import { Subscribers } from './subscribers';
 
 export interface AppServicesOptions {
@@ -19,26 +22,38 @@ export interface AppServicesOptions {
   modelsDir?: string;
   /** A converted model folder to use instead of the library's active model (`tsuzuki serve --model`). */
   modelDir?: string;
+  /** Overrides the device setting (`tsuzuki serve --device`). */
   device?: Device;
   onCloseReady?: () => void;
+  /** Told after every `settings.set` (the app follows the updates setting). */
+  onSettingsChanged?: (settings: Settings) => void;
 }
 
 export interface AppServices {
   handlers: Handlers<Contract>;
   models: ModelsService;
+  settings(): Settings;
   dispose(): Promise<void>;
 }
 
 export function createAppServices(options: AppServicesOptions): AppServices {
+  const settingsService = options.store ? new SettingsService(options.store) : null;
+  const settings = (): Settings => settingsService?.get() ?? DEFAULT_SETTINGS;
+  const hubOptions = (): HubClientOptions => {
+    const { endpoint, token } = settings().hub;
+    return { ...(endpoint ? { endpoint } : {}), ...(token ? { token } : {}) };
+  };
+
   const modelEvents = new Subscribers<'models.job'>();
-  const models = new ModelsService({ modelsDir: options.modelsDir, emit: (event, status) => modelEvents.send(event, status) });
-  const fixed: ModelChoice | null = options.modelDir
-    ? { id: basename(resolve(options.modelDir)), dir: resolve(options.modelDir), device: options.device }
-    : null;
+  const models = new ModelsService({ modelsDir: options.modelsDir, hub: hubOptions, emit: (event, status) => modelEvents.send(event, status) });
+  const placement = (): Pick<ModelChoice, 'device' | 'threads'> => {
+    const { device, threads } = settings().engine;
+    return { device: options.device ?? device, ...(threads ? { threads } : {}) };
+  };
   const currentModel = async (): Promise<ModelChoice | null> => {
-    if (fixed) return fixed;
+    if (options.modelDir) return { id: basename(resolve(options.modelDir)), dir: resolve(options.modelDir), ...placement() };
     const active = await models.active();
-    return active ? { id: `${active.id}@${active.precision}`, dir: active.dir, device: options.device } : null;
+    return active ? { id: `${active.id}@${active.precision}`, dir: active.dir, ...placement() } : null;
   };
   const generation = new GenerationService({ store: options.store, model: currentModel });
   const handlers = createHandlers({
@@ -48,11 +63,19 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     models,
     modelEvents,
     currentModel,
+    hub: () => new HubClient(hubOptions()),
     onCloseReady: options.onCloseReady,
   });
+  const set = handlers['settings.set'];
+  handlers['settings.set'] = async (input, ctx) => {
+    const result = await set(input, ctx);
+    options.onSettingsChanged?.(result);
+    return result;
+  };
   return {
     handlers,
     models,
+    settings,
     async dispose() {
       await generation.dispose();
     },

@@ -1,6 +1,7 @@
 /** The composition root of the services: every request of the contract, implemented. */
 import type { Contract } from '../ipc/contract';
 import type { Handlers } from '../ipc/router';
+import type { HubClient } from '../model/hub';
 import { appInfo } from './app';
 import { GenerationService } from './generation';
 import { createModelsHandlers } from './models-handlers';
@@ -18,6 +19,8 @@ export interface HandlerDeps extends StoreDeps {
   modelEvents?: Subscribers<'models.job'>;
   /** The model generation uses now (the same function the GenerationService was given). */
   currentModel?: () => Promise<{ id: string; dir: string } | null>;
+  /** The hub client for `models.plan` (mirror and token from the settings). */
+  hub?: () => HubClient;
 }
 
 export function createHandlers(deps: HandlerDeps = {}): Handlers<Contract> {
@@ -29,7 +32,7 @@ export function createHandlers(deps: HandlerDeps = {}): Handlers<Contract> {
     'generation.start': (input, ctx) => generation.start(input, ctx.emit, ctx.signal),
     'generation.cancel': ({ requestId }) => generation.cancel(requestId),
     'generation.prefill': (input) => generation.prefill(input),
-    ...createModelsHandlers({ models, events: deps.modelEvents ?? new Subscribers(), inUse: async () => (await deps.currentModel?.()) ?? null }),
+    ...createModelsHandlers({ models, events: deps.modelEvents ?? new Subscribers(), inUse: async () => (await deps.currentModel?.()) ?? null, hub: deps.hub }),
     'app.closeReady': () => {
       deps.onCloseReady?.();
       return null;

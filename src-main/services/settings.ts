@@ -45,7 +45,30 @@ const uiSchema = z.object({
   autosaveDelayMs: z.number().int().min(100).max(1000),
 });
 
-export const settingsSchema = z.object({ sampling: samplingSchema, shortcuts: shortcutsSchema, ui: uiSchema });
+const engineSchema = z.object({
+  /** Where the model runs; `auto` tries this platform's GPU and falls back to the CPU, saying why. */
+  device: z.enum(['auto', 'cpu', 'cuda', 'dml', 'webgpu', 'coreml']),
+  /** CPU threads; null: every core up to 8. */
+  threads: z.number().int().min(1).max(64).nullable(),
+});
+
+const hubSchema = z.object({
+  /** A Hugging Face mirror; null: HF_ENDPOINT or https://huggingface.co. */
+  endpoint: z.string().url().max(500).refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL').nullable(),
+  /** For gated or private repos; null: HF_TOKEN or the token `huggingface-cli login` saved. */
+  token: z.string().min(1).max(500).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').nullable(),
+});
+
+const updatesSchema = z.object({ enabled: z.boolean() });
+
+export const settingsSchema = z.object({
+  sampling: samplingSchema,
+  shortcuts: shortcutsSchema,
+  ui: uiSchema,
+  engine: engineSchema,
+  hub: hubSchema,
+  updates: updatesSchema,
+});
 export type Settings = z.infer<typeof settingsSchema>;
 export type SamplingParams = z.infer<typeof samplingParamsSchema>;
 
@@ -85,6 +108,9 @@ export const DEFAULT_SETTINGS: Settings = {
     'document.new': 'Mod+N',
     'history.open': 'Mod+H',
   },
+  engine: { device: 'auto', threads: null },
+  hub: { endpoint: null, token: null },
+  updates: { enabled: true },
   ui: {
     theme: 'system',
     language: 'ja',
@@ -120,14 +146,15 @@ function readShortcuts(stored: unknown): Settings['shortcuts'] {
   return result;
 }
 
-function readUi(stored: unknown): Settings['ui'] {
+/** A section of plain fields: each stored field that still validates is kept, the others fall back to the default. */
+function readFields<S extends z.ZodObject>(schema: S, defaults: z.infer<S>, stored: unknown): z.infer<S> {
   const source = stored && typeof stored === 'object' && !Array.isArray(stored) ? (stored as Record<string, unknown>) : {};
-  const result = { ...DEFAULT_SETTINGS.ui } as Record<string, unknown>;
-  for (const [key, schema] of Object.entries(uiSchema.shape)) {
-    const parsed = (schema as z.ZodType).safeParse(source[key]);
-    if (parsed.success) result[key] = parsed.data;
+  const result = { ...defaults } as Record<string, unknown>;
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const parsed = (field as z.ZodType).safeParse(source[key]);
+    if (parsed.success && key in source) result[key] = parsed.data;
   }
-  return result as Settings['ui'];
+  return result as z.infer<S>;
 }
 
 export class SettingsService {
@@ -137,7 +164,10 @@ export class SettingsService {
     return this.store.run((s) => ({
       sampling: readSampling(s.settings.get('sampling')),
       shortcuts: readShortcuts(s.settings.get('shortcuts')),
-      ui: readUi(s.settings.get('ui')),
+      ui: readFields(uiSchema, DEFAULT_SETTINGS.ui, s.settings.get('ui')),
+      engine: readFields(engineSchema, DEFAULT_SETTINGS.engine, s.settings.get('engine')),
+      hub: readFields(hubSchema, DEFAULT_SETTINGS.hub, s.settings.get('hub')),
+      updates: readFields(updatesSchema, DEFAULT_SETTINGS.updates, s.settings.get('updates')),
     }));
   }
 

@@ -157,6 +157,20 @@ export const ja = {
   'documents.confirmPurge': '「{title}」を完全に削除しますか? この操作は取り消せません(生成の履歴は残ります)。',
   'sampling.seed': 'シード',
   'sampling.seedRandom': '毎回ランダム',
+  'engine.heading': '実行環境',
+  'engine.device': 'デバイス',
+  'engine.device.auto': '自動(GPU を試し、だめなら CPU)',
+  'engine.device.cpu': 'CPU',
+  'engine.device.cuda': 'NVIDIA GPU(CUDA)',
+  'engine.device.dml': 'GPU(DirectML)',
+  'engine.device.webgpu': 'WebGPU',
+  'engine.device.coreml': 'Apple(CoreML)',
+  'engine.threads': 'CPU スレッド数',
+  'engine.threadsAuto': '自動',
+  'hub.heading': 'Hugging Face',
+  'hub.endpoint': 'ミラーの URL',
+  'hub.token': 'アクセストークン',
+  'updates.enabled': '新しいバージョンを自動で確認して更新する',
 } as const;
 
 export type MessageKey = keyof typeof ja;
