@@ -35,7 +35,11 @@ const documentSummary = z.object({
   preview: z.string(),
   writingMode,
 });
-const textRange = z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).refine(([from, to]) => from < to, 'from must be before to');
+const offset = z.number().int().nonnegative();
+/** [from, to) offsets, and the history entry the text came from when known. */
+const textRange = z
+  .union([z.tuple([offset, offset]), z.tuple([offset, offset, id])])
+  .refine(([from, to]) => from < to, 'from must be before to');
 const documentRecord = documentSummary.extend({ body: z.string(), memo: z.string(), generatedRanges: z.array(textRange) });
 const revisionSummary = z.object({ id, documentId: id, createdAt: time, reason: z.string(), charCount: z.number().int(), preview: z.string() });
 const snippet = z.object({ text: z.string(), highlights: z.array(z.tuple([z.number().int(), z.number().int()])) });

@@ -19,7 +19,8 @@ export interface DocumentSummary {
   writingMode: WritingMode;
 }
 
-export type TextRange = [from: number, to: number];
+/** [from, to) offsets into the text, and the generation it came from when known. */
+export type TextRange = [from: number, to: number] | [from: number, to: number, generationId: number];
 
 export interface DocumentRecord extends DocumentSummary {
   /** Offsets of the text accepted from the model. */
@@ -85,7 +86,10 @@ function parseRanges(json: string): TextRange[] {
   try {
     const value = JSON.parse(json) as unknown;
     if (!Array.isArray(value)) return [];
-    return value.filter((r): r is TextRange => Array.isArray(r) && r.length === 2 && Number.isInteger(r[0]) && Number.isInteger(r[1]) && r[0] < r[1]);
+    return value.filter(
+      (r): r is TextRange =>
+        Array.isArray(r) && (r.length === 2 || (r.length === 3 && Number.isInteger(r[2]))) && Number.isInteger(r[0]) && Number.isInteger(r[1]) && r[0] < r[1],
+    );
   } catch {
     return [];
   }

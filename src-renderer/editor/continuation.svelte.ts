@@ -31,7 +31,7 @@ export class Continuation {
   private requestId: string | null = null;
   /** Events that arrive while `generation.start` has not answered yet (their request id is not known). */
   private early: StreamEvent[] | null = null;
-  private outcome: { outcome: ProposalOutcome; alternative: number } | null = null;
+  private outcome: { outcome: ProposalOutcome; alternative: number; key: string } | null = null;
   private done: Done | null = null;
   private readonly off: (() => void)[];
 
@@ -134,8 +134,8 @@ export class Continuation {
   }
 
   /** The editor ended the proposal (accept, reject, typing): stop the stream and record the outcome. */
-  ended(outcome: ProposalOutcome, alternative: number): void {
-    this.outcome = { outcome, alternative };
+  ended(outcome: ProposalOutcome, alternative: number, key: string): void {
+    this.outcome = { outcome, alternative, key };
     void this.stop();
     this.status = 'idle';
     this.settle();
@@ -144,15 +144,16 @@ export class Continuation {
   /** Once both the writer's decision and the stored generations are known, record the decision in the history. */
   private settle(): void {
     if (!this.outcome || !this.done) return;
-    const { outcome, alternative } = this.outcome;
+    const { outcome, alternative, key } = this.outcome;
     const done = this.done;
     this.outcome = null;
     this.done = null;
     this.requestId = null;
     for (const alt of done.alternatives) {
       if (alt.generationId === null) continue;
-      const status = outcome !== 'rejected' && alt.index === alternative ? 'accepted' : 'rejected';
-      void api.history.setStatus({ id: alt.generationId, status }).catch(() => undefined);
+      const accepted = outcome !== 'rejected' && alt.index === alternative;
+      void api.history.setStatus({ id: alt.generationId, status: accepted ? 'accepted' : 'rejected' }).catch(() => undefined);
+      if (accepted) this.editor()?.linkGeneration(key, alt.generationId);
     }
   }
 

@@ -41,7 +41,7 @@ export function countText(raw: string): Counts {
 }
 
 /** Share of the text that came from the model, given its accepted ranges [from, to) in UTF-16 offsets. */
-export function modelShare(text: string, generated: readonly (readonly [number, number])[]): number {
+export function modelShare(text: string, generated: readonly (readonly number[])[]): number {
   const total = codePoints(text);
   if (total === 0) return 0;
   let fromModel = 0;

@@ -79,14 +79,17 @@ export const proposalActions = {
   clear: (tr: Transaction) => tr.setMeta(proposalKey, { type: 'clear' } satisfies Action),
 };
 
-/** The transaction that accepts the shown alternative: the text goes in (marked as generated), the cursor after it. */
-export function acceptTransaction(state: EditorState): Transaction | null {
+/**
+ * The transaction that accepts the shown alternative: the text goes in (marked as generated, with `key` until the
+ * history entry's id is known), the cursor after it.
+ */
+export function acceptTransaction(state: EditorState, key: string): Transaction | null {
   const proposal = proposalKey.getState(state);
   if (!proposal) return null;
   const text = proposal.texts[proposal.index] ?? '';
   const tr = proposalActions.clear(state.tr);
   if (!text) return tr;
-  const mark = schema.marks.generated!.create();
+  const mark = schema.marks.generated!.create({ key });
   const lines = text.split('\n');
   let pos = proposal.pos;
   lines.forEach((line, i) => {

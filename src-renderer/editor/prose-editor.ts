@@ -10,12 +10,12 @@
  * - 200,000 characters: paragraphs are separate nodes, and an edit only re-renders the paragraph it touches.
  */
 import { baseKeymap } from 'prosemirror-commands';
-import { history, redo, undo } from 'prosemirror-history';
+import { history, isHistoryTransaction, redo, undo } from 'prosemirror-history';
 import { keymap } from 'prosemirror-keymap';
 import { EditorState, Plugin, TextSelection } from 'prosemirror-state';
 import { EditorView } from 'prosemirror-view';
 import { acceptTransaction, proposalActions, proposalKey, proposalPlugin, type Proposal } from './proposal';
-import { docToText, offsetToPos, posToOffset, textToDoc, type Range } from './schema';
+import { docToText, editedGenerations, offsetToPos, posToOffset, schema, textToDoc, type Range } from './schema';
 import { defaultBindings, isImeEvent, matchesShortcut, type Bindings } from './shortcuts';
 
 export type ProposalOutcome = 'accepted' | 'rejected' | 'interrupted';
@@ -27,19 +27,28 @@ export interface EditorEvents {
   continue(): void;
   /** Retry: reject the proposal and ask again. */
   retry(): void;
-  /** A proposal ended; `text` is what went into the document (empty when rejected). */
-  proposalEnded(outcome: ProposalOutcome, text: string, alternative: number): void;
+  /**
+   * A proposal ended; `text` is what went into the document (empty when rejected), and `key` marks it until
+   * `linkGeneration(key, id)` ties it to its history entry.
+   */
+  proposalEnded(outcome: ProposalOutcome, text: string, alternative: number, key: string): void;
+  /** The writer changed text that was accepted from these history entries. */
+  generatedEdited(ids: number[]): void;
   /** Another alternative is shown (Alt+↑/↓). */
   alternativeShown(index: number): void;
   /** A composition ended: work postponed during it (autosave) may run now. */
   compositionEnd(): void;
 }
 
+/** Marks a transaction that only links accepted text to its history entry. */
+const LINK = 'tsuzuki-link-generation';
+
 const MODIFIER_KEYS = new Set(['Shift', 'Control', 'Alt', 'Meta', 'CapsLock', 'Fn', 'Hyper', 'Super', 'OS']);
 
 export class ProseEditor {
   readonly view: EditorView;
   private bindings: Bindings = defaultBindings;
+  private acceptances = 0;
 
   constructor(
     mount: HTMLElement,
@@ -72,9 +81,18 @@ export class ProseEditor {
       state: this.createState(text, generated, [guard]),
       attributes: { class: 'prose', spellcheck: 'false', role: 'textbox', 'aria-multiline': 'true', 'data-testid': 'editor' },
       dispatchTransaction: (tr) => {
+        const before = this.view.state.doc;
         const state = this.view.state.apply(tr);
         this.view.updateState(state);
-        if (tr.docChanged) this.events.change();
+        if (!tr.docChanged) return;
+        this.events.change();
+        // Undo and redo put back what was there; only the writer's own edits of accepted text count.
+        if (!isHistoryTransaction(tr) && !tr.getMeta(proposalKey) && !tr.getMeta(LINK)) {
+          const changes: [number, number][] = [];
+          tr.mapping.maps.forEach((map, i) => map.forEach((from, to) => changes.push([tr.mapping.slice(0, i).invert().map(from), tr.mapping.slice(0, i).invert().map(to)])));
+          const edited = editedGenerations(before, changes);
+          if (edited.size > 0) this.events.generatedEdited([...edited]);
+        }
       },
     });
   }
@@ -171,17 +189,29 @@ export class ProseEditor {
 
   accept(outcome: 'accepted' | 'interrupted' = 'accepted'): void {
     const proposal = this.proposal;
-    const tr = acceptTransaction(this.view.state);
+    const key = `p${++this.acceptances}`;
+    const tr = acceptTransaction(this.view.state, key);
     if (!proposal || !tr) return;
     this.view.dispatch(tr);
-    this.events.proposalEnded(outcome, proposal.texts[proposal.index] ?? '', proposal.index);
+    this.events.proposalEnded(outcome, proposal.texts[proposal.index] ?? '', proposal.index, key);
   }
 
   reject(): void {
     const proposal = this.proposal;
     if (!proposal) return;
     this.view.dispatch(proposalActions.clear(this.view.state.tr));
-    this.events.proposalEnded('rejected', '', proposal.index);
+    this.events.proposalEnded('rejected', '', proposal.index, '');
+  }
+
+  /** Ties accepted text (marked with `key`) to its history entry, so later edits of it can be recorded there. */
+  linkGeneration(key: string, id: number): void {
+    const type = schema.marks.generated!;
+    const tr = this.view.state.tr;
+    this.view.state.doc.descendants((node, pos) => {
+      const mark = node.marks.find((m) => m.type === type && m.attrs.key === key);
+      if (mark) tr.removeMark(pos, pos + node.nodeSize, mark).addMark(pos, pos + node.nodeSize, type.create({ id }));
+    });
+    if (tr.docChanged) this.view.dispatch(tr.setMeta('addToHistory', false).setMeta(LINK, true));
   }
 
   focus(): void {

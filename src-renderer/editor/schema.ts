@@ -16,6 +16,8 @@ export const schema = new Schema({
   },
   marks: {
     generated: {
+      // `id`: the history entry the text came from, once known; `key`: links a fresh acceptance to it meanwhile.
+      attrs: { id: { default: null }, key: { default: null } },
       inclusive: false,
       parseDOM: [{ tag: 'span.generated' }],
       toDOM: () => ['span', { class: 'generated' }, 0],
@@ -23,7 +25,8 @@ export const schema = new Schema({
   },
 });
 
-export type Range = readonly [from: number, to: number];
+/** [from, to) in the stored text, with the history entry it came from when known. */
+export type Range = readonly [from: number, to: number] | readonly [from: number, to: number, generationId: number];
 
 /** Builds a document from stored text; `generated` ranges are offsets into that text. */
 export function textToDoc(text: string, generated: readonly Range[] = []): Node {
@@ -34,12 +37,12 @@ export function textToDoc(text: string, generated: readonly Range[] = []): Node 
     const end = start + line.length;
     const pieces: Node[] = [];
     let cursor = start;
-    for (const [from, to] of generated) {
-      const a = Math.max(from, start);
+    for (const [from, to, id] of generated) {
+      const a = Math.max(from, start, cursor);
       const b = Math.min(to, end);
       if (a >= b) continue;
       if (a > cursor) pieces.push(schema.text(text.slice(cursor, a)));
-      pieces.push(schema.text(text.slice(a, b), [schema.marks.generated!.create()]));
+      pieces.push(schema.text(text.slice(a, b), [schema.marks.generated!.create({ id: id ?? null })]));
       cursor = b;
     }
     if (cursor < end) pieces.push(schema.text(text.slice(cursor, end)));
@@ -52,7 +55,7 @@ export function textToDoc(text: string, generated: readonly Range[] = []): Node 
 /** The stored form: paragraphs joined by '\n', and the offsets of generated text. */
 export function docToText(doc: Node): { text: string; generated: Range[] } {
   const parts: string[] = [];
-  const generated: Range[] = [];
+  const generated: (readonly [number, number] | readonly [number, number, number])[] = [];
   let offset = 0;
   doc.forEach((paragraph, _pos, index) => {
     if (index > 0) {
@@ -61,16 +64,36 @@ export function docToText(doc: Node): { text: string; generated: Range[] } {
     }
     paragraph.forEach((child) => {
       const text = child.text ?? '';
-      if (child.marks.some((m) => m.type === schema.marks.generated)) {
+      const mark = child.marks.find((m) => m.type === schema.marks.generated);
+      if (mark) {
+        const id = (mark.attrs.id as number | null) ?? undefined;
         const last = generated.at(-1);
-        if (last && last[1] === offset) generated[generated.length - 1] = [last[0], offset + text.length];
-        else generated.push([offset, offset + text.length]);
+        if (last && last[1] === offset && last[2] === id) generated[generated.length - 1] = id === undefined ? [last[0], offset + text.length] : [last[0], offset + text.length, id];
+        else generated.push(id === undefined ? [offset, offset + text.length] : [offset, offset + text.length, id]);
       }
       parts.push(text);
       offset += text.length;
     });
   });
   return { text: parts.join(''), generated };
+}
+
+/** History entries whose accepted text a transaction changes (typing inside it, deleting part of it). */
+export function editedGenerations(before: Node, changes: readonly (readonly [from: number, to: number])[]): Set<number> {
+  const ids = new Set<number>();
+  for (const [from, to] of changes) {
+    before.nodesBetween(Math.max(0, from - 1), Math.min(before.content.size, to + 1), (node, pos) => {
+      if (!node.isText) return true;
+      const id = node.marks.find((m) => m.type === schema.marks.generated)?.attrs.id as number | null | undefined;
+      const start = pos;
+      const end = pos + node.nodeSize;
+      // Inside the text or overlapping it; typing right before or after it does not count.
+      const touches = from === to ? from > start && from < end : from < end && to > start;
+      if (id != null && touches) ids.add(id);
+      return false;
+    });
+  }
+  return ids;
 }
 
 /** Text offset of a document position (paragraph boundaries count as one '\n'). */

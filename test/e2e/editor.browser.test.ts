@@ -127,6 +127,22 @@ describe('writing with continuations', () => {
     expect(await editorText()).toBe(before + retried);
   });
 
+  it('records in the history when the writer edits text accepted from the model', async () => {
+    await page.keyboard.press(`${mod}+Enter`);
+    await waitForGenerationEnd();
+    await page.keyboard.press('Tab');
+    await page.waitForTimeout(300); // the acceptance is recorded and linked to its history entry
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.type('Z');
+    await page.getByTestId('toggle-history').click();
+    await page.getByTestId('history-item').first().waitFor();
+    await expect.poll(async () => page.getByTestId('history-item').first().locator('.meta').textContent(), { timeout: 10_000 }).toContain('採用後に編集');
+    await page.getByTestId('toggle-history').click();
+    await page.getByTestId('editor').click();
+    await page.keyboard.press(`${mod}+End`);
+  });
+
   it('cycles through alternatives with Alt+↑/↓ and accepts the one shown', async () => {
     await setSampling('alternatives', 3);
     await page.keyboard.insertText('夕暮れの駅で、');

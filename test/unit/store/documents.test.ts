@@ -25,9 +25,9 @@ describe('documents', () => {
     const doc = store.documents.create({ title: 't', body: '吾輩は猫である。', createdAt: 1 });
     expect(doc.generatedRanges).toEqual([]);
     store.documents.save(doc.id, '吾輩は猫である。名前はまだ無い。', 2);
-    expect(store.documents.setGeneratedRanges(doc.id, [[8, 16]])).toBe(true);
-    expect(store.documents.setGeneratedRanges(doc.id, [[8, 16]])).toBe(false);
-    expect(store.documents.get(doc.id).generatedRanges).toEqual([[8, 16]]);
+    expect(store.documents.setGeneratedRanges(doc.id, [[8, 12, 7], [12, 16]])).toBe(true);
+    expect(store.documents.setGeneratedRanges(doc.id, [[8, 12, 7], [12, 16]])).toBe(false);
+    expect(store.documents.get(doc.id).generatedRanges).toEqual([[8, 12, 7], [12, 16]]);
     store.db.prepare("UPDATE documents SET generated_ranges = 'not json' WHERE id = ?").run(doc.id);
     expect(store.documents.get(doc.id).generatedRanges).toEqual([]);
     store.documents.setGeneratedRanges(doc.id, [[8, 16]]);
