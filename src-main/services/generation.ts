@@ -129,7 +129,7 @@ export class GenerationService {
   private async acquire(): Promise<{ runtime: RemoteRuntime; choice: ModelChoice }> {
     const choice = await this.deps.model();
     if (!choice) {
-      throw new TsuzukiError('not_found', 'No model is installed or selected. Download or convert a model in the model library first.');
+      throw new TsuzukiError('no_model', 'No model is installed or selected. Download or convert a model in the model library first.');
     }
     const key = JSON.stringify([choice.dir, choice.device ?? 'auto', choice.threads ?? null]);
     if (this.runtime?.key !== key || !(await this.runtime.ready.then((r) => r.alive, () => false))) {

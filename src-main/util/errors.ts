@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'unknown_channel'
   | 'unauthorized'
   | 'not_found'
+  | 'no_model'
   | 'invalid_argument'
   | 'corrupt_file'
   | 'unsupported'

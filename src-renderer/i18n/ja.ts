@@ -171,6 +171,18 @@ export const ja = {
   'hub.endpoint': 'ミラーの URL',
   'hub.token': 'アクセストークン',
   'updates.enabled': '新しいバージョンを自動で確認して更新する',
+  'errors.no_model': 'モデルがまだありません。上の「モデル」から rinna/japanese-gpt-1b をダウンロードするか、フォルダから読み込んでください。',
+  'errors.not_found': '見つかりませんでした。一覧を開き直してください。',
+  'errors.disk_full': 'ディスクの空きが足りません。不要なファイルを削除してから、もう一度試してください。',
+  'errors.corrupt_file': 'ファイルが壊れているか、形式が違います。ダウンロードや変換をやり直してください。',
+  'errors.network': 'ネットワークにつながりませんでした。接続(プロキシやミラーの設定)を確かめて、もう一度試してください。続きから再開します。',
+  'errors.unauthorized': 'アクセスが拒否されました。設定の「アクセストークン」を入れ、Hugging Face でモデルの利用条件に同意してください。',
+  'errors.busy': 'ほかの処理が使用中です(別の Tsuzuki が開いているかもしれません)。終わってから、もう一度試してください。',
+  'errors.read_only': '書き込みできません。フォルダの権限やディスクの状態を確かめてください。',
+  'errors.unsupported': 'この環境では使えません。設定でデバイスを「CPU」にするなど、別の方法を選んでください。',
+  'errors.invalid': '値が正しくありません。設定を確かめてください。',
+  'errors.cancelled': 'キャンセルしました。',
+  'errors.internal': '予期しないエラーが起きました。もう一度試し、続くようならアプリを再起動してください。',
 } as const;
 
 export type MessageKey = keyof typeof ja;

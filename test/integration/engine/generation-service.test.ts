@@ -197,7 +197,7 @@ describe('generation service over the IPC router', () => {
     const { end } = await start(c, { before });
     const e = await end;
     expect(e.event).toBe('generation.error');
-    expect(e.payload.error).toMatchObject({ code: 'not_found' });
+    expect(e.payload.error).toMatchObject({ code: 'no_model' });
   });
 });
 
