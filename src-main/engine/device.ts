@@ -50,6 +50,16 @@ async function availableBackends(forAuto: boolean): Promise<Set<string>> {
   return names;
 }
 
+/**
+ * The execution providers a model can actually run on here: what this onnxruntime build offers (CUDA only with its
+ * library installed), less what the engine does not drive yet (WebGPU). `cpu` is always among them.
+ */
+export async function usableProviders(): Promise<string[]> {
+  const names = await availableBackends(true);
+  const driven: ConcreteDevice[] = ['cuda', 'dml', 'coreml'];
+  return ['cpu', ...driven.filter((n) => names.has(n))];
+}
+
 function cudaLibraryPresent(): boolean {
   try {
     const entry = createRequire(import.meta.url).resolve('onnxruntime-node');

@@ -1,12 +1,12 @@
 import pkg from '../../package.json' with { type: 'json' };
+import { usableProviders } from '../engine/device';
 import type { AppInfo } from '../ipc/contract';
 
 /** onnxruntime is imported lazily: a broken GPU library must not stop the app (or `tsuzuki info`) from starting. */
 async function onnxruntimeInfo(): Promise<AppInfo['onnxruntime']> {
   try {
     const ort = await import('onnxruntime-node');
-    const providers = ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
-    return { version: ort.env.versions.node ?? null, providers: providers.includes('cpu') ? providers : ['cpu', ...providers], error: null };
+    return { version: ort.env.versions.node ?? null, providers: await usableProviders(), error: null };
   } catch (error) {
     return { version: null, providers: [], error: error instanceof Error ? error.message : String(error) };
   }

@@ -1,4 +1,5 @@
 /** The models requests of the contract over one ModelsService. */
+import { usableProviders } from '../engine/device';
 import type { Contract } from '../ipc/contract';
 import type { modelsRequests } from '../ipc/contract-models';
 import type { Handlers } from '../ipc/router';
@@ -14,8 +15,7 @@ const GPU_PROVIDERS = new Set(['cuda', 'dml', 'coreml']);
 
 async function gpuAvailable(): Promise<boolean> {
   try {
-    const ort = await import('onnxruntime-node');
-    return ort.listSupportedBackends().some((b) => b.bundled && GPU_PROVIDERS.has(b.name));
+    return (await usableProviders()).some((name) => GPU_PROVIDERS.has(name));
   } catch {
     return false;
   }
