@@ -5,6 +5,7 @@ import { PRECISIONS, type Precision } from '../../model/weights';
 import { TsuzukiError } from '../../util/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
+import { progressBar } from '../progress';
 
 const usage = 'tsuzuki convert <hf-dir> <out-dir> [--precision fp32|fp16|int8|int4] [--block-size 32]';
 
@@ -27,23 +28,8 @@ export const convert: Command = {
     const blockSize = Number(values['block-size']);
     const [hfDir, outDir] = positionals as [string, string];
 
-    const { SingleBar } = (await import('cli-progress')).default;
-    const bar = new SingleBar({
-      stream: process.stderr,
-      format: '{phase} [{bar}] {percentage}% {detail}',
-      hideCursor: true,
-      clearOnComplete: true,
-    });
-    let phase: ConvertProgress['phase'] | undefined;
-    const onProgress = (p: ConvertProgress) => {
-      if (p.phase !== phase) {
-        if (phase) bar.stop();
-        phase = p.phase;
-        bar.start(p.total, p.done, { phase: p.phase.padEnd(10), detail: p.detail });
-      } else {
-        bar.update(p.done, { detail: p.detail });
-      }
-    };
+    const bar = await progressBar();
+    const onProgress = (p: ConvertProgress) => bar.step(p.phase, p.done, p.total, p.detail);
     const started = performance.now();
     const controller = new AbortController();
     const cancel = () => controller.abort();

@@ -4,7 +4,7 @@ import { ModelsService, type ModelJob } from '../../services/models';
 import { TsuzukiError } from '../../util/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
-import { progressBar } from './download';
+import { progressBar } from '../progress';
 
 const usage = [
   'tsuzuki models list',
