@@ -184,4 +184,6 @@ export const en: Record<MessageKey, string> = {
   'errors.invalid': 'A value is not valid. Check the settings.',
   'errors.cancelled': 'Cancelled.',
   'errors.internal': 'Something unexpected happened. Try again; if it persists, restart the app.',
+  'history.import': 'Import (JSONL)',
+  'history.imported': 'Added {generations} generations and {documents} documents (duplicates are skipped).',
 };

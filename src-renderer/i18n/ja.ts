@@ -183,6 +183,8 @@ export const ja = {
   'errors.invalid': '値が正しくありません。設定を確かめてください。',
   'errors.cancelled': 'キャンセルしました。',
   'errors.internal': '予期しないエラーが起きました。もう一度試し、続くようならアプリを再起動してください。',
+  'history.import': '読み込み(JSONL)',
+  'history.imported': '生成 {generations} 件、文書 {documents} 件を追加しました(重複は読み込みません)。',
 } as const;
 
 export type MessageKey = keyof typeof ja;

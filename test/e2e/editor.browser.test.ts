@@ -3,7 +3,7 @@
  * temporary database): IME safety, streaming a continuation, accept/reject/retry/alternatives/typing/undo,
  * history search and persistence, vertical writing.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -201,6 +201,15 @@ describe('writing with continuations', () => {
     }
     await page.screenshot({ path: artifactPath('history-panel.png') });
     await page.getByTestId('history-search').fill('');
+
+    // Export everything as JSONL and import it back: nothing is added twice.
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'JSONL', exact: true }).click();
+    const file = artifactPath('history-export.jsonl');
+    await (await download).saveAs(file);
+    expect(readFileSync(file, 'utf8').split('\n').filter(Boolean).length).toBeGreaterThan(1);
+    await page.getByTestId('history-import').setInputFiles(file);
+    await expect.poll(() => page.getByTestId('history-panel').getByRole('status').textContent()).toContain('生成 0 件、文書 0 件');
     await page.getByTestId('toggle-history').click();
   });
 
