@@ -6,8 +6,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { ConcreteDevice } from '../engine/device';
-import type { GenerationResult, PrefillResult } from '../engine/generator';
-import type { SamplingParams } from '../engine/sampler';
+import type { GenerationRequest, GenerationResult, PrefillResult } from '../engine/generator';
 import { TsuzukiError, type ErrorCode } from '../util/errors';
 import { startWorker } from '../util/worker';
 import type { RuntimeOptions } from './generation-runtime';
@@ -19,14 +18,8 @@ export interface PromptSource {
   memo?: string;
 }
 
-export interface RemoteGenerateInput extends PromptSource {
-  maxNewTokens: number;
-  sampling: SamplingParams;
-  seed: number;
-  n: number;
-  stopStrings?: string[];
-  endOfSentence?: boolean;
-}
+/** What the worker needs to generate: the prompt as text (it tokenizes), and the generator's own parameters. */
+export type RemoteGenerateInput = PromptSource & Pick<GenerationRequest, 'maxNewTokens' | 'sampling' | 'seed' | 'n' | 'stopStrings' | 'endOfSentence'>;
 
 export interface RemoteGenerateResult extends GenerationResult {
   /** The context the model continued: its text (a tail of `before`), prompt ids and the memo's share. */
