@@ -5,10 +5,10 @@
  * request cancels the running one, and cancellation is checked between forward passes.
  */
 import { TsuzukiError } from '../util/errors';
-import { PromptCache, sliceCache } from './kv-cache';
+import { PromptCache } from './kv-cache';
 import { alternativeSeed, Rng } from './rng';
 import { TokenSampler, type SamplingParams, type SpecialTokens } from './sampler';
-import type { DecoderSession, PastKeyValues } from './session';
+import type { DecoderSession } from './session';
 import { StopText } from './stop-text';
 
 /** What the generator needs of the streaming detokenizer: text that became final after each token. */
@@ -212,25 +212,25 @@ export class Generator {
    * cancelled prefill still leaves its progress for the next request). `logits` is null when cancelled.
    */
   private async prefillPrompt(ids: number[], signal: AbortSignal) {
-    const reuse = await this.cache.reuse(ids);
-    let { past, logits } = reuse;
+    const reuse = this.cache.reuse(ids);
+    let { cache, logits } = reuse;
     let pos = reuse.reused;
     while (!logits || pos < ids.length) {
-      if (signal.aborted) return { past, logits: null, reused: reuse.reused, prefilled: pos - reuse.reused };
+      if (signal.aborted) return { cache, logits: null, reused: reuse.reused, prefilled: pos - reuse.reused };
       const end = Math.min(ids.length, pos + this.prefillChunk);
       const out = await this.session.forward({
         ids: [ids.slice(pos, end)],
         attentionMask: [ones(end)],
         positionIds: [range(pos, end)],
-        ...(past ? { past } : {}),
+        logitsToKeep: 1,
+        ...(cache ? { cache } : {}),
       });
-      const vocab = out.dims[2];
-      logits = out.logits.slice((end - pos - 1) * vocab, (end - pos) * vocab);
-      past = out.present;
+      logits = out.logits;
+      cache = out.cache;
       pos = end;
-      this.cache.set(ids.slice(0, end), past, logits);
+      this.cache.set(ids.slice(0, end), cache, logits);
     }
-    return { past: past!, logits, reused: reuse.reused, prefilled: pos - reuse.reused };
+    return { cache: cache!, logits, reused: reuse.reused, prefilled: pos - reuse.reused };
   }
 
   private async run(req: GenerationRequest, signal: AbortSignal, called: number): Promise<GenerationResult> {
@@ -267,35 +267,37 @@ export class Generator {
       // Every alternative samples its first token from the prompt's logits.
       let rowLogits = alts.map(() => prefill.logits!);
       let active = alts;
-      let past: PastKeyValues = prefill.past;
-      let pastRows = 1;
+      // One alternative decodes on in the prompt cache itself, so that the next request can reuse what it wrote;
+      // several get a copy with a row each.
+      let cache = prefill.cache;
+      const capacity = req.promptIds.length + req.maxNewTokens;
       for (let step = 0; ; step++) {
         active.forEach((a, r) => {
           const id = a.sampler.next(rowLogits[r]!, step);
           emit(a, a.accept(id, this.eos, req.maxNewTokens));
         });
         if (step === 0) stats.firstTokenMs = performance.now() - called;
-        const keep = active.map((a, r) => (a.finishReason ? -1 : pastRows === 1 ? 0 : r)).filter((r) => r >= 0);
+        const keep = active.map((a, r) => (a.finishReason ? -1 : cache.rows === 1 ? 0 : r)).filter((r) => r >= 0);
         active = active.filter((a) => !a.finishReason);
         if (active.length === 0) break;
         if (signal.aborted) {
           finishAll('cancelled');
           break;
         }
-        if (keep.length !== pastRows || keep.some((r, i) => r !== i)) {
-          past = await sliceCache(past, keep);
-          pastRows = keep.length;
-        }
+        if (keep.length !== cache.rows || keep.some((r, i) => r !== i)) cache = cache.selectRows(keep, capacity);
         const out = await this.session.forward({
           ids: active.map((a) => [a.ids[a.ids.length - 1]!]),
-          attentionMask: active.map(() => ones(past.length + 1)),
-          positionIds: active.map(() => [past.length]),
-          past,
+          attentionMask: active.map(() => ones(cache.length + 1)),
+          positionIds: active.map(() => [cache.length]),
+          cache,
         });
         stats.decodeSteps++;
-        past = out.present;
         const vocab = out.dims[2];
         rowLogits = active.map((_, r) => out.logits.subarray(r * vocab, (r + 1) * vocab));
+        if (cache === prefill.cache) {
+          const fed = alts[0]!.ids.slice(0, cache.length - req.promptIds.length);
+          this.cache.set([...req.promptIds, ...fed], cache, rowLogits[0]!);
+        }
         if (signal.aborted) {
           finishAll('cancelled');
           break;

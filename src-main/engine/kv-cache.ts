@@ -1,55 +1,100 @@
 /**
- * The KV cache kept between requests (prefix reuse) and the copies the generator needs: a shorter prefix when a
- * new prompt diverges from the cached one, and a choice of batch rows (one prompt fanned out to `n` alternatives,
- * finished alternatives dropped). Tensors are `[batch, heads, length, headDim]`.
+ * The KV cache in the layout of the runtime graph (see `GraphLayout` in model/gpt2-graph.ts) and the prompt cache
+ * kept between requests (prefix reuse).
  */
-import type { Tensor } from 'onnxruntime-node';
-import type { PastKeyValues } from './session';
 
-type TensorClass = typeof Tensor;
-let tensorClass: Promise<TensorClass> | undefined;
-/** onnxruntime stays a lazy import (see session.ts); the cache only exists once a session has loaded it. */
-function loadTensorClass(): Promise<TensorClass> {
-  tensorClass ??= import('onnxruntime-node').then((ort) => ort.Tensor);
-  return tensorClass;
-}
+export type CacheData = Float32Array | Uint16Array;
+export type KvType = 'float32' | 'float16';
 
-type CacheData = Float32Array | Uint16Array;
-
-function copyTensor(T: TensorClass, t: Tensor, rows: number[], length: number): Tensor {
-  const [, heads, oldLength, headDim] = t.dims as [number, number, number, number];
-  const src = t.data as CacheData;
-  const Ctor = src.constructor as new (n: number) => CacheData;
-  const dst = new Ctor(rows.length * heads * length * headDim);
-  const rowIn = heads * oldLength * headDim;
-  const rowOut = heads * length * headDim;
-  const span = length * headDim;
-  rows.forEach((row, r) => {
-    for (let h = 0; h < heads; h++) {
-      const from = row * rowIn + h * oldLength * headDim;
-      dst.set(src.subarray(from, from + span), r * rowOut + h * span);
-    }
-  });
-  return new T(t.type as 'float32', dst as Float32Array, [rows.length, heads, length, headDim]);
+export interface CacheShape {
+  nLayer: number;
+  nHead: number;
+  headDim: number;
 }
 
 /**
- * The cache of `rows` (indices into the batch, repeats allowed) and its first `length` positions. A full cache is
- * hundreds of MB, so the copy yields to the event loop after each layer instead of blocking it for the whole.
+ * Every layer's keys and values, position-major `[1 + capacity, rows, heads, headDim]`: a zero position the
+ * session masks out, then `length` filled positions. A step appends in place; the filled part is one contiguous
+ * span that the session hands to onnxruntime as a view, without a copy. Buffers are allocated once at full
+ * capacity: the pages past `length` are never touched, so they cost address space, not memory.
+ * The masked first position exists because onnxruntime 1.30's FusedMatMul (which reads this layout in place)
+ * dies of a division by zero on an empty past.
  */
-export async function sliceCache(past: PastKeyValues, rows: number[], length = past.length): Promise<PastKeyValues> {
-  const T = await loadTensorClass();
-  const layers: PastKeyValues['layers'] = [];
-  for (const layer of past.layers) {
-    layers.push({ key: copyTensor(T, layer.key, rows, length), value: copyTensor(T, layer.value, rows, length) });
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  return { layers, length };
-}
+export class KvCache {
+  length = 0;
+  /** Elements per position: `rows × heads × headDim`. */
+  readonly stride: number;
 
-/** Bytes held by a cache (for memory accounting in stats and the benchmark). */
-export function cacheBytes(past: PastKeyValues): number {
-  return past.layers.reduce((sum, l) => sum + (l.key.data as CacheData).byteLength + (l.value.data as CacheData).byteLength, 0);
+  private constructor(
+    readonly type: KvType,
+    readonly rows: number,
+    readonly capacity: number,
+    readonly shape: CacheShape,
+    readonly layers: { key: CacheData; value: CacheData }[],
+  ) {
+    this.stride = rows * shape.nHead * shape.headDim;
+  }
+
+  static create(shape: CacheShape, type: KvType, rows: number, capacity: number): KvCache {
+    const size = (1 + capacity) * rows * shape.nHead * shape.headDim;
+    const make = () => (type === 'float16' ? new Uint16Array(size) : new Float32Array(size));
+    return new KvCache(type, rows, capacity, shape, Array.from({ length: shape.nLayer }, () => ({ key: make(), value: make() })));
+  }
+
+  /** The masked position and the filled ones of one tensor, as a view: `[1 + length, rows, heads, headDim]`. */
+  filled(layer: number, which: 'key' | 'value'): CacheData {
+    return this.layers[layer]![which].subarray(0, (1 + this.length) * this.stride);
+  }
+
+  /**
+   * Appends one step's keys and values (`[seq, rows, heads, headDim]` per layer, in layer order) and advances
+   * `length` by `seq`.
+   */
+  append(steps: { key: CacheData; value: CacheData }[], seq: number): void {
+    if (this.length + seq > this.capacity) {
+      throw new RangeError(`KV cache full: ${this.length} + ${seq} positions exceed its capacity of ${this.capacity}`);
+    }
+    const at = (1 + this.length) * this.stride;
+    steps.forEach((step, i) => {
+      this.layers[i]!.key.set(step.key, at);
+      this.layers[i]!.value.set(step.value, at);
+    });
+    this.length += seq;
+  }
+
+  /** Forgets the positions from `length` on (they are overwritten by the next step). */
+  truncate(length: number): void {
+    if (length > this.length) throw new RangeError(`cannot truncate a cache of ${this.length} positions to ${length}`);
+    this.length = length;
+  }
+
+  /**
+   * A new cache holding `rows` (indices into this one, repeats allowed) with room for `capacity` positions: one
+   * prompt fanned out to `n` alternatives, or finished alternatives dropped.
+   */
+  selectRows(rows: number[], capacity: number): KvCache {
+    const out = KvCache.create(this.shape, this.type, rows.length, capacity);
+    const span = this.shape.nHead * this.shape.headDim;
+    this.layers.forEach((layer, l) => {
+      for (const which of ['key', 'value'] as const) {
+        const src = layer[which];
+        const dst = out.layers[l]![which];
+        for (let p = 1; p <= this.length; p++) {
+          rows.forEach((row, r) => {
+            const from = p * this.stride + row * span;
+            dst.set(src.subarray(from, from + span), p * out.stride + r * span);
+          });
+        }
+      }
+    });
+    out.length = this.length;
+    return out;
+  }
+
+  /** Bytes of the filled positions (for stats and the benchmark). */
+  get bytes(): number {
+    return this.shape.nLayer * 2 * this.length * this.stride * (this.type === 'float16' ? 2 : 4);
+  }
 }
 
 /** Length of the common prefix of two token sequences. */
@@ -61,13 +106,14 @@ export function commonPrefix(a: ArrayLike<number>, b: ArrayLike<number>): number
 }
 
 /**
- * The last prompt the model has seen (batch 1): its tokens, its KV cache and the logits after its last token.
- * A new prompt that starts with a prefix of these tokens only needs the rest prefilled; one equal to them needs
- * no forward pass at all before the first token.
+ * The tokens the model has seen last (batch 1), their KV cache and the logits after the last of them. A new prompt
+ * that starts with a prefix of these tokens only needs the rest prefilled; one equal to them needs no forward pass
+ * at all before the first token. The cache is shared with the generator, which appends to it; `set` keeps the
+ * tokens in step.
  */
 export class PromptCache {
   private tokens: number[] = [];
-  private past: PastKeyValues | null = null;
+  private cache: KvCache | null = null;
   private lastLogits: Float32Array | null = null;
 
   get length(): number {
@@ -75,31 +121,35 @@ export class PromptCache {
   }
 
   /**
-   * What can be reused for `ids`: the past to continue from (`reused` positions; null when nothing) and, when
-   * `ids` is exactly the cached prompt, the logits of its last token.
+   * What can be reused for `ids`: the cache to continue from, cut to the `reused` positions it shares with `ids`
+   * (null when nothing), and, when `ids` is exactly the cached prompt, the logits of its last token.
    */
-  async reuse(ids: number[]): Promise<{ past: PastKeyValues | null; reused: number; logits: Float32Array | null }> {
+  reuse(ids: number[]): { cache: KvCache | null; reused: number; logits: Float32Array | null } {
     const common = commonPrefix(ids, this.tokens);
-    if (!this.past || common === 0) return { past: null, reused: 0, logits: null };
+    if (!this.cache || common === 0) return { cache: null, reused: 0, logits: null };
     if (common === ids.length && common === this.tokens.length && this.lastLogits) {
-      return { past: this.past, reused: common, logits: this.lastLogits };
+      return { cache: this.cache, reused: common, logits: this.lastLogits };
     }
     // At least one token must be run to get logits for the next one.
     const reused = Math.min(common, ids.length - 1);
-    if (reused === 0) return { past: null, reused: 0, logits: null };
-    const past = reused === this.past.length ? this.past : await sliceCache(this.past, [0], reused);
-    return { past, reused, logits: null };
+    if (reused === 0) return { cache: null, reused: 0, logits: null };
+    this.cache.truncate(reused);
+    this.tokens.length = reused;
+    this.lastLogits = null;
+    return { cache: this.cache, reused, logits: null };
   }
 
-  set(tokens: number[], past: PastKeyValues, lastLogits: Float32Array): void {
+  /** `tokens` are the positions `cache` holds; `lastLogits` follow the last of them. */
+  set(tokens: number[], cache: KvCache, lastLogits: Float32Array): void {
+    if (tokens.length !== cache.length || cache.rows !== 1) throw new RangeError('the prompt cache holds one row, one position per token');
     this.tokens = tokens.slice();
-    this.past = past;
+    this.cache = cache;
     this.lastLogits = lastLogits;
   }
 
   clear(): void {
     this.tokens = [];
-    this.past = null;
+    this.cache = null;
     this.lastLogits = null;
   }
 }

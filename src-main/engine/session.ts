@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type * as OrtModule from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TsuzukiError } from '../util/errors';
-import { MODEL_FILE, readManifest, type Manifest } from '../model/manifest';
+import { RUNTIME_FILE, readManifest, type Manifest } from '../model/manifest';
+import { KvCache, type CacheData } from './kv-cache';
 
 type Ort = typeof OrtModule;
 
@@ -22,18 +23,6 @@ export interface SessionOptions {
   threads?: number;
 }
 
-/** One layer's cache: `[batch, heads, length, headDim]` tensors in the model's `kvType`. */
-export interface LayerCache {
-  key: Tensor;
-  value: Tensor;
-}
-
-/** The KV cache of every layer. `length` is the number of positions it holds. */
-export interface PastKeyValues {
-  layers: LayerCache[];
-  length: number;
-}
-
 export interface ForwardInput {
   /** Token ids, `[batch][seq]` (rows of equal length). */
   ids: number[][];
@@ -41,21 +30,23 @@ export interface ForwardInput {
   attentionMask: number[][];
   /** `[batch][seq]` absolute positions. */
   positionIds: number[][];
-  /** Omitted for the first (prefill) step. */
-  past?: PastKeyValues;
+  /** The cache to continue from, which this step appends to; omitted for a fresh one of `batch` rows. */
+  cache?: KvCache;
+  /** Logits for the last k positions only; 0 (the default) for every position. */
+  logitsToKeep?: number;
 }
 
 export interface ForwardOutput {
-  /** `[batch, seq, vocab]` row-major float32. */
+  /** `[batch, kept, vocab]` row-major float32. */
   logits: Float32Array;
-  dims: [batch: number, seq: number, vocab: number];
-  /** The cache after this step: `past + seq` positions. */
-  present: PastKeyValues;
+  dims: [batch: number, kept: number, vocab: number];
+  /** The cache after this step (the one passed in, or a new one): `past + seq` positions. */
+  cache: KvCache;
 }
 
 /**
- * A converted Tsuzuki decoder (`model.onnx` + `tsuzuki.json`) loaded in onnxruntime-node. `forward` is one step of
- * the graph (prefill or decode); the generator keeps the returned `present` as the next step's `past`.
+ * A converted Tsuzuki decoder (`runtime.onnx` + `tsuzuki.json`) loaded in onnxruntime-node. `forward` is one step
+ * of the graph (prefill or decode) and appends the step's keys and values to the cache.
  */
 export class DecoderSession {
   private constructor(
@@ -76,42 +67,43 @@ export class DecoderSession {
     };
     let session: InferenceSession;
     try {
-      session = await ort.InferenceSession.create(join(dir, MODEL_FILE), sessionOptions);
+      session = await ort.InferenceSession.create(join(dir, RUNTIME_FILE), sessionOptions);
     } catch (cause) {
       const reason = (cause as Error).message;
       if (provider !== 'cpu') {
-        throw new TsuzukiError('unsupported', `The ${provider} execution provider could not load ${join(dir, MODEL_FILE)} (${reason}). Use the CPU instead.`, { cause });
+        throw new TsuzukiError('unsupported', `The ${provider} execution provider could not load ${join(dir, RUNTIME_FILE)} (${reason}). Use the CPU instead.`, { cause });
       }
-      throw new TsuzukiError('corrupt_file', `onnxruntime could not load ${join(dir, MODEL_FILE)} (${reason}). Convert the model again.`, { cause });
+      throw new TsuzukiError('corrupt_file', `onnxruntime could not load ${join(dir, RUNTIME_FILE)} (${reason}). Convert the model again.`, { cause });
     }
     return new DecoderSession(ort, session, manifest, provider);
   }
 
-  /** An empty cache for `batch` rows (the prefill step's `past`). */
-  emptyPast(batch: number): PastKeyValues {
-    const { nLayer, nHead, headDim } = this.manifest.architecture;
-    const empty = () =>
-      this.manifest.kvType === 'float16'
-        ? new this.ort.Tensor('float16', new Uint16Array(0), [batch, nHead, 0, headDim])
-        : new this.ort.Tensor('float32', new Float32Array(0), [batch, nHead, 0, headDim]);
-    return { layers: Array.from({ length: nLayer }, () => ({ key: empty(), value: empty() })), length: 0 };
+  /** An empty cache for `rows` rows with room for `capacity` positions (the whole context by default). */
+  newCache(rows: number, capacity = this.manifest.architecture.nPositions): KvCache {
+    return KvCache.create(this.manifest.architecture, this.manifest.kvType, rows, capacity);
   }
 
   async forward(input: ForwardInput): Promise<ForwardOutput> {
     const batch = input.ids.length;
     const seq = input.ids[0]?.length ?? 0;
     if (batch === 0 || seq === 0) throw new TsuzukiError('invalid_argument', 'forward: ids must hold at least one token per row.');
-    const past = input.past ?? this.emptyPast(batch);
-    const total = past.length + seq;
-    const { nPositions, vocabSize } = this.manifest.architecture;
+    const cache = input.cache ?? this.newCache(batch);
+    const total = cache.length + seq;
+    const { nPositions, vocabSize, nLayer, nHead, headDim } = this.manifest.architecture;
     if (total > nPositions) {
       throw new TsuzukiError('invalid_argument', `forward: ${total} positions exceed the model's context of ${nPositions} tokens.`);
     }
-    const matrix = (rows: number[][], width: number, what: string) => {
+    if (cache.rows !== batch || total > cache.capacity) {
+      throw new TsuzukiError('invalid_argument', `forward: the cache holds ${cache.rows} rows and ${cache.capacity} positions, not ${batch} rows and ${total}.`);
+    }
+    const keep = input.logitsToKeep ?? 0;
+    if (!Number.isInteger(keep) || keep < 0 || keep > seq) throw new TsuzukiError('invalid_argument', `forward: logitsToKeep must be from 0 to ${seq}, got ${keep}.`);
+    const matrix = (rows: number[][], width: number, what: string, prefix: number[] = []) => {
       if (rows.length !== batch || rows.some((r) => r.length !== width)) {
         throw new TsuzukiError('invalid_argument', `forward: ${what} must be ${batch} rows of ${width}.`);
       }
-      return new this.ort.Tensor('int64', BigInt64Array.from(rows.flat(), (v) => BigInt(v)), [batch, width]);
+      const flat = rows.flatMap((r) => [...prefix, ...r]);
+      return new this.ort.Tensor('int64', BigInt64Array.from(flat, (v) => BigInt(v)), [batch, prefix.length + width]);
     };
     for (const id of input.ids.flat()) {
       if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
@@ -120,16 +112,24 @@ export class DecoderSession {
     }
     const feeds: Record<string, Tensor> = {
       input_ids: matrix(input.ids, seq, 'ids'),
-      attention_mask: matrix(input.attentionMask, total, 'attentionMask'),
+      // The cache's first position is a zero one (see KvCache), masked out here.
+      attention_mask: matrix(input.attentionMask, total, 'attentionMask', [0]),
       position_ids: matrix(input.positionIds, seq, 'positionIds'),
+      logits_to_keep: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), []),
     };
-    past.layers.forEach((layer, i) => {
-      feeds[`past_key_values.${i}.key`] = layer.key;
-      feeds[`past_key_values.${i}.value`] = layer.value;
-    });
+    const pastDims = [1 + cache.length, batch, nHead, headDim];
+    for (let i = 0; i < nLayer; i++) {
+      for (const which of ['key', 'value'] as const) {
+        const data = cache.filled(i, which);
+        feeds[`past.${i}.${which}`] = data instanceof Uint16Array ? new this.ort.Tensor('float16', data, pastDims) : new this.ort.Tensor('float32', data, pastDims);
+      }
+    }
     const result = await this.session.run(feeds);
-    const layers = past.layers.map((_, i) => ({ key: result[`present.${i}.key`]!, value: result[`present.${i}.value`]! }));
-    return { logits: result['logits']!.data as Float32Array, dims: [batch, seq, vocabSize], present: { layers, length: total } };
+    cache.append(
+      Array.from({ length: nLayer }, (_, i) => ({ key: result[`new.${i}.key`]!.data as CacheData, value: result[`new.${i}.value`]!.data as CacheData })),
+      seq,
+    );
+    return { logits: result['logits']!.data as Float32Array, dims: [batch, keep || seq, vocabSize], cache };
   }
 
   /**
@@ -157,7 +157,7 @@ export class DecoderSession {
  * A batch of token sequences, padded on the left to the longest, with the attention mask and position ids that
  * transformers uses for left padding (positions count real tokens only; padding gets position 1).
  */
-export function leftPadBatch(sequences: number[][], padId = 0): Required<Omit<ForwardInput, 'past'>> {
+export function leftPadBatch(sequences: number[][], padId = 0): Pick<ForwardInput, 'ids' | 'attentionMask' | 'positionIds'> {
   const width = Math.max(...sequences.map((s) => s.length));
   const ids: number[][] = [];
   const attentionMask: number[][] = [];

@@ -5,11 +5,11 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { TsuzukiError } from '../util/errors';
 import { openCheckpoint } from './checkpoint';
 import { DataFileWriter } from './data-file';
-import { decoderIoNames, buildGpt2Graph } from './gpt2-graph';
+import { decoderIoNames, buildGpt2Graph, type GraphLayout } from './gpt2-graph';
 import { GraphBuilder } from './graph';
-import { DATA_FILE, MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, type FileEntry, type Manifest } from './manifest';
+import { DATA_FILE, MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, TOKENIZER_FILE, type FileEntry, type Manifest } from './manifest';
 import { checkBlockSize } from './quantize';
-import { createWeightStore, type Precision } from './weights';
+import { createWeightStore, recordingWeightStore, type Precision } from './weights';
 
 export interface ConvertOptions {
   precision: Precision;
@@ -31,7 +31,7 @@ export interface ConvertProgress {
 }
 
 const OPSET = 17;
-const CONVERTER = 'tsuzuki-convert 1';
+const CONVERTER = 'tsuzuki-convert 2';
 
 /** The temp folder name used beside `outDir`, so an interrupted conversion is recognisable as such. */
 export function tempDirFor(outDir: string): string {
@@ -40,7 +40,8 @@ export function tempDirFor(outDir: string): string {
 }
 
 /**
- * Converts a Hugging Face GPT-2 folder into `outDir`: `model.onnx`, `model.onnx.data`, `spiece.model`, `tsuzuki.json`.
+ * Converts a Hugging Face GPT-2 folder into `outDir`: `model.onnx` (Optimum layout) and
+ * `runtime.onnx` (the engine's) over one `model.onnx.data`, `spiece.model`, `tsuzuki.json`.
  * Everything is written into a temp folder beside `outDir` and renamed at the end, so a failure (corrupt input,
  * shape mismatch, full disk) never leaves a folder that looks like a finished model.
  */
@@ -77,44 +78,50 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
     report({ phase: 'converting', done, total, detail: 'weights' });
     const graph = new GraphBuilder();
     data = await DataFileWriter.create(join(tmp, DATA_FILE));
-    const store = createWeightStore({
-      checkpoint,
-      graph,
-      data,
-      precision,
-      blockSize: options.blockSize,
-      onTensor: (name) => report({ phase: 'converting', done: ++done, total, detail: name }),
-    });
+    const weights = recordingWeightStore(
+      createWeightStore({
+        checkpoint,
+        graph,
+        data,
+        precision,
+        blockSize: options.blockSize,
+        onTensor: (name) => report({ phase: 'converting', done: ++done, total, detail: name }),
+      }),
+    );
     const compute = precision === 'fp16' ? 'float16' : 'float32';
-    await buildGpt2Graph(graph, checkpoint.config, compute, store).catch((error: unknown) => {
+    await buildGpt2Graph(graph, checkpoint.config, compute, weights.store, 'optimum').catch((error: unknown) => {
       if (error instanceof RangeError) throw new TsuzukiError('invalid_argument', `${error.message}. Choose another --block-size.`);
       throw error;
     });
+    const runtime = new GraphBuilder();
+    await buildGpt2Graph(runtime, checkpoint.config, compute, weights.replay(), 'runtime');
+    runtime.adoptWeights(graph);
     const dataSize = data.size;
     const dataSha = await data.close();
     data = undefined;
 
     report({ phase: 'finishing', done: total, total, detail: MODEL_FILE });
-    const model = graph.encode({
-      name: `gpt2-${precision}`,
-      dataFile: DATA_FILE,
-      opset: OPSET,
-      producer: CONVERTER,
-      docString: `Converted from ${checkpoint.dir} by Tsuzuki`,
-    });
-    await writeFile(join(tmp, MODEL_FILE), model, { flag: 'wx' });
+    const outputs: Record<string, FileEntry> = {};
+    for (const [file, builder, layout] of [[MODEL_FILE, graph, 'optimum'], [RUNTIME_FILE, runtime, 'runtime']] as const) {
+      const bytes = builder.encode({
+        name: `gpt2-${precision}-${layout satisfies GraphLayout}`,
+        dataFile: DATA_FILE,
+        opset: OPSET,
+        producer: CONVERTER,
+        docString: `Converted from ${checkpoint.dir} by Tsuzuki (${layout} layout)`,
+      });
+      await writeFile(join(tmp, file), bytes, { flag: 'wx' });
+      outputs[file] = { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+    }
     await copyFile(tokenizer, join(tmp, TOKENIZER_FILE));
-    const outputs: Record<string, FileEntry> = {
-      [MODEL_FILE]: { sha256: createHash('sha256').update(model).digest('hex'), size: model.length },
-      [DATA_FILE]: { sha256: dataSha, size: dataSize },
-      [TOKENIZER_FILE]: inputs[TOKENIZER_FILE]!,
-    };
+    outputs[DATA_FILE] = { sha256: dataSha, size: dataSize };
+    outputs[TOKENIZER_FILE] = inputs[TOKENIZER_FILE]!;
 
     const { config } = checkpoint;
     const source = options.source ?? sourceOf(checkpoint.dir);
     const manifest: Manifest = {
       format: 'tsuzuki-onnx-decoder',
-      formatVersion: 1,
+      formatVersion: 2,
       architecture: {
         modelType: 'gpt2',
         nLayer: config.nLayer,

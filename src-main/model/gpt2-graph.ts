@@ -32,22 +32,38 @@ export interface WeightStore {
 
 export type ComputeType = 'float32' | 'float16';
 
-/** The decoder's I/O names, as Hugging Face Optimum and transformers.js name them. */
-export function decoderIoNames(config: Gpt2Config) {
+/**
+ * Which graph to build over the same weights:
+ * - `optimum`: Hugging Face Optimum / transformers.js I/O (`past_key_values.{i}.*` in, `present.{i}.*` out, both
+ *   `[batch, heads, length, head_dim]`), so the export runs unchanged in other ONNX tools.
+ * - `runtime`: what Tsuzuki's engine runs. Its cache is position-major, `past.{i}.*` `[past, batch, heads, head_dim]`,
+ *   and it returns only this step's keys and values, `new.{i}.*` `[seq, batch, heads, head_dim]`. The engine keeps one
+ *   buffer per tensor and appends to it, so the first `past` positions are always one contiguous span that
+ *   onnxruntime reads in place. With the Optimum layout every step concatenates the whole cache into a fresh
+ *   `present` and onnxruntime-node copies it into JavaScript: at 512 tokens of context that was 86 of the 138 ms a
+ *   1.3B int4 decode step took. `logits_to_keep` (0 = every position, k = the last k) spares prefill the lm_head
+ *   over positions nobody samples from.
+ */
+export type GraphLayout = 'optimum' | 'runtime';
+
+/** The decoder's I/O names for a layout. */
+export function decoderIoNames(config: Gpt2Config, layout: GraphLayout = 'optimum') {
   const past: string[] = [];
   const present: string[] = [];
+  const [inName, outName] = layout === 'optimum' ? ['past_key_values', 'present'] : ['past', 'new'];
   for (let i = 0; i < config.nLayer; i++) {
-    past.push(`past_key_values.${i}.key`, `past_key_values.${i}.value`);
-    present.push(`present.${i}.key`, `present.${i}.value`);
+    past.push(`${inName}.${i}.key`, `${inName}.${i}.value`);
+    present.push(`${outName}.${i}.key`, `${outName}.${i}.value`);
   }
-  return { inputs: ['input_ids', 'attention_mask', 'position_ids', ...past], outputs: ['logits', ...present] };
+  const extra = layout === 'runtime' ? ['logits_to_keep'] : [];
+  return { inputs: ['input_ids', 'attention_mask', 'position_ids', ...extra, ...past], outputs: ['logits', ...present] };
 }
 
 /**
  * The GPT-2 decoder, one graph for prefill and decode:
  * `input_ids, position_ids [batch, seq]`, `attention_mask [batch, past + seq]` (1 = token, 0 = padding, left
- * padding allowed), `past_key_values.{i}.key|value [batch, heads, past, head_dim]` →
- * `logits [batch, seq, vocab]` (float32) and `present.{i}.key|value [batch, heads, past + seq, head_dim]`.
+ * padding allowed) and the past keys and values (see `GraphLayout`) → `logits [batch, seq, vocab]` (float32) and
+ * the keys and values to keep.
  * Reproduces transformers' GPT2LMHeadModel: Conv1D `[in, out]`, scores scaled by 1/sqrt(head_dim), tanh GELU for
  * gelu_new/gelu_fast, LayerNorm epsilon from the config.
  */
@@ -56,20 +72,23 @@ export async function buildGpt2Graph(
   config: Gpt2Config,
   compute: ComputeType,
   weights: WeightStore,
+  layout: GraphLayout = 'optimum',
 ): Promise<void> {
   const { nHead, headDim, nEmbd } = config;
+  const io = decoderIoNames(config, layout);
   const i64 = (...values: number[]) => g.constant('int64', [values.length], values);
   const scalarI64 = (value: number) => g.constant('int64', [], [value]);
   const scalar = (value: number) => g.constant(compute, [], [value]);
-  const kv = (name: string) => ({ name, type: compute, shape: ['batch_size', nHead, name.startsWith('past') ? 'past_sequence_length' : 'total_sequence_length', headDim] });
+  const kvShape = (length: string) =>
+    layout === 'optimum' ? ['batch_size', nHead, length, headDim] : [length, 'batch_size', nHead, headDim];
 
   const inputIds = g.input({ name: 'input_ids', type: 'int64', shape: ['batch_size', 'sequence_length'] });
   const attentionMask = g.input({ name: 'attention_mask', type: 'int64', shape: ['batch_size', 'total_sequence_length'] });
   const positionIds = g.input({ name: 'position_ids', type: 'int64', shape: ['batch_size', 'sequence_length'] });
-  for (let i = 0; i < config.nLayer; i++) {
-    g.input(kv(`past_key_values.${i}.key`));
-    g.input(kv(`past_key_values.${i}.value`));
-  }
+  const logitsToKeep = layout === 'runtime' ? g.input({ name: 'logits_to_keep', type: 'int64', shape: [] }) : null;
+  const pastNames = io.inputs.slice(-2 * config.nLayer);
+  const keptNames = io.outputs.slice(1);
+  for (const name of pastNames) g.input({ name, type: compute, shape: kvShape('past_sequence_length') });
 
   // Which keys each query may see: causal (query j sits at absolute position past + j) and not padding.
   const seqLen = g.op('Gather', [g.op('Shape', [inputIds]), scalarI64(1)]);
@@ -81,7 +100,8 @@ export async function buildGpt2Graph(
   const notPadding = g.op('Cast', [g.op('Unsqueeze', [attentionMask, i64(1, 2)])], { to: 9 /* BOOL */ });
   const allowed = g.op('And', [causal, notPadding]); // [batch, 1, seq, total]
   // Masked scores are replaced (not added to), so fp16 cannot overflow to -inf and a row of padding stays finite.
-  const masked = scalar(compute === 'float16' ? -65504 : -3.4028234663852886e38);
+  const masked = (type: ComputeType) => g.constant(type, [], [type === 'float16' ? -65504 : -3.4028234663852886e38]);
+  const batchHeads = g.op('Mul', [g.op('Slice', [g.op('Shape', [inputIds]), i64(0), i64(1)]), i64(nHead)]); // [1]
 
   const table = await weights.tokenTable('wte.weight');
   const tokens =
@@ -116,26 +136,16 @@ export async function buildGpt2Graph(
     const y = g.op('MatMul', [x, w.weight]);
     return bias ? g.op('Add', [y, bias]) : y;
   };
-  const toHeads = (x: string) => g.op('Transpose', [g.op('Reshape', [x, i64(0, 0, nHead, headDim)])], { perm: [0, 2, 1, 3] });
+  const splitHeads = (x: string) => g.op('Reshape', [x, i64(0, 0, nHead, headDim)]); // [batch, seq, heads, dim]
+  const attend = layout === 'optimum' ? optimumAttention : runtimeAttention;
 
   for (let i = 0; i < config.nLayer; i++) {
     const p = `h.${i}`;
     const x = await layerNorm(hidden, `${p}.ln_1`);
     const qkvW = await weights.linear(`${p}.attn.c_attn.weight`);
     const qkv = linear(x, qkvW, await weights.tensor(`${p}.attn.c_attn.bias`));
-    // Attention in plain ONNX operators: com.microsoft MultiHeadAttention (fed the same mask as attention bias) was
-    // no faster on this CPU, within run-to-run noise (4 rinna-width int4 layers, 1 thread, CPU time per decode step:
-    // 14-18 ms either way at 32 past tokens, 24-37 ms at 512), and onnxruntime fuses the score MatMul itself.
     const [q, k, v] = g.node('Split', [qkv, i64(nEmbd, nEmbd, nEmbd)], { axis: 2 }, { outputs: 3 }) as [string, string, string];
-    const query = g.op('Mul', [toHeads(q), scalar(1 / Math.sqrt(headDim))]);
-    const [presentKey] = g.node('Concat', [`past_key_values.${i}.key`, toHeads(k)], { axis: 2 }, { outputs: [`present.${i}.key`] });
-    const [presentValue] = g.node('Concat', [`past_key_values.${i}.value`, toHeads(v)], { axis: 2 }, { outputs: [`present.${i}.value`] });
-    const scores = g.op('MatMul', [query, g.op('Transpose', [presentKey!], { perm: [0, 1, 3, 2] })]);
-    const probs = g.op('Softmax', [g.op('Where', [allowed, scores, masked])], { axis: -1 });
-    const context = g.op('Reshape', [
-      g.op('Transpose', [g.op('MatMul', [probs, presentValue!])], { perm: [0, 2, 1, 3] }),
-      i64(0, 0, nEmbd),
-    ]);
+    const context = attend(splitHeads(q), splitHeads(k), splitHeads(v), pastNames.slice(2 * i, 2 * i + 2) as [string, string], keptNames.slice(2 * i, 2 * i + 2) as [string, string]);
     const attnW = await weights.linear(`${p}.attn.c_proj.weight`);
     hidden = g.op('Add', [hidden, linear(context, attnW, await weights.tensor(`${p}.attn.c_proj.bias`))]);
 
@@ -151,7 +161,9 @@ export async function buildGpt2Graph(
     hidden = g.op('Add', [hidden, linear(act, projW, await weights.tensor(`${p}.mlp.c_proj.bias`))]);
   }
 
-  const final = await layerNorm(hidden, 'ln_f');
+  let final = await layerNorm(hidden, 'ln_f');
+  // Slice from -k to the end; -0 = 0 keeps every position.
+  if (logitsToKeep) final = g.op('Slice', [final, g.op('Neg', [g.op('Unsqueeze', [logitsToKeep, i64(0)])]), i64(2 ** 53), i64(1)]);
   const head = config.tieWordEmbeddings ? table : await weights.tokenTable('lm_head.weight');
   let logits: string;
   if (head.kind === 'quant') {
@@ -160,13 +172,54 @@ export async function buildGpt2Graph(
     // Gemm with transB reads the [vocab, n_embd] table in place (a MatMul would need a transposed copy).
     const flat = g.op('Reshape', [final, i64(-1, nEmbd)]);
     const product = g.op('Gemm', [flat, head.table], { transB: 1 });
-    const shape = g.op('Concat', [g.op('Shape', [inputIds]), i64(config.vocabSize)], { axis: 0 });
+    const shape = g.op('Concat', [g.op('Slice', [g.op('Shape', [final]), i64(0), i64(2)]), i64(config.vocabSize)], { axis: 0 });
     logits = g.op('Reshape', [product, shape]);
   }
   g.node(compute === 'float32' ? 'Identity' : 'Cast', [logits], compute === 'float32' ? {} : { to: 1 /* FLOAT */ }, { outputs: ['logits'] });
   g.output({ name: 'logits', type: 'float32', shape: ['batch_size', 'sequence_length', config.vocabSize] });
-  for (let i = 0; i < config.nLayer; i++) {
-    g.output(kv(`present.${i}.key`));
-    g.output(kv(`present.${i}.value`));
+  for (const name of keptNames) g.output({ name, type: compute, shape: kvShape(layout === 'optimum' ? 'total_sequence_length' : 'sequence_length') });
+
+  /** softmax(q·kᵀ / sqrt(d), masked) · v over the allowed keys; q, k, v `[batch, seq, heads, dim]` → `[batch, seq, n_embd]`. */
+  function optimumAttention(q: string, k: string, v: string, [pastKey, pastValue]: [string, string], [presentKeyName, presentValueName]: [string, string]): string {
+    const toHeads = (x: string) => g.op('Transpose', [x], { perm: [0, 2, 1, 3] });
+    const query = g.op('Mul', [toHeads(q), scalar(1 / Math.sqrt(headDim))]);
+    const [presentKey] = g.node('Concat', [pastKey, toHeads(k)], { axis: 2 }, { outputs: [presentKeyName] });
+    const [presentValue] = g.node('Concat', [pastValue, toHeads(v)], { axis: 2 }, { outputs: [presentValueName] });
+    const scores = g.op('MatMul', [query, g.op('Transpose', [presentKey!], { perm: [0, 1, 3, 2] })]);
+    const probs = g.op('Softmax', [g.op('Where', [allowed, scores, masked(compute)])], { axis: -1 });
+    return g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, presentValue!])], { perm: [0, 2, 1, 3] }), i64(0, 0, nEmbd)]);
+  }
+
+  /**
+   * The same attention without ever copying the past: scores against the past and against this step's keys are
+   * computed apart and joined (they are small), and so are the two halves of the weighted sum. com.microsoft
+   * FusedMatMul's `transBatchB` reads the position-major `[past, batch·heads, dim]` cache as `[batch·heads, past, dim]`
+   * in place.
+   */
+  function runtimeAttention(q: string, k: string, v: string, [pastKey, pastValue]: [string, string], [newKeyName, newValueName]: [string, string]): string {
+    const [newKey] = g.node('Transpose', [k], { perm: [1, 0, 2, 3] }, { outputs: [newKeyName] });
+    const [newValue] = g.node('Transpose', [v], { perm: [1, 0, 2, 3] }, { outputs: [newValueName] });
+    // Shapes are spelled out from Shape(): a Reshape `-1` cannot be inferred when the past is empty.
+    const dims = (x: string, from: number, to: number) => g.op('Slice', [g.op('Shape', [x]), i64(from), i64(to)]);
+    const byPosition = (x: string) => g.op('Reshape', [x, g.op('Concat', [dims(x, 0, 1), batchHeads, i64(headDim)], { axis: 0 })]); // [length, batch·heads, dim]
+    const headsFirst = (x: string) => g.op('Reshape', [x, g.op('Concat', [i64(-1, nHead), dims(x, 1, 3)], { axis: 0 })]); // [batch·heads, a, b] → [batch, heads, a, b]
+    const qT = g.op('Transpose', [g.op('Mul', [q, scalar(1 / Math.sqrt(headDim))])], { perm: [0, 2, 1, 3] }); // [batch, heads, seq, dim]
+    const query = g.op('Reshape', [qT, g.op('Concat', [batchHeads, dims(qT, 2, 4)], { axis: 0 })]); // [batch·heads, seq, dim]
+    const transposed = { transB: 1, transBatchB: 1 };
+    // Scores and softmax run in float32 even in an fp16 model: scores rounded to half precision cost it a digit.
+    const toFloat = (x: string) => (compute === 'float32' ? x : g.op('Cast', [x], { to: 1 /* FLOAT */ }));
+    const scores = g.op('Concat', [
+      toFloat(g.op('FusedMatMul', [query, byPosition(pastKey)], transposed, MS_DOMAIN)),
+      toFloat(g.op('FusedMatMul', [query, byPosition(newKey!)], transposed, MS_DOMAIN)),
+    ], { axis: 2 }); // [batch·heads, seq, total]
+    const softmax = g.op('Softmax', [g.op('Where', [allowed, headsFirst(scores), masked('float32')])], { axis: -1 });
+    const probs = g.op('Reshape', [compute === 'float32' ? softmax : g.op('Cast', [softmax], { to: 10 /* FLOAT16 */ }), g.op('Shape', [scores])]);
+    const probsPast = g.op('Slice', [probs, i64(0), g.op('Unsqueeze', [pastLen, i64(0)]), i64(2)]);
+    const probsNew = g.op('Slice', [probs, g.op('Unsqueeze', [pastLen, i64(0)]), i64(2 ** 53), i64(2)]);
+    const context = g.op('Add', [
+      g.op('FusedMatMul', [probsPast, byPosition(pastValue)], { transBatchB: 1 }, MS_DOMAIN),
+      g.op('FusedMatMul', [probsNew, byPosition(newValue!)], { transBatchB: 1 }, MS_DOMAIN),
+    ]); // [batch·heads, seq, dim]
+    return g.op('Reshape', [g.op('Transpose', [headsFirst(context)], { perm: [0, 2, 1, 3] }), i64(0, 0, nEmbd)]);
   }
 }

@@ -99,6 +99,12 @@ export class GraphBuilder {
     return name;
   }
 
+  /** Adds the external weights of `source` that this graph's nodes read (two graphs over one data file). */
+  adoptWeights(source: GraphBuilder): void {
+    const read = new Set(this.nodes.flatMap((n) => n.inputs));
+    for (const t of source.initializers) if (t.external && read.has(t.name)) this.initializers.push(t);
+  }
+
   /** Serializes the graph; `dataFile` is the external data file's name relative to the model file. */
   encode(options: { name: string; dataFile: string; opset: number; producer: string; docString?: string }): Uint8Array {
     const valueInfo = (v: ValueInfo) => ({

@@ -5,7 +5,10 @@ import { TsuzukiError } from '../util/errors';
 
 /** `tsuzuki.json`: what a converted model folder holds, written last by the converter and read by the engine. */
 export const MANIFEST_FILE = 'tsuzuki.json';
+/** The Optimum-compatible graph, for other ONNX tools (see `GraphLayout` in gpt2-graph.ts). */
 export const MODEL_FILE = 'model.onnx';
+/** The graph Tsuzuki's engine runs, over the same data file. */
+export const RUNTIME_FILE = 'runtime.onnx';
 export const DATA_FILE = 'model.onnx.data';
 export const TOKENIZER_FILE = 'spiece.model';
 
@@ -13,7 +16,7 @@ const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z
 
 export const manifestSchema = z.object({
   format: z.literal('tsuzuki-onnx-decoder'),
-  formatVersion: z.literal(1),
+  formatVersion: z.literal(2),
   architecture: z.object({
     modelType: z.literal('gpt2'),
     nLayer: z.number().int().positive(),
@@ -69,6 +72,9 @@ export async function readManifest(dir: string): Promise<Manifest> {
     json = JSON.parse(text);
   } catch (cause) {
     throw new TsuzukiError('corrupt_file', `${file} is not valid JSON. Convert the model again.`, { cause });
+  }
+  if ((json as { format?: unknown; formatVersion?: unknown } | null)?.format === 'tsuzuki-onnx-decoder' && (json as { formatVersion: unknown }).formatVersion === 1) {
+    throw new TsuzukiError('corrupt_file', `${dir} was converted by an older Tsuzuki whose graph the engine no longer runs. Convert the model again (the download is reused).`);
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {

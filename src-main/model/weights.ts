@@ -102,3 +102,34 @@ export function createWeightStore(options: {
 function asHalfBits(raw: Uint8Array): Uint16Array {
   return raw.byteOffset % 2 === 0 ? new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2) : new Uint16Array(raw.slice().buffer);
 }
+
+/**
+ * A store for a second graph over weights another store already wrote: it answers each request with the first
+ * store's answer (the same initializer names) and writes nothing. The second graph then adopts those initializers
+ * (`GraphBuilder.adoptWeights`), so both graphs read one data file.
+ */
+export function recordingWeightStore(store: WeightStore): { store: WeightStore; replay: () => WeightStore } {
+  const answers = new Map<string, Promise<unknown>>();
+  const remember = <T>(key: string, get: () => Promise<T>): Promise<T> => {
+    if (!answers.has(key)) answers.set(key, get());
+    return answers.get(key) as Promise<T>;
+  };
+  const recorded = (key: string): Promise<never> => {
+    const answer = answers.get(key);
+    if (!answer) throw new Error(`the second graph asked for ${key}, which the first never wrote`);
+    return answer as Promise<never>;
+  };
+  return {
+    store: {
+      tensor: (name) => remember(`tensor:${name}`, () => store.tensor(name)),
+      linear: (name) => remember(`linear:${name}`, () => store.linear(name)),
+      tokenTable: (name) => remember(`tokenTable:${name}`, () => store.tokenTable(name)),
+    },
+    replay: () => ({
+      tensor: (name) => recorded(`tensor:${name}`),
+      linear: (name) => recorded(`linear:${name}`),
+      tokenTable: (name) => recorded(`tokenTable:${name}`),
+    }),
+  };
+}
+

@@ -334,7 +334,7 @@ async function runDecode(dir: string, threads: number, steps: number) {
         ids: [[(i * 31) % vocab]],
         attentionMask: [Array<number>(length + 1).fill(1)],
         positionIds: [[length]],
-        past: step.present,
+        cache: step.cache,
       });
       wall.push(performance.now() - w0);
       const c = process.cpuUsage(c0);

@@ -13,7 +13,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, readFile, rm } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { benchmarkSession } from '../../src-main/engine/benchmark';
 import { resolveSamplingParams } from '../../src-main/engine/sampler';
 import { DecoderSession } from '../../src-main/engine/session';
+import { readManifest } from '../../src-main/model/manifest';
 import { RemoteRuntime } from '../../src-main/services/generation-remote';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -80,10 +81,10 @@ export default async function (args: string[]): Promise<object> {
 
 async function convertedFrom(dir: string, precision: string, blockSize: number): Promise<boolean> {
   try {
-    const manifest = JSON.parse(await readFile(join(dir, 'tsuzuki.json'), 'utf8')) as { precision: string; blockSize: number | null };
+    const manifest = await readManifest(dir);
     return manifest.precision === precision && (manifest.blockSize === null || manifest.blockSize === blockSize);
   } catch {
-    return false;
+    return false; // missing, or converted by an older Tsuzuki
   }
 }
 

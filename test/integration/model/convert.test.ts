@@ -89,10 +89,9 @@ describe('one fp32 decoder graph', () => {
       attentionMask: [Array<number>(prefill).fill(1)],
       positionIds: [ids.slice(0, prefill).map((_, i) => i)],
     });
-    expect(step.present.length).toBe(prefill);
-    expect(step.present.layers[0]!.key.dims).toEqual([1, 4, prefill, 16]);
+    expect(step.cache.length).toBe(prefill);
     for (let t = prefill; t < ids.length; t++) {
-      step = await session.forward({ ids: [[ids[t]!]], attentionMask: [Array<number>(t + 1).fill(1)], positionIds: [[t]], past: step.present });
+      step = await session.forward({ ids: [[ids[t]!]], attentionMask: [Array<number>(t + 1).fill(1)], positionIds: [[t]], cache: step.cache });
       expect(maxAbsDiff(step.logits, full[t]!)).toBeLessThan(1e-4);
     }
   });
@@ -115,7 +114,7 @@ describe('one fp32 decoder graph', () => {
     const next = [a.length, b.length];
     for (const token of [11, 12]) {
       mask.forEach((m) => m.push(1));
-      step = await session.forward({ ids: [[token], [token]], attentionMask: mask, positionIds: [[next[0]!], [next[1]!]], past: step.present });
+      step = await session.forward({ ids: [[token], [token]], attentionMask: mask, positionIds: [[next[0]!], [next[1]!]], cache: step.cache });
       expect(maxAbsDiff(row(step.logits, 0, 0, 1), aloneA[next[0]!]!)).toBeLessThan(1e-4);
       expect(maxAbsDiff(row(step.logits, 1, 0, 1), aloneB[next[1]!]!)).toBeLessThan(1e-4);
       next[0]!++;
@@ -143,7 +142,9 @@ describe('reduced precisions', () => {
         expect(maxAbsDiff(rows[0]![0]!, entry.logits)).toBeLessThan(2e-2);
       }
       const step = await session.forward(leftPadBatch([[5, 6, 7]]));
-      expect(step.present.layers[0]!.key.type).toBe('float16');
+      expect(step.cache.length).toBe(3);
+      expect(step.cache.type).toBe('float16');
+      expect(step.cache.layers[0]!.key).toBeInstanceOf(Uint16Array);
     } finally {
       await session.release();
     }
@@ -178,10 +179,10 @@ describe('reduced precisions', () => {
 });
 
 describe('the output folder', () => {
-  it('holds model.onnx, its data file, spiece.model and a manifest with the sha256 of every file', async () => {
+  it('holds model.onnx, runtime.onnx, their one data file, spiece.model and a manifest with the sha256 of every file', async () => {
     const manifest = await convert('tiny-pytorch-fp16', 'manifest-int4', 'int4');
     const out = join(tmp, 'manifest-int4');
-    expect((await readdir(out)).sort()).toEqual(['model.onnx', 'model.onnx.data', 'spiece.model', 'tsuzuki.json']);
+    expect((await readdir(out)).sort()).toEqual(['model.onnx', 'model.onnx.data', 'runtime.onnx', 'spiece.model', 'tsuzuki.json']);
     expect(JSON.parse(await readFile(join(out, 'tsuzuki.json'), 'utf8'))).toEqual(manifest);
     expect(manifest).toMatchObject({
       precision: 'int4',
@@ -202,12 +203,19 @@ describe('the output folder', () => {
     for (const [name, entry] of Object.entries(manifest.files.inputs)) {
       expect(entry.sha256).toBe(await sha(join(FIXTURES, 'tiny-pytorch-fp16', name)));
     }
-    // Weights live only in the data file; the graph's initializers point into it.
-    const model = decodeModel(await readFile(join(out, 'model.onnx'))) as { graph: { initializer: { name: string; external_data?: { key: string; value: string }[] }[] } };
-    const external = model.graph.initializer.filter((t) => t.external_data);
+    // Weights live only in the data file, written once; both graphs' initializers point into it.
+    type Graph = { graph: { input: { name: string }[]; output: { name: string }[]; initializer: { name: string; external_data?: { key: string; value: string }[] }[] } };
+    const [optimum, runtime] = await Promise.all(['model.onnx', 'runtime.onnx'].map(async (f) => decodeModel(await readFile(join(out, f))) as Graph));
+    const external = optimum!.graph.initializer.filter((t) => t.external_data);
     expect(external.length).toBeGreaterThan(20);
     for (const t of external) expect(t.external_data).toContainEqual({ key: 'location', value: 'model.onnx.data' });
-    expect((await readFile(join(out, 'model.onnx'))).length).toBeLessThan(100_000);
+    const runtimeExternal = runtime!.graph.initializer.filter((t) => t.external_data);
+    expect(runtimeExternal.map((t) => [t.name, t.external_data])).toEqual(external.map((t) => [t.name, t.external_data]));
+    expect(runtime!.graph.input.map((i) => i.name)).toEqual([
+      'input_ids', 'attention_mask', 'position_ids', 'logits_to_keep', 'past.0.key', 'past.0.value', 'past.1.key', 'past.1.value',
+    ]);
+    expect(runtime!.graph.output.map((o) => o.name)).toEqual(['logits', 'new.0.key', 'new.0.value', 'new.1.key', 'new.1.value']);
+    for (const f of ['model.onnx', 'runtime.onnx']) expect((await readFile(join(out, f))).length).toBeLessThan(100_000);
   });
 
   it('records the hub repo and commit of a Hugging Face cache snapshot, and refuses a damaged manifest', async () => {

@@ -1,65 +1,88 @@
-import { Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { cacheBytes, commonPrefix, PromptCache, sliceCache } from '../../../src-main/engine/kv-cache';
-import type { PastKeyValues } from '../../../src-main/engine/session';
+import { commonPrefix, KvCache, PromptCache } from '../../../src-main/engine/kv-cache';
 
-/** A cache whose value at [b, h, t, d] encodes its coordinates, so copies can be checked element by element. */
-function cache(batch: number, heads: number, length: number, headDim: number, layers = 2, half = false): PastKeyValues {
-  const make = (layer: number, kv: number) => {
-    const n = batch * heads * length * headDim;
-    const data = half ? new Uint16Array(n) : new Float32Array(n);
-    let i = 0;
-    for (let b = 0; b < batch; b++) for (let h = 0; h < heads; h++) for (let t = 0; t < length; t++) for (let d = 0; d < headDim; d++) {
-      data[i++] = layer * 10000 + kv * 5000 + b * 1000 + h * 100 + t * 3 + d;
-    }
-    return half ? new Tensor('float16', data as Uint16Array, [batch, heads, length, headDim]) : new Tensor('float32', data as Float32Array, [batch, heads, length, headDim]);
-  };
-  return { layers: Array.from({ length: layers }, (_, l) => ({ key: make(l, 0), value: make(l, 1) })), length };
+/** A cache whose value at [layer, kv, position, row, head, d] encodes its coordinates, so copies can be checked element by element. */
+function cache(rows: number, heads: number, length: number, headDim: number, layers = 2, half = false): KvCache {
+  const c = KvCache.create({ nLayer: layers, nHead: heads, headDim }, half ? 'float16' : 'float32', rows, length + 2);
+  for (let t = 0; t < length; t++) {
+    const step = (layer: number, kv: number) => {
+      const data = half ? new Uint16Array(rows * heads * headDim) : new Float32Array(rows * heads * headDim);
+      let i = 0;
+      for (let b = 0; b < rows; b++) for (let h = 0; h < heads; h++) for (let d = 0; d < headDim; d++) data[i++] = layer * 10000 + kv * 5000 + b * 1000 + h * 100 + t * 3 + d;
+      return data;
+    };
+    c.append(Array.from({ length: layers }, (_, l) => ({ key: step(l, 0), value: step(l, 1) })), 1);
+  }
+  return c;
 }
 
-describe('sliceCache', () => {
-  it.each([false, true])('selects rows (with repeats) and a prefix of positions (float16: %s)', async (half) => {
+describe('KvCache', () => {
+  it.each([false, true])('appends position-major, selects rows (with repeats) into a new cache (float16: %s)', (half) => {
     const past = cache(2, 3, 5, 2, 2, half);
-    const out = await sliceCache(past, [1, 1, 0], 3);
-    expect(out.length).toBe(3);
-    for (const [l, layer] of out.layers.entries()) {
-      for (const [kv, t] of [layer.key, layer.value].entries()) {
-        expect(t.dims).toEqual([3, 3, 3, 2]);
-        expect(t.type).toBe(half ? 'float16' : 'float32');
-        const data = t.data as Float32Array | Uint16Array;
-        let i = 0;
-        for (const b of [1, 1, 0]) for (let h = 0; h < 3; h++) for (let p = 0; p < 3; p++) for (let d = 0; d < 2; d++) {
+    expect(past.length).toBe(5);
+    // The masked zero position first, then the filled ones.
+    expect(past.filled(0, 'key').length).toBe((1 + 5) * 2 * 3 * 2);
+    const out = past.selectRows([1, 1, 0], 8);
+    expect(out.length).toBe(5);
+    expect(out.capacity).toBe(8);
+    expect(out.type).toBe(half ? 'float16' : 'float32');
+    for (let l = 0; l < 2; l++) {
+      for (const [kv, which] of (['key', 'value'] as const).entries()) {
+        const data = out.filled(l, which);
+        expect(data).toBeInstanceOf(half ? Uint16Array : Float32Array);
+        expect(Array.from(data.subarray(0, 3 * 3 * 2)).every((x) => x === 0)).toBe(true);
+        let i = 3 * 3 * 2;
+        for (let p = 0; p < 5; p++) for (const b of [1, 1, 0]) for (let h = 0; h < 3; h++) for (let d = 0; d < 2; d++) {
           expect(data[i++]).toBe(l * 10000 + kv * 5000 + b * 1000 + h * 100 + p * 3 + d);
         }
       }
     }
-    expect(cacheBytes(out)).toBe(2 * 2 * 3 * 3 * 3 * 2 * (half ? 2 : 4));
+    expect(out.bytes).toBe(2 * 2 * 5 * 3 * 3 * 2 * (half ? 2 : 4));
+  });
+
+  it('truncates in place and refuses to grow past its capacity', () => {
+    const c = cache(1, 1, 3, 1);
+    c.truncate(1);
+    expect(Array.from(c.filled(0, 'key'))).toEqual([0, 0]);
+    const step = () => [{ key: new Float32Array([42]), value: new Float32Array([43]) }, { key: new Float32Array([44]), value: new Float32Array([45]) }];
+    c.append(step(), 1);
+    expect(Array.from(c.filled(0, 'key'))).toEqual([0, 0, 42]);
+    expect(Array.from(c.filled(1, 'value'))).toEqual([0, 15000, 45]);
+    expect(() => c.truncate(3)).toThrow(RangeError);
+    c.append(step(), 1);
+    c.append(step(), 1);
+    c.append(step(), 1);
+    expect(() => c.append(step(), 1)).toThrow(/capacity of 5/);
   });
 });
 
 describe('PromptCache', () => {
-  it('reuses the common prefix, never the whole prompt without its logits', async () => {
+  it('reuses the common prefix, never the whole prompt without its logits', () => {
     const pc = new PromptCache();
-    expect(await pc.reuse([1, 2, 3])).toEqual({ past: null, reused: 0, logits: null });
+    expect(pc.reuse([1, 2, 3])).toEqual({ cache: null, reused: 0, logits: null });
     const past = cache(1, 1, 4, 1);
     const logits = new Float32Array([0.5]);
     pc.set([1, 2, 3, 4], past, logits);
     // Same prompt: everything, with the logits.
-    const same = await pc.reuse([1, 2, 3, 4]);
+    const same = pc.reuse([1, 2, 3, 4]);
     expect(same).toMatchObject({ reused: 4, logits });
-    expect(same.past).toBe(past);
+    expect(same.cache).toBe(past);
     // Longer prompt: the whole cache, no copy.
-    const longer = await pc.reuse([1, 2, 3, 4, 5]);
+    const longer = pc.reuse([1, 2, 3, 4, 5]);
     expect(longer.reused).toBe(4);
-    expect(longer.past).toBe(past);
-    // Diverging prompt: a copy of the shared prefix.
-    const edited = await pc.reuse([1, 2, 9, 4, 5]);
+    expect(longer.cache).toBe(past);
+    // Diverging prompt: the shared prefix, cut in place; the logits no longer apply.
+    const edited = pc.reuse([1, 2, 9, 4, 5]);
     expect(edited.reused).toBe(2);
-    expect(edited.past!.length).toBe(2);
-    expect(Array.from(edited.past!.layers[0]!.key.data as Float32Array)).toEqual([0, 3]);
+    expect(edited.cache).toBe(past);
+    expect(past.length).toBe(2);
+    expect(pc.length).toBe(2);
+    expect(Array.from(past.filled(0, 'key'))).toEqual([0, 0, 3]);
+    expect(pc.reuse([1, 2]).logits).toBeNull();
     // A prefix of the cache: all but its last token (whose logits are needed).
-    expect((await pc.reuse([1, 2, 3])).reused).toBe(2);
-    expect((await pc.reuse([7])).reused).toBe(0);
+    expect(pc.reuse([1, 2]).reused).toBe(1);
+    expect(pc.reuse([7]).reused).toBe(0);
+    expect(() => pc.set([1, 2, 3], past, logits)).toThrow(RangeError);
     pc.clear();
     expect(pc.length).toBe(0);
   });
