@@ -1,6 +1,6 @@
 /**
  * Chooses where a model runs. `auto` tries the GPU execution providers this platform may have (DirectML on
- * Windows, CoreML on macOS, CUDA where its libraries are installed) and keeps the first whose one-token self-test
+ * Windows, CoreML on macOS, CUDA where its libraries are installed, then WebGPU) and keeps the first whose one-token self-test
  * agrees with the CPU; otherwise — or when an explicitly named device fails — the model runs on the CPU and the
  * reason is recorded for the UI. (Which precision to convert to — fp16 for GPUs, int4 for the CPU — is the model
  * library's choice; any converted precision runs on any device here.)
@@ -29,10 +29,11 @@ export interface LoadOptions {
   threads?: number;
 }
 
+/** GPU providers `auto` tries, best first; WebGPU (any GPU with a Vulkan, Metal or D3D12 driver) comes last. */
 function candidates(platform: NodeJS.Platform): ConcreteDevice[] {
-  if (platform === 'win32') return ['dml', 'cuda'];
-  if (platform === 'darwin') return ['coreml'];
-  return ['cuda'];
+  if (platform === 'win32') return ['dml', 'cuda', 'webgpu'];
+  if (platform === 'darwin') return ['coreml', 'webgpu'];
+  return ['cuda', 'webgpu'];
 }
 
 export function defaultThreads(): number {
@@ -51,8 +52,9 @@ async function availableBackends(forAuto: boolean): Promise<Set<string>> {
 }
 
 /**
- * The execution providers a model can actually run on here: what this onnxruntime build offers (CUDA only with its
- * library installed), less what the engine does not drive yet (WebGPU). `cpu` is always among them.
+ * The execution providers a model can run on here: what this onnxruntime build offers (CUDA only with its library
+ * installed). WebGPU is left out: every build bundles it, and only loading a model tells whether a GPU adapter
+ * exists. `cpu` is always among them.
  */
 export async function usableProviders(): Promise<string[]> {
   const names = await availableBackends(true);
@@ -69,12 +71,6 @@ function cudaLibraryPresent(): boolean {
   } catch {
     return false;
   }
-}
-
-/** The session's provider names; `webgpu` is not among them yet. */
-function providerOf(device: ConcreteDevice): ExecutionProvider {
-  if (device === 'webgpu') throw new TsuzukiError('unsupported', 'The WebGPU execution provider is not supported by this version of Tsuzuki.');
-  return device;
 }
 
 export async function loadModel(dir: string, device: Device = 'auto', options: LoadOptions = {}): Promise<LoadedModel> {
@@ -94,7 +90,7 @@ export async function loadModel(dir: string, device: Device = 'auto', options: L
     try {
       // onnxruntime drops an unknown provider with a warning and runs on the CPU: check first.
       if (!available.has(d)) throw new Error(`not available in this build of onnxruntime on ${process.platform}`);
-      session = await DecoderSession.load(dir, { executionProvider: providerOf(d), threads });
+      session = await DecoderSession.load(dir, { executionProvider: d satisfies ExecutionProvider, threads });
       cpu ??= await DecoderSession.load(dir, { executionProvider: 'cpu', threads });
       await selfTest(session, cpu);
       await cpu.release();

@@ -14,7 +14,7 @@ function loadOrt(): Promise<Ort> {
   return ortModule;
 }
 
-export type ExecutionProvider = 'cpu' | 'cuda' | 'dml' | 'coreml';
+export type ExecutionProvider = 'cpu' | 'cuda' | 'dml' | 'webgpu' | 'coreml';
 
 export interface SessionOptions {
   /** Execution provider to try first; the CPU provider is always the fallback. Default `cpu`. */

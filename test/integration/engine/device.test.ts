@@ -19,6 +19,7 @@ describe('device choice', () => {
     await loaded.session.release();
   });
 
+  // This build bundles WebGPU everywhere; with no GPU adapter (as on the CI machines) it fails to load and says so.
   it.each(['webgpu', process.platform === 'win32' ? 'coreml' : 'dml'] as const)(
     'an unavailable device (%s) falls back to the CPU and says why',
     async (device) => {
