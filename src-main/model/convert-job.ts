@@ -9,7 +9,7 @@ export interface ConvertJobRequest {
   hfDir: string;
   outDir: string;
   precision: Precision;
-  blockSize: number;
+  blockSize?: number;
   tempDir: string;
   source?: ConvertOptions['source'];
 }
@@ -33,7 +33,7 @@ export async function convertInWorker(
     hfDir,
     outDir,
     precision: options.precision,
-    blockSize: options.blockSize,
+    ...(options.blockSize !== undefined ? { blockSize: options.blockSize } : {}),
     tempDir: tempDirFor(outDir),
     ...(options.source ? { source: options.source } : {}),
   };

@@ -8,13 +8,13 @@ import { DataFileWriter } from './data-file';
 import { decoderIoNames, buildGpt2Graph, type GraphLayout } from './gpt2-graph';
 import { GraphBuilder } from './graph';
 import { DATA_FILE, MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, TOKENIZER_FILE, type FileEntry, type Manifest } from './manifest';
-import { checkBlockSize } from './quantize';
+import { checkBlockSize, defaultBlockSize } from './quantize';
 import { createWeightStore, recordingWeightStore, type Precision } from './weights';
 
 export interface ConvertOptions {
   precision: Precision;
-  /** Quantization block size for int8/int4 (ignored otherwise). */
-  blockSize: number;
+  /** Quantization block size for int8/int4 (ignored otherwise); by default `defaultBlockSize` of the model's width. */
+  blockSize?: number;
   /** Where to build the folder before it is renamed into place; by default a hidden folder beside `outDir`. */
   tempDir?: string;
   /** The hub repo and commit the checkpoint came from, when the caller knows them (else read from a hub-cache path). */
@@ -49,7 +49,7 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
   const out = resolve(outDir);
   const { precision } = options;
   const quantized = precision === 'int4' || precision === 'int8';
-  if (quantized) {
+  if (quantized && options.blockSize !== undefined) {
     try {
       checkBlockSize(options.blockSize);
     } catch (error) {
@@ -58,6 +58,7 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
   }
   await refuseExisting(out, false);
   const checkpoint = await openCheckpoint(hfDir);
+  const blockSize = options.blockSize ?? defaultBlockSize(checkpoint.config.nEmbd);
   const tmp = options.tempDir ?? tempDirFor(out);
   let data: DataFileWriter | undefined;
   try {
@@ -84,7 +85,7 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
         graph,
         data,
         precision,
-        blockSize: options.blockSize,
+        blockSize,
         onTensor: (name) => report({ phase: 'converting', done: ++done, total, detail: name }),
       }),
     );
@@ -135,7 +136,7 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
         layerNormEpsilon: config.layerNormEpsilon,
       },
       precision,
-      blockSize: quantized ? options.blockSize : null,
+      blockSize: quantized ? blockSize : null,
       kvType: compute,
       specialTokens: { bos: config.bosTokenId, eos: config.eosTokenId, pad: config.padTokenId },
       io: decoderIoNames(config),

@@ -99,9 +99,6 @@ export async function buildGpt2Graph(
   const causal = g.op('LessOrEqual', [g.op('Unsqueeze', [keyPos, i64(0)]), g.op('Unsqueeze', [queryPos, i64(1)])]);
   const notPadding = g.op('Cast', [g.op('Unsqueeze', [attentionMask, i64(1, 2)])], { to: 9 /* BOOL */ });
   const allowed = g.op('And', [causal, notPadding]); // [batch, 1, seq, total]
-  // Masked scores are replaced (not added to), so fp16 cannot overflow to -inf and a row of padding stays finite.
-  const masked = (type: ComputeType) => g.constant(type, [], [type === 'float16' ? -65504 : -3.4028234663852886e38]);
-  const batchHeads = g.op('Mul', [g.op('Slice', [g.op('Shape', [inputIds]), i64(0), i64(1)]), i64(nHead)]); // [1]
 
   const table = await weights.tokenTable('wte.weight');
   const tokens =
@@ -138,6 +135,7 @@ export async function buildGpt2Graph(
   };
   const splitHeads = (x: string) => g.op('Reshape', [x, i64(0, 0, nHead, headDim)]); // [batch, seq, heads, dim]
   const attend = layout === 'optimum' ? optimumAttention : runtimeAttention;
+  const shapes = layout === 'runtime' ? runtimeShapes() : null;
 
   for (let i = 0; i < config.nLayer; i++) {
     const p = `h.${i}`;
@@ -186,7 +184,9 @@ export async function buildGpt2Graph(
     const [presentKey] = g.node('Concat', [pastKey, toHeads(k)], { axis: 2 }, { outputs: [presentKeyName] });
     const [presentValue] = g.node('Concat', [pastValue, toHeads(v)], { axis: 2 }, { outputs: [presentValueName] });
     const scores = g.op('MatMul', [query, g.op('Transpose', [presentKey!], { perm: [0, 1, 3, 2] })]);
-    const probs = g.op('Softmax', [g.op('Where', [allowed, scores, masked(compute)])], { axis: -1 });
+    // Masked scores are replaced (not added to), so fp16 cannot overflow to -inf and a row of padding stays finite.
+    const masked = g.constant(compute, [], [compute === 'float16' ? -65504 : -3.4028234663852886e38]);
+    const probs = g.op('Softmax', [g.op('Where', [allowed, scores, masked])], { axis: -1 });
     return g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, presentValue!])], { perm: [0, 2, 1, 3] }), i64(0, 0, nEmbd)]);
   }
 
@@ -194,32 +194,52 @@ export async function buildGpt2Graph(
    * The same attention without ever copying the past: scores against the past and against this step's keys are
    * computed apart and joined (they are small), and so are the two halves of the weighted sum. com.microsoft
    * FusedMatMul's `transBatchB` reads the position-major `[past, batch·heads, dim]` cache as `[batch·heads, past, dim]`
-   * in place.
+   * in place. Scores and softmax run in float32 even in an fp16 model: scores rounded to half precision cost it a
+   * digit.
    */
   function runtimeAttention(q: string, k: string, v: string, [pastKey, pastValue]: [string, string], [newKeyName, newValueName]: [string, string]): string {
+    const s = shapes!;
     const [newKey] = g.node('Transpose', [k], { perm: [1, 0, 2, 3] }, { outputs: [newKeyName] });
     const [newValue] = g.node('Transpose', [v], { perm: [1, 0, 2, 3] }, { outputs: [newValueName] });
-    // Shapes are spelled out from Shape(): a Reshape `-1` cannot be inferred when the past is empty.
-    const dims = (x: string, from: number, to: number) => g.op('Slice', [g.op('Shape', [x]), i64(from), i64(to)]);
-    const byPosition = (x: string) => g.op('Reshape', [x, g.op('Concat', [dims(x, 0, 1), batchHeads, i64(headDim)], { axis: 0 })]); // [length, batch·heads, dim]
-    const headsFirst = (x: string) => g.op('Reshape', [x, g.op('Concat', [i64(-1, nHead), dims(x, 1, 3)], { axis: 0 })]); // [batch·heads, a, b] → [batch, heads, a, b]
-    const qT = g.op('Transpose', [g.op('Mul', [q, scalar(1 / Math.sqrt(headDim))])], { perm: [0, 2, 1, 3] }); // [batch, heads, seq, dim]
-    const query = g.op('Reshape', [qT, g.op('Concat', [batchHeads, dims(qT, 2, 4)], { axis: 0 })]); // [batch·heads, seq, dim]
-    const transposed = { transB: 1, transBatchB: 1 };
-    // Scores and softmax run in float32 even in an fp16 model: scores rounded to half precision cost it a digit.
+    const past = (x: string) => g.op('Reshape', [x, s.past]);
+    const step = (x: string) => g.op('Reshape', [x, s.step]);
+    const query = g.op('Reshape', [g.op('Transpose', [g.op('Mul', [q, scalar(1 / Math.sqrt(headDim))])], { perm: [0, 2, 1, 3] }), s.query]);
     const toFloat = (x: string) => (compute === 'float32' ? x : g.op('Cast', [x], { to: 1 /* FLOAT */ }));
+    const transposed = { transB: 1, transBatchB: 1 };
     const scores = g.op('Concat', [
-      toFloat(g.op('FusedMatMul', [query, byPosition(pastKey)], transposed, MS_DOMAIN)),
-      toFloat(g.op('FusedMatMul', [query, byPosition(newKey!)], transposed, MS_DOMAIN)),
+      toFloat(g.op('FusedMatMul', [query, past(pastKey)], transposed, MS_DOMAIN)),
+      toFloat(g.op('FusedMatMul', [query, step(newKey!)], transposed, MS_DOMAIN)),
     ], { axis: 2 }); // [batch·heads, seq, total]
-    const softmax = g.op('Softmax', [g.op('Where', [allowed, headsFirst(scores), masked('float32')])], { axis: -1 });
-    const probs = g.op('Reshape', [compute === 'float32' ? softmax : g.op('Cast', [softmax], { to: 10 /* FLOAT16 */ }), g.op('Shape', [scores])]);
-    const probsPast = g.op('Slice', [probs, i64(0), g.op('Unsqueeze', [pastLen, i64(0)]), i64(2)]);
-    const probsNew = g.op('Slice', [probs, g.op('Unsqueeze', [pastLen, i64(0)]), i64(2 ** 53), i64(2)]);
+    const attention = g.op('Softmax', [g.op('Add', [g.op('Reshape', [scores, s.scoresByRow]), s.maskBias])], { axis: -1 });
+    const probs = g.op('Reshape', [compute === 'float32' ? attention : g.op('Cast', [attention], { to: 10 /* FLOAT16 */ }), s.scores]);
     const context = g.op('Add', [
-      g.op('FusedMatMul', [probsPast, byPosition(pastValue)], { transBatchB: 1 }, MS_DOMAIN),
-      g.op('FusedMatMul', [probsNew, byPosition(newValue!)], { transBatchB: 1 }, MS_DOMAIN),
+      g.op('FusedMatMul', [g.op('Slice', [probs, i64(0), s.pastEnd, i64(2)]), past(pastValue)], { transBatchB: 1 }, MS_DOMAIN),
+      g.op('FusedMatMul', [g.op('Slice', [probs, s.pastEnd, i64(2 ** 53), i64(2)]), step(newValue!)], { transBatchB: 1 }, MS_DOMAIN),
     ]); // [batch·heads, seq, dim]
-    return g.op('Reshape', [g.op('Transpose', [headsFirst(context)], { perm: [0, 2, 1, 3] }), i64(0, 0, nEmbd)]);
+    return g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [context, s.contextByRow])], { perm: [0, 2, 1, 3] }), i64(0, 0, nEmbd)]);
+  }
+
+  /**
+   * The shapes every layer's runtime attention reshapes to, computed once (a Reshape `-1` cannot be inferred when
+   * a dimension is 0, so they are spelled out), and the mask as an additive float32 bias: 0 where a key may be
+   * seen, -1e9 where not (softmax gives those exactly 0; onnxruntime broadcasts Add far faster than Where).
+   */
+  function runtimeShapes() {
+    const cat = (...parts: string[]) => g.op('Concat', parts, { axis: 0 });
+    const pastLen1 = g.op('Unsqueeze', [pastLen, i64(0)]);
+    const seqLen1 = g.op('Unsqueeze', [seqLen, i64(0)]);
+    const totalLen1 = g.op('Unsqueeze', [totalLen, i64(0)]);
+    const batchHeads = g.op('Mul', [g.op('Slice', [g.op('Shape', [inputIds]), i64(0), i64(1)]), i64(nHead)]);
+    const bias = g.op('Where', [allowed, g.constant('float32', [], [0]), g.constant('float32', [], [-1e9])]);
+    return {
+      past: cat(pastLen1, batchHeads, i64(headDim)), // [past, batch·heads, dim]
+      step: cat(seqLen1, batchHeads, i64(headDim)),
+      query: cat(batchHeads, seqLen1, i64(headDim)), // [batch·heads, seq, dim]
+      scores: cat(batchHeads, seqLen1, totalLen1),
+      scoresByRow: cat(i64(-1, nHead), seqLen1, totalLen1), // [batch, heads, seq, total]
+      contextByRow: cat(i64(-1, nHead), seqLen1, i64(headDim)),
+      pastEnd: pastLen1,
+      maskBias: bias, // [batch, 1, seq, total]
+    };
   }
 }

@@ -20,6 +20,23 @@ export interface BlockQuantized {
 
 export type QuantBits = 4 | 8;
 
+/**
+ * The block size int8 and int4 models are converted with unless asked otherwise. onnxruntime's MatMulNBits CPU
+ * kernel spends per-block work on every step, so blocks of 128 decode about a third faster than blocks of 32 and
+ * prefill about half again as fast (1.3B int4, 2 threads: 30 against 41–50 ms a token). The price is quantization
+ * error: with the range search below, block 128 reconstructs Gaussian weights with 9.5 % relative RMS error
+ * (block 32: 7.8 %, llama.cpp's Q4_0: 8.6 %) and heavy-tailed ones with 13.8 % (9.4 %, 11.6 %). int8 loses
+ * nothing that matters at either size. `--block-size 32` converts for fidelity over speed.
+ */
+export const DEFAULT_BLOCK_SIZE = 128;
+
+/** The default for a model `width` (n_embd) wide: blocks of 128, or the largest smaller size that divides the width (the embedding table is quantized along it). */
+export function defaultBlockSize(width: number): number {
+  let size = DEFAULT_BLOCK_SIZE;
+  while (size > 16 && width % size !== 0) size /= 2;
+  return size;
+}
+
 export function checkBlockSize(blockSize: number): void {
   if (!Number.isInteger(blockSize) || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) {
     throw new RangeError(`block size must be a power of two ≥ 16 (16, 32, 64, 128, …), got ${blockSize}`);
@@ -81,7 +98,18 @@ export function quantizeBlockwise(
   return q;
 }
 
-/** One block: scale and zero point from its range (which always includes 0, so zero stays exact, as in onnxruntime's own quantizer), then the packed levels. */
+/**
+ * 4-bit scales tried per block, as fractions of the block's full range: clipping its few largest values buys finer
+ * steps for all the others. The range that reconstructs the block with the least squared error wins (the full
+ * range is the first candidate, so the search never does worse than plain min/max). 8-bit steps are fine enough
+ * without it.
+ */
+const SHRINK_4BIT = [1, 0.975, 0.95, 0.925, 0.9, 0.875, 0.85, 0.825, 0.8];
+
+/**
+ * One block: zero point from its range (which always includes 0, so zero stays exact, as in onnxruntime's own
+ * quantizer), scale from the best of the candidate ranges, then the packed levels.
+ */
 function quantizeBlock(
   src: Float32Array,
   start: number,
@@ -94,35 +122,50 @@ function quantizeBlock(
   zpRow: number,
 ): void {
   const qmax = (1 << bits) - 1;
+  const end = start + blockSize;
   let min = 0;
   let max = 0;
-  for (let i = start, end = start + blockSize; i < end; i++) {
+  for (let i = start; i < end; i++) {
     const v = src[i]!;
     if (v < min) min = v;
     else if (v > max) max = v;
   }
-  const scale = (max - min) / qmax;
-  const inv = scale === 0 ? 0 : 1 / scale;
-  const zp = scale === 0 ? 0 : Math.min(qmax, Math.max(0, Math.round(-min * inv)));
-  q.scales[row * q.blocks + b] = scale;
+  const full = (max - min) / qmax;
+  const zp = full === 0 ? 0 : Math.min(qmax, Math.max(0, Math.round(-min / full)));
   // level = round(v / scale) + zp, clamped to [0, qmax] = floor(v * inv + zp + 0.5), clamped.
   const bias = zp + 0.5;
   const top = qmax + 1;
+  const level = (v: number, inv: number) => {
+    const t = v * inv + bias;
+    return t < 1 ? 0 : t >= top ? qmax : t | 0;
+  };
+  let scale = full;
+  if (bits === 4 && full !== 0) {
+    let best = Infinity;
+    for (const shrink of SHRINK_4BIT) {
+      const candidate = full * shrink;
+      const inv = 1 / candidate;
+      let err = 0;
+      for (let i = start; i < end; i++) {
+        const d = src[i]! - (level(src[i]!, inv) - zp) * candidate;
+        err += d * d;
+      }
+      if (err < best) {
+        best = err;
+        scale = candidate;
+      }
+    }
+  }
+  const inv = scale === 0 ? 0 : 1 / scale;
+  q.scales[row * q.blocks + b] = scale;
   const out = (row * q.blocks + b) * blob;
   const data = q.data;
   if (bits === 4) {
     q.zeroPoints[row * zpRow + (b >> 1)]! |= zp << ((b & 1) * 4);
-    for (let i = start, o = out, end = start + blockSize; i < end; i += 2, o++) {
-      const lo = src[i]! * inv + bias;
-      const hi = src[i + 1]! * inv + bias;
-      data[o] = (lo < 1 ? 0 : lo >= top ? qmax : lo | 0) | ((hi < 1 ? 0 : hi >= top ? qmax : hi | 0) << 4);
-    }
+    for (let i = start, o = out; i < end; i += 2, o++) data[o] = level(src[i]!, inv) | (level(src[i + 1]!, inv) << 4);
   } else {
     q.zeroPoints[row * zpRow + b] = zp;
-    for (let i = 0; i < blockSize; i++) {
-      const t = src[start + i]! * inv + bias;
-      data[out + i] = t < 1 ? 0 : t >= top ? qmax : t | 0;
-    }
+    for (let i = 0; i < blockSize; i++) data[out + i] = level(src[start + i]!, inv);
   }
 }
 

@@ -23,7 +23,8 @@ export type Converter = (
   outDir: string,
   options: {
     precision: Precision;
-    blockSize: number;
+    /** By default the converter's (see `defaultBlockSize`). */
+    blockSize?: number;
     /** Recorded in tsuzuki.json: the repo and commit the checkpoint came from. */
     source?: { repo: string; revision: string };
     onProgress?: (p: ConvertProgress) => void;
@@ -89,7 +90,6 @@ interface RunningJob extends ModelJob {
 }
 
 export const DEFAULT_PRECISION: Precision = 'int4';
-export const DEFAULT_BLOCK_SIZE = 32;
 
 export function defaultModelsDir(): string {
   return join(dataDir(), 'models');
@@ -233,7 +233,7 @@ export class ModelsService {
     return job;
   }
 
-  private async convertSource(job: RunningJob, id: string, precision: Precision, blockSize = DEFAULT_BLOCK_SIZE): Promise<void> {
+  private async convertSource(job: RunningJob, id: string, precision: Precision, blockSize: number | undefined): Promise<void> {
     job.controller.signal.throwIfAborted();
     const model = await this.library.get(id);
     if (model.variants.some((v) => v.precision === precision)) return;
@@ -241,7 +241,7 @@ export class ModelsService {
     const origin = await readSourceManifest(this.library.sourceDir(id));
     await this.convert(this.library.sourceDir(id), this.library.variantDir(id, precision), {
       precision,
-      blockSize,
+      ...(blockSize !== undefined ? { blockSize } : {}),
       ...(origin.repo && origin.commit ? { source: { repo: origin.repo, revision: origin.commit } } : {}),
       signal: job.controller.signal,
       onProgress: (p) => this.update(job, { convert: p }),

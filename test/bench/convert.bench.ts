@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- convert [--precisions int4,int8,fp16,fp32] [--block-sizes 32[,64,128]] [--decode-tokens 16]
+ * `npm run bench -- convert [--precisions int4,int8,fp16,fp32] [--block-sizes 128[,32,64]] [--decode-tokens 16]
  *                           [--source <hf-dir>] [--quality] [--keep]`
  *
  * Makes (or reuses) a full-size random-weight rinna/japanese-gpt-1b checkpoint in `.cache/bench/` (fp16
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DecoderSession } from '../../src-main/engine/session';
 import { toHalf } from '../../src-main/model/half';
+import { DEFAULT_BLOCK_SIZE } from '../../src-main/model/quantize';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cacheDir = join(root, '.cache/bench');
@@ -47,7 +48,7 @@ export default async function (args: string[]): Promise<object> {
     args,
     options: {
       precisions: { type: 'string', default: 'int4,int8,fp16,fp32' },
-      'block-sizes': { type: 'string', default: '32' },
+      'block-sizes': { type: 'string', default: String(DEFAULT_BLOCK_SIZE) },
       'decode-tokens': { type: 'string', default: '16' },
       source: { type: 'string' },
       quality: { type: 'boolean', default: false },

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- engine [--precisions int4,int8,fp32] [--threads 2] [--decode-tokens 16] [--block-size 32]`
+ * `npm run bench -- engine [--precisions int4,int8,fp32] [--threads 2] [--decode-tokens 16] [--block-size 128]`
  *
  * The generation engine on the full-size random-weight rinna-1b checkpoint (made by the convert bench in
  * `.cache/bench/rinna-1b-random`, written here if missing). Each precision is converted once into
@@ -23,6 +23,7 @@ import { benchmarkSession } from '../../src-main/engine/benchmark';
 import { resolveSamplingParams } from '../../src-main/engine/sampler';
 import { DecoderSession } from '../../src-main/engine/session';
 import { readManifest } from '../../src-main/model/manifest';
+import { DEFAULT_BLOCK_SIZE } from '../../src-main/model/quantize';
 import { RemoteRuntime } from '../../src-main/services/generation-remote';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,7 +48,7 @@ export default async function (args: string[]): Promise<object> {
       precisions: { type: 'string', default: 'int4,int8,fp32' },
       threads: { type: 'string', default: '2' },
       'decode-tokens': { type: 'string', default: '16' },
-      'block-size': { type: 'string', default: '32' },
+      'block-size': { type: 'string', default: String(DEFAULT_BLOCK_SIZE) },
     },
   });
   if (!existsSync(join(sourceDir, 'model.safetensors'))) {

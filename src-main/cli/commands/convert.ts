@@ -1,13 +1,14 @@
 import { resolve } from 'node:path';
 import { convertInWorker } from '../../model/convert-job';
 import type { ConvertProgress } from '../../model/convert';
+import { DEFAULT_BLOCK_SIZE } from '../../model/quantize';
 import { PRECISIONS, type Precision } from '../../model/weights';
 import { TsuzukiError } from '../../util/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { progressBar } from '../progress';
 
-const usage = 'tsuzuki convert <hf-dir> <out-dir> [--precision fp32|fp16|int8|int4] [--block-size 32]';
+const usage = `tsuzuki convert <hf-dir> <out-dir> [--precision fp32|fp16|int8|int4] [--block-size ${DEFAULT_BLOCK_SIZE}]`;
 
 export const convert: Command = {
   name: 'convert',
@@ -16,7 +17,7 @@ export const convert: Command = {
   async run(args) {
     const { values, positionals } = parseCommandArgs(usage, args, {
       precision: { type: 'string', default: 'int4' },
-      'block-size': { type: 'string', default: '32' },
+      'block-size': { type: 'string' },
     });
     if (positionals.length !== 2) {
       throw new TsuzukiError('invalid_argument', `Expected <hf-dir> and <out-dir>.\nUsage: ${usage}`);
@@ -25,7 +26,7 @@ export const convert: Command = {
     if (!PRECISIONS.includes(precision)) {
       throw new TsuzukiError('invalid_argument', `--precision must be one of ${PRECISIONS.join(', ')}, got ${values.precision}.\nUsage: ${usage}`);
     }
-    const blockSize = Number(values['block-size']);
+    const blockSize = values['block-size'] === undefined ? undefined : Number(values['block-size']);
     const [hfDir, outDir] = positionals as [string, string];
 
     const bar = await progressBar();
@@ -35,7 +36,7 @@ export const convert: Command = {
     const cancel = () => controller.abort();
     process.once('SIGINT', cancel);
     try {
-      const manifest = await convertInWorker(hfDir, outDir, { precision, blockSize, onProgress, signal: controller.signal });
+      const manifest = await convertInWorker(hfDir, outDir, { precision, ...(blockSize !== undefined ? { blockSize } : {}), onProgress, signal: controller.signal });
       bar.stop();
       const seconds = Math.round((performance.now() - started) / 100) / 10;
       process.stdout.write(JSON.stringify({ out: resolve(outDir), seconds, ...manifest }, null, 2) + '\n');

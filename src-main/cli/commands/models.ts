@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { DEFAULT_BLOCK_SIZE } from '../../model/quantize';
 import { PRECISIONS, type Precision } from '../../model/weights';
 import { ModelsService, type ModelJob } from '../../services/models';
 import { TsuzukiError } from '../../util/errors';
@@ -8,7 +9,7 @@ import { progressBar } from '../progress';
 
 const usage = [
   'tsuzuki models list',
-  '       tsuzuki models add <repo-id|folder> [--revision main] [--precision int4] [--block-size 32] [--endpoint URL] [--activate]',
+  `       tsuzuki models add <repo-id|folder> [--revision main] [--precision int4] [--block-size ${DEFAULT_BLOCK_SIZE}] [--endpoint URL] [--activate]`,
   '       tsuzuki models remove <id> [--source | --converted [--precision P]]',
   '       tsuzuki models verify [<id>]',
   '       tsuzuki models use <id> [--precision P]',

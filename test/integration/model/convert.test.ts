@@ -272,6 +272,11 @@ describe('the output folder', () => {
     await expect(convert('tiny-sharded', 'bad-block', 'int4', 128)).rejects.toThrow(/n_embd/);
     expect((await readdir(tmp)).filter((n) => n.includes('bad-block'))).toEqual([]);
   });
+
+  it('picks the block size from the model width when none is given', async () => {
+    const manifest = await convertCheckpoint(join(FIXTURES, 'tiny-sharded'), join(tmp, 'default-block'), { precision: 'int4' });
+    expect(manifest.blockSize).toBe(64); // n_embd 64: the default 128 does not divide it
+  });
 });
 
 describe('conversion in the worker thread', () => {

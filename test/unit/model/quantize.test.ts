@@ -4,10 +4,21 @@ import { halfToFloatTable, toHalf } from '../../../src-main/model/half';
 
 /** The float32 value nearest to `v` that half precision holds exactly. */
 const toHalfValue = (v: number) => halfToFloatTable()[toHalf(v)]!;
-import { dequantizeBlockwise, quantizeBlockwise } from '../../../src-main/model/quantize';
+import { defaultBlockSize, dequantizeBlockwise, quantizeBlockwise } from '../../../src-main/model/quantize';
 
 describe('block-wise quantization (MatMulNBits layout)', () => {
-  it.each([4, 8] as const)('%i-bit: every value is within half a step of its block, and zero is exact', (bits) => {
+  /** Plain min/max quantization of one block (the range includes 0), as a reference: its squared error. */
+  const minMaxError = (values: Float32Array, bits: 4 | 8) => {
+    const qmax = (1 << bits) - 1;
+    const min = Math.min(0, ...values);
+    const max = Math.max(0, ...values);
+    const scale = (max - min) / qmax;
+    if (scale === 0) return 0;
+    const zp = Math.round(-min / scale);
+    return values.reduce((sum, v) => sum + (v - (Math.min(qmax, Math.max(0, Math.round(v / scale) + zp)) - zp) * scale) ** 2, 0);
+  };
+
+  it.each([4, 8] as const)('%i-bit: values in the block\'s range are within half a step, the rest clip to its ends, zero is exact, and no block does worse than min/max', (bits) => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 5 }),
@@ -17,23 +28,60 @@ describe('block-wise quantization (MatMulNBits layout)', () => {
         (n, k, blockSize, seed) => {
           let s = seed;
           const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-          const rows = Float32Array.from({ length: n * k }, (_, i) => (i % 7 === 0 ? 0 : rand() * 3));
+          // Cubed uniforms: a heavy tail, like real weights.
+          const rows = Float32Array.from({ length: n * k }, (_, i) => (i % 7 === 0 ? 0 : rand() ** 3 * 3));
           const q = quantizeBlockwise(rows, 'nk', n, k, bits, blockSize);
           expect(q.blocks).toBe(Math.ceil(k / blockSize));
           expect(q.data.length).toBe((n * q.blocks * blockSize * bits) / 8);
           expect(q.zeroPoints.length).toBe(n * Math.ceil((q.blocks * bits) / 8));
           const back = dequantizeBlockwise(q, bits, blockSize);
+          const qmax = (1 << bits) - 1;
           for (let r = 0; r < n; r++) {
-            for (let i = 0; i < k; i++) {
-              const scale = q.scales[r * q.blocks + Math.floor(i / blockSize)]!;
-              expect(Math.abs(back[r * k + i]! - rows[r * k + i]!)).toBeLessThanOrEqual(scale / 2 + 1e-6);
-              if (rows[r * k + i] === 0) expect(back[r * k + i]).toBe(0);
+            for (let b = 0; b < q.blocks; b++) {
+              const scale = q.scales[r * q.blocks + b]!;
+              const zpByte = q.zeroPoints[r * Math.ceil((q.blocks * bits) / 8) + (bits === 4 ? b >> 1 : b)]!;
+              const zp = bits === 4 ? (zpByte >> ((b & 1) * 4)) & 15 : zpByte;
+              const [lo, hi] = [-zp * scale, (qmax - zp) * scale];
+              const from = r * k + b * blockSize;
+              const to = Math.min(r * k + k, from + blockSize);
+              let err = 0;
+              for (let i = from; i < to; i++) {
+                const v = rows[i]!;
+                const nearest = Math.min(hi, Math.max(lo, v));
+                expect(Math.abs(back[i]! - nearest)).toBeLessThanOrEqual(scale / 2 + 1e-6);
+                if (v === 0) expect(back[i]).toBe(0);
+                err += (back[i]! - v) ** 2;
+              }
+              // (Up to float32 rounding of the stored scale.)
+              expect(err).toBeLessThanOrEqual(minMaxError(rows.subarray(from, to), bits) * (1 + 1e-3) + 1e-12);
             }
           }
         },
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('4-bit: searching each block\'s range beats plain min/max on Gaussian weights', () => {
+    let s = 7;
+    const uniform = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 1) / (2 ** 32 + 1);
+    const n = 64;
+    const k = 256;
+    const rows = Float32Array.from({ length: n * k }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) * 0.02);
+    for (const blockSize of [32, 128]) {
+      const back = dequantizeBlockwise(quantizeBlockwise(rows, 'nk', n, k, 4, blockSize), 4, blockSize);
+      const searched = back.reduce((sum, x, i) => sum + (x - rows[i]!) ** 2, 0);
+      let plain = 0;
+      for (let from = 0; from < rows.length; from += blockSize) plain += minMaxError(rows.subarray(from, from + blockSize), 4);
+      expect(searched).toBeLessThan(plain * 0.95);
+    }
+  });
+
+  it('defaults to blocks of 128, or the largest power of two from 16 that divides the model width', () => {
+    expect(defaultBlockSize(2048)).toBe(128); // rinna/japanese-gpt-1b
+    expect(defaultBlockSize(1600)).toBe(64); // gpt2-xl
+    expect(defaultBlockSize(64)).toBe(64);
+    expect(defaultBlockSize(96)).toBe(32);
   });
 
   it('packs 4-bit values low nibble first and zero points two per byte', () => {
