@@ -267,42 +267,45 @@ export class Generator {
       // Every alternative samples its first token from the prompt's logits.
       let rowLogits = alts.map(() => prefill.logits!);
       let active = alts;
-      // One alternative decodes on in the prompt cache itself, so that the next request can reuse what it wrote;
-      // several get a copy with a row each.
-      let cache = prefill.cache;
-      const capacity = req.promptIds.length + req.maxNewTokens;
+      // Every alternative reads the prompt from its cache, shared, and keeps what it generates in a row of its own:
+      // one alternative or several, each row sees the same numbers, so alternatives equal separate runs.
+      const shared = prefill.cache;
+      let cache = this.session.newCache(req.n, req.maxNewTokens);
       for (let step = 0; ; step++) {
         active.forEach((a, r) => {
           const id = a.sampler.next(rowLogits[r]!, step);
           emit(a, a.accept(id, this.eos, req.maxNewTokens));
         });
         if (step === 0) stats.firstTokenMs = performance.now() - called;
-        const keep = active.map((a, r) => (a.finishReason ? -1 : cache.rows === 1 ? 0 : r)).filter((r) => r >= 0);
+        const keep = active.map((a, r) => (a.finishReason ? -1 : r)).filter((r) => r >= 0);
         active = active.filter((a) => !a.finishReason);
         if (active.length === 0) break;
         if (signal.aborted) {
           finishAll('cancelled');
           break;
         }
-        if (keep.length !== cache.rows || keep.some((r, i) => r !== i)) cache = cache.selectRows(keep, capacity);
+        if (keep.length !== cache.rows) cache = cache.selectRows(keep, cache.capacity);
+        const seen = shared.length + cache.length;
         const out = await this.session.forward({
           ids: active.map((a) => [a.ids[a.ids.length - 1]!]),
-          attentionMask: active.map(() => ones(cache.length + 1)),
-          positionIds: active.map(() => [cache.length]),
+          attentionMask: active.map(() => ones(seen + 1)),
+          positionIds: active.map(() => [seen]),
           cache,
+          shared,
         });
         stats.decodeSteps++;
         const vocab = out.dims[2];
         rowLogits = active.map((_, r) => out.logits.subarray(r * vocab, (r + 1) * vocab));
-        if (cache === prefill.cache) {
-          const fed = alts[0]!.ids.slice(0, cache.length - req.promptIds.length);
-          this.cache.set([...req.promptIds, ...fed], cache, rowLogits[0]!);
-        }
         if (signal.aborted) {
           finishAll('cancelled');
           break;
         }
         await yieldToEventLoop();
+      }
+      // A single continuation joins the prompt cache, so that generating on from the accepted text reuses it.
+      if (req.n === 1 && cache.rows === 1 && cache.length > 0) {
+        shared.extend(cache);
+        this.cache.set([...req.promptIds, ...alts[0]!.ids.slice(0, cache.length)], shared, rowLogits[0]!.slice());
       }
       stats.decodeMs = performance.now() - decodeStart;
     }

@@ -62,6 +62,13 @@ export class KvCache {
     this.length += seq;
   }
 
+  /** Appends every filled position of `other`, a cache of as many rows. */
+  extend(other: KvCache): void {
+    if (other.rows !== this.rows) throw new RangeError(`cannot extend a cache of ${this.rows} rows by one of ${other.rows}`);
+    const span = (from: CacheData) => from.subarray(this.stride, (1 + other.length) * this.stride);
+    this.append(other.layers.map((l) => ({ key: span(l.key), value: span(l.value) })), other.length);
+  }
+
   /** Forgets the positions from `length` on (they are overwritten by the next step). */
   truncate(length: number): void {
     if (length > this.length) throw new RangeError(`cannot truncate a cache of ${this.length} positions to ${length}`);

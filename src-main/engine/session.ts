@@ -26,12 +26,14 @@ export interface SessionOptions {
 export interface ForwardInput {
   /** Token ids, `[batch][seq]` (rows of equal length). */
   ids: number[][];
-  /** `[batch][past + seq]`: 1 for a token, 0 for padding (left padding). */
+  /** `[batch][shared + past + seq]`: 1 for a token, 0 for padding (left padding). */
   attentionMask: number[][];
   /** `[batch][seq]` absolute positions. */
   positionIds: number[][];
   /** The cache to continue from, which this step appends to; omitted for a fresh one of `batch` rows. */
   cache?: KvCache;
+  /** Positions every row sees before its own `cache` (a one-row cache: the prompt of several alternatives). */
+  shared?: KvCache;
   /** Logits for the last k positions only; 0 (the default) for every position. */
   logitsToKeep?: number;
 }
@@ -78,6 +80,9 @@ export class DecoderSession {
     return new DecoderSession(ort, session, manifest, provider);
   }
 
+  /** An empty one-row cache of no capacity: the `shared` input of a step that shares nothing. */
+  private emptyShared: KvCache | null = null;
+
   /** An empty cache for `rows` rows with room for `capacity` positions (the whole context by default). */
   newCache(rows: number, capacity = this.manifest.architecture.nPositions): KvCache {
     return KvCache.create(this.manifest.architecture, this.manifest.kvType, rows, capacity);
@@ -88,22 +93,30 @@ export class DecoderSession {
     const seq = input.ids[0]?.length ?? 0;
     if (batch === 0 || seq === 0) throw new TsuzukiError('invalid_argument', 'forward: ids must hold at least one token per row.');
     const cache = input.cache ?? this.newCache(batch);
-    const total = cache.length + seq;
+    const shared = input.shared;
+    if (shared && shared.rows !== 1) throw new TsuzukiError('invalid_argument', `forward: a shared cache holds one row, not ${shared.rows}.`);
+    const sharedLength = shared?.length ?? 0;
+    const total = sharedLength + cache.length + seq;
     const { nPositions, vocabSize, nLayer, nHead, headDim } = this.manifest.architecture;
     if (total > nPositions) {
       throw new TsuzukiError('invalid_argument', `forward: ${total} positions exceed the model's context of ${nPositions} tokens.`);
     }
-    if (cache.rows !== batch || total > cache.capacity) {
+    if (cache.rows !== batch || cache.length + seq > cache.capacity) {
       throw new TsuzukiError('invalid_argument', `forward: the cache holds ${cache.rows} rows and ${cache.capacity} positions, not ${batch} rows and ${total}.`);
     }
     const keep = input.logitsToKeep ?? 0;
     if (!Number.isInteger(keep) || keep < 0 || keep > seq) throw new TsuzukiError('invalid_argument', `forward: logitsToKeep must be from 0 to ${seq}, got ${keep}.`);
-    const matrix = (rows: number[][], width: number, what: string, prefix: number[] = []) => {
+    /** `extra`: columns inserted at the given row offsets (the caches' masked zero positions). */
+    const matrix = (rows: number[][], width: number, what: string, extra: number[] = []) => {
       if (rows.length !== batch || rows.some((r) => r.length !== width)) {
         throw new TsuzukiError('invalid_argument', `forward: ${what} must be ${batch} rows of ${width}.`);
       }
-      const flat = rows.flatMap((r) => [...prefix, ...r]);
-      return new this.ort.Tensor('int64', BigInt64Array.from(flat, (v) => BigInt(v)), [batch, prefix.length + width]);
+      const flat = rows.flatMap((r) => {
+        const out = [...r];
+        for (const at of [...extra].reverse()) out.splice(at, 0, 0);
+        return out;
+      });
+      return new this.ort.Tensor('int64', BigInt64Array.from(flat, (v) => BigInt(v)), [batch, width + extra.length]);
     };
     for (const id of input.ids.flat()) {
       if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
@@ -112,16 +125,18 @@ export class DecoderSession {
     }
     const feeds: Record<string, Tensor> = {
       input_ids: matrix(input.ids, seq, 'ids'),
-      // The cache's first position is a zero one (see KvCache), masked out here.
-      attention_mask: matrix(input.attentionMask, total, 'attentionMask', [0]),
+      // Each cache's first position is a zero one (see KvCache), masked out here.
+      attention_mask: matrix(input.attentionMask, total, 'attentionMask', [0, sharedLength]),
       position_ids: matrix(input.positionIds, seq, 'positionIds'),
       logits_to_keep: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), []),
     };
-    const pastDims = [1 + cache.length, batch, nHead, headDim];
+    const tensor = (data: CacheData, dims: number[]) =>
+      data instanceof Uint16Array ? new this.ort.Tensor('float16', data, dims) : new this.ort.Tensor('float32', data, dims);
+    const sharedSource = shared ?? (this.emptyShared ??= this.newCache(1, 0));
     for (let i = 0; i < nLayer; i++) {
       for (const which of ['key', 'value'] as const) {
-        const data = cache.filled(i, which);
-        feeds[`past.${i}.${which}`] = data instanceof Uint16Array ? new this.ort.Tensor('float16', data, pastDims) : new this.ort.Tensor('float32', data, pastDims);
+        feeds[`shared.${i}.${which}`] = tensor(sharedSource.filled(i, which), [1 + sharedLength, nHead, headDim]);
+        feeds[`past.${i}.${which}`] = tensor(cache.filled(i, which), [1 + cache.length, batch, nHead, headDim]);
       }
     }
     const result = await this.session.run(feeds);

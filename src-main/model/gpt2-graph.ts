@@ -41,8 +41,10 @@ export type ComputeType = 'float32' | 'float16';
  *   buffer per tensor and appends to it, so the first `past` positions are always one contiguous span that
  *   onnxruntime reads in place. With the Optimum layout every step concatenates the whole cache into a fresh
  *   `present` and onnxruntime-node copies it into JavaScript: at 512 tokens of context that was 86 of the 138 ms a
- *   1.3B int4 decode step took. `logits_to_keep` (0 = every position, k = the last k) spares prefill the lm_head
- *   over positions nobody samples from.
+ *   1.3B int4 decode step took. Before the rows' own past comes `shared.{i}.*` `[shared, heads, head_dim]`, keys and
+ *   values every row sees: alternatives read their one prompt from there instead of a copy each. The attention
+ *   mask spans shared, past and new positions. `logits_to_keep` (0 = every position, k = the last k) spares
+ *   prefill the lm_head over positions nobody samples from.
  */
 export type GraphLayout = 'optimum' | 'runtime';
 
@@ -50,13 +52,15 @@ export type GraphLayout = 'optimum' | 'runtime';
 export function decoderIoNames(config: Gpt2Config, layout: GraphLayout = 'optimum') {
   const past: string[] = [];
   const present: string[] = [];
+  const shared: string[] = [];
   const [inName, outName] = layout === 'optimum' ? ['past_key_values', 'present'] : ['past', 'new'];
   for (let i = 0; i < config.nLayer; i++) {
     past.push(`${inName}.${i}.key`, `${inName}.${i}.value`);
     present.push(`${outName}.${i}.key`, `${outName}.${i}.value`);
+    if (layout === 'runtime') shared.push(`shared.${i}.key`, `shared.${i}.value`);
   }
   const extra = layout === 'runtime' ? ['logits_to_keep'] : [];
-  return { inputs: ['input_ids', 'attention_mask', 'position_ids', ...extra, ...past], outputs: ['logits', ...present] };
+  return { inputs: ['input_ids', 'attention_mask', 'position_ids', ...extra, ...shared, ...past], outputs: ['logits', ...present] };
 }
 
 /**
@@ -87,7 +91,9 @@ export async function buildGpt2Graph(
   const positionIds = g.input({ name: 'position_ids', type: 'int64', shape: ['batch_size', 'sequence_length'] });
   const logitsToKeep = layout === 'runtime' ? g.input({ name: 'logits_to_keep', type: 'int64', shape: [] }) : null;
   const pastNames = io.inputs.slice(-2 * config.nLayer);
+  const sharedNames = layout === 'runtime' ? io.inputs.slice(-4 * config.nLayer, -2 * config.nLayer) : [];
   const keptNames = io.outputs.slice(1);
+  for (const name of sharedNames) g.input({ name, type: compute, shape: ['shared_sequence_length', nHead, headDim] });
   for (const name of pastNames) g.input({ name, type: compute, shape: kvShape('past_sequence_length') });
 
   // Which keys each query may see: causal (query j sits at absolute position past + j) and not padding.
@@ -134,7 +140,6 @@ export async function buildGpt2Graph(
     return bias ? g.op('Add', [y, bias]) : y;
   };
   const splitHeads = (x: string) => g.op('Reshape', [x, i64(0, 0, nHead, headDim)]); // [batch, seq, heads, dim]
-  const attend = layout === 'optimum' ? optimumAttention : runtimeAttention;
   const shapes = layout === 'runtime' ? runtimeShapes() : null;
 
   for (let i = 0; i < config.nLayer; i++) {
@@ -143,7 +148,10 @@ export async function buildGpt2Graph(
     const qkvW = await weights.linear(`${p}.attn.c_attn.weight`);
     const qkv = linear(x, qkvW, await weights.tensor(`${p}.attn.c_attn.bias`));
     const [q, k, v] = g.node('Split', [qkv, i64(nEmbd, nEmbd, nEmbd)], { axis: 2 }, { outputs: 3 }) as [string, string, string];
-    const context = attend(splitHeads(q), splitHeads(k), splitHeads(v), pastNames.slice(2 * i, 2 * i + 2) as [string, string], keptNames.slice(2 * i, 2 * i + 2) as [string, string]);
+    const pair = (names: string[]) => names.slice(2 * i, 2 * i + 2) as [string, string];
+    const context = layout === 'optimum'
+      ? optimumAttention(splitHeads(q), splitHeads(k), splitHeads(v), pair(pastNames), pair(keptNames))
+      : runtimeAttention(splitHeads(q), splitHeads(k), splitHeads(v), pair(sharedNames), pair(pastNames), pair(keptNames));
     const attnW = await weights.linear(`${p}.attn.c_proj.weight`);
     hidden = g.op('Add', [hidden, linear(context, attnW, await weights.tensor(`${p}.attn.c_proj.bias`))]);
 
@@ -197,24 +205,42 @@ export async function buildGpt2Graph(
    * in place. Scores and softmax run in float32 even in an fp16 model: scores rounded to half precision cost it a
    * digit.
    */
-  function runtimeAttention(q: string, k: string, v: string, [pastKey, pastValue]: [string, string], [newKeyName, newValueName]: [string, string]): string {
+  function runtimeAttention(
+    q: string,
+    k: string,
+    v: string,
+    [sharedKey, sharedValue]: [string, string],
+    [pastKey, pastValue]: [string, string],
+    [newKeyName, newValueName]: [string, string],
+  ): string {
     const s = shapes!;
     const [newKey] = g.node('Transpose', [k], { perm: [1, 0, 2, 3] }, { outputs: [newKeyName] });
     const [newValue] = g.node('Transpose', [v], { perm: [1, 0, 2, 3] }, { outputs: [newValueName] });
     const past = (x: string) => g.op('Reshape', [x, s.past]);
     const step = (x: string) => g.op('Reshape', [x, s.step]);
-    const query = g.op('Reshape', [g.op('Transpose', [g.op('Mul', [q, scalar(1 / Math.sqrt(headDim))])], { perm: [0, 2, 1, 3] }), s.query]);
+    const scaled = g.op('Mul', [q, scalar(1 / Math.sqrt(headDim))]);
+    const query = g.op('Reshape', [g.op('Transpose', [scaled], { perm: [0, 2, 1, 3] }), s.query]); // [batch·heads, seq, dim]
+    // The shared keys have no batch axis: their product is taken per head over every row's queries at once.
+    const queryByHead = g.op('Reshape', [g.op('Transpose', [scaled], { perm: [2, 0, 1, 3] }), i64(nHead, -1, headDim)]); // [heads, batch·seq, dim]
+    /** `[heads, batch·seq, n]` ↔ `[batch·heads, seq, n]`, for the small products with the shared part. */
+    const byRow = (x: string, n: string) =>
+      g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [x, g.op('Concat', [i64(nHead, -1), s.seq, n], { axis: 0 })])], { perm: [1, 0, 2, 3] }), g.op('Concat', [s.batchHeads, s.seq, n], { axis: 0 })]);
+    const byHead = (x: string, n: string) =>
+      g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [x, g.op('Concat', [i64(-1, nHead), s.seq, n], { axis: 0 })])], { perm: [1, 0, 2, 3] }), g.op('Concat', [i64(nHead, -1), n], { axis: 0 })]);
     const toFloat = (x: string) => (compute === 'float32' ? x : g.op('Cast', [x], { to: 1 /* FLOAT */ }));
     const transposed = { transB: 1, transBatchB: 1 };
     const scores = g.op('Concat', [
+      toFloat(byRow(g.op('FusedMatMul', [queryByHead, sharedKey], transposed, MS_DOMAIN), s.sharedLen)),
       toFloat(g.op('FusedMatMul', [query, past(pastKey)], transposed, MS_DOMAIN)),
       toFloat(g.op('FusedMatMul', [query, step(newKey!)], transposed, MS_DOMAIN)),
     ], { axis: 2 }); // [batch·heads, seq, total]
     const attention = g.op('Softmax', [g.op('Add', [g.op('Reshape', [scores, s.scoresByRow]), s.maskBias])], { axis: -1 });
     const probs = g.op('Reshape', [compute === 'float32' ? attention : g.op('Cast', [attention], { to: 10 /* FLOAT16 */ }), s.scores]);
-    const context = g.op('Add', [
-      g.op('FusedMatMul', [g.op('Slice', [probs, i64(0), s.pastEnd, i64(2)]), past(pastValue)], { transBatchB: 1 }, MS_DOMAIN),
-      g.op('FusedMatMul', [g.op('Slice', [probs, s.pastEnd, i64(2 ** 53), i64(2)]), step(newValue!)], { transBatchB: 1 }, MS_DOMAIN),
+    const part = (from: string, to: string) => g.op('Slice', [probs, from, to, i64(2)]);
+    const context = g.op('Sum', [
+      byRow(g.op('FusedMatMul', [byHead(part(i64(0), s.sharedLen), s.sharedLen), sharedValue], { transBatchB: 1 }, MS_DOMAIN), i64(headDim)),
+      g.op('FusedMatMul', [part(s.sharedLen, s.pastEnd), past(pastValue)], { transBatchB: 1 }, MS_DOMAIN),
+      g.op('FusedMatMul', [part(s.pastEnd, i64(2 ** 53)), step(newValue!)], { transBatchB: 1 }, MS_DOMAIN),
     ]); // [batch·heads, seq, dim]
     return g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [context, s.contextByRow])], { perm: [0, 2, 1, 3] }), i64(0, 0, nEmbd)]);
   }
@@ -226,19 +252,24 @@ export async function buildGpt2Graph(
    */
   function runtimeShapes() {
     const cat = (...parts: string[]) => g.op('Concat', parts, { axis: 0 });
-    const pastLen1 = g.op('Unsqueeze', [pastLen, i64(0)]);
+    const pastLen1 = g.op('Unsqueeze', [pastLen, i64(0)]); // shared + past: where this step's keys start
+    const sharedLen = g.op('Slice', [g.op('Shape', [sharedNames[0]!]), i64(0), i64(1)]);
+    const rowPastLen = g.op('Sub', [pastLen1, sharedLen]);
     const seqLen1 = g.op('Unsqueeze', [seqLen, i64(0)]);
     const totalLen1 = g.op('Unsqueeze', [totalLen, i64(0)]);
     const batchHeads = g.op('Mul', [g.op('Slice', [g.op('Shape', [inputIds]), i64(0), i64(1)]), i64(nHead)]);
     const bias = g.op('Where', [allowed, g.constant('float32', [], [0]), g.constant('float32', [], [-1e9])]);
     return {
-      past: cat(pastLen1, batchHeads, i64(headDim)), // [past, batch·heads, dim]
+      past: cat(rowPastLen, batchHeads, i64(headDim)), // [past, batch·heads, dim]
       step: cat(seqLen1, batchHeads, i64(headDim)),
       query: cat(batchHeads, seqLen1, i64(headDim)), // [batch·heads, seq, dim]
       scores: cat(batchHeads, seqLen1, totalLen1),
       scoresByRow: cat(i64(-1, nHead), seqLen1, totalLen1), // [batch, heads, seq, total]
       contextByRow: cat(i64(-1, nHead), seqLen1, i64(headDim)),
       pastEnd: pastLen1,
+      sharedLen,
+      seq: seqLen1,
+      batchHeads,
       maskBias: bias, // [batch, 1, seq, total]
     };
   }

@@ -212,7 +212,8 @@ describe('the output folder', () => {
     const runtimeExternal = runtime!.graph.initializer.filter((t) => t.external_data);
     expect(runtimeExternal.map((t) => [t.name, t.external_data])).toEqual(external.map((t) => [t.name, t.external_data]));
     expect(runtime!.graph.input.map((i) => i.name)).toEqual([
-      'input_ids', 'attention_mask', 'position_ids', 'logits_to_keep', 'past.0.key', 'past.0.value', 'past.1.key', 'past.1.value',
+      'input_ids', 'attention_mask', 'position_ids', 'logits_to_keep',
+      'shared.0.key', 'shared.0.value', 'shared.1.key', 'shared.1.value', 'past.0.key', 'past.0.value', 'past.1.key', 'past.1.value',
     ]);
     expect(runtime!.graph.output.map((o) => o.name)).toEqual(['logits', 'new.0.key', 'new.0.value', 'new.1.key', 'new.1.value']);
     for (const f of ['model.onnx', 'runtime.onnx']) expect((await readFile(join(out, f))).length).toBeLessThan(100_000);

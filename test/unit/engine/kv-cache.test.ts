@@ -54,6 +54,16 @@ describe('KvCache', () => {
     c.append(step(), 1);
     expect(() => c.append(step(), 1)).toThrow(/capacity of 5/);
   });
+  it('extends by another cache of as many rows, which must fit', () => {
+    const c = cache(1, 2, 2, 1);
+    const more = cache(1, 2, 2, 1);
+    c.extend(more);
+    expect(c.length).toBe(4);
+    // masked zero position, then two positions, then the same two again
+    expect(Array.from(c.filled(1, 'value'))).toEqual([0, 0, 15000, 15100, 15003, 15103, 15000, 15100, 15003, 15103]);
+    expect(() => c.extend(cache(2, 2, 1, 1))).toThrow(/rows/);
+    expect(() => c.extend(cache(1, 2, 3, 1))).toThrow(/capacity/);
+  });
 });
 
 describe('PromptCache', () => {
