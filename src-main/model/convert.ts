@@ -7,7 +7,7 @@ import { openCheckpoint } from './checkpoint';
 import { DataFileWriter } from './data-file';
 import { decoderIoNames, buildGpt2Graph, type GraphLayout } from './gpt2-graph';
 import { GraphBuilder } from './graph';
-import { DATA_FILE, MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, TOKENIZER_FILE, type FileEntry, type Manifest } from './manifest';
+import { DATA_FILE, FORMAT_VERSION, MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, TOKENIZER_FILE, type FileEntry, type Manifest } from './manifest';
 import { checkBlockSize, defaultBlockSize } from './quantize';
 import { createWeightStore, recordingWeightStore, type Precision } from './weights';
 
@@ -122,7 +122,7 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
     const source = options.source ?? sourceOf(checkpoint.dir);
     const manifest: Manifest = {
       format: 'tsuzuki-onnx-decoder',
-      formatVersion: 2,
+      formatVersion: FORMAT_VERSION,
       architecture: {
         modelType: 'gpt2',
         nLayer: config.nLayer,

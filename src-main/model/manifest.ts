@@ -11,12 +11,14 @@ export const MODEL_FILE = 'model.onnx';
 export const RUNTIME_FILE = 'runtime.onnx';
 export const DATA_FILE = 'model.onnx.data';
 export const TOKENIZER_FILE = 'spiece.model';
+/** Bumped whenever the runtime graph's inputs or outputs change: the engine runs only the current one. */
+export const FORMAT_VERSION = 3;
 
 const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
 
 export const manifestSchema = z.object({
   format: z.literal('tsuzuki-onnx-decoder'),
-  formatVersion: z.literal(2),
+  formatVersion: z.literal(FORMAT_VERSION),
   architecture: z.object({
     modelType: z.literal('gpt2'),
     nLayer: z.number().int().positive(),
@@ -73,7 +75,8 @@ export async function readManifest(dir: string): Promise<Manifest> {
   } catch (cause) {
     throw new TsuzukiError('corrupt_file', `${file} is not valid JSON. Convert the model again.`, { cause });
   }
-  if ((json as { format?: unknown; formatVersion?: unknown } | null)?.format === 'tsuzuki-onnx-decoder' && (json as { formatVersion: unknown }).formatVersion === 1) {
+  const { format, formatVersion } = (json ?? {}) as { format?: unknown; formatVersion?: unknown };
+  if (format === 'tsuzuki-onnx-decoder' && typeof formatVersion === 'number' && formatVersion < FORMAT_VERSION) {
     throw new TsuzukiError('corrupt_file', `${dir} was converted by an older Tsuzuki whose graph the engine no longer runs. Convert the model again (the download is reused).`);
   }
   const parsed = manifestSchema.safeParse(json);

@@ -228,6 +228,9 @@ describe('the output folder', () => {
     expect(manifest.source).toEqual({ format: 'safetensors', repo: 'rinna/tiny-gpt2', revision: commit });
     await writeFile(join(out, 'tsuzuki.json'), JSON.stringify({ ...manifest, precision: 'int3' }));
     await expect(DecoderSession.load(out)).rejects.toMatchObject({ code: 'corrupt_file' });
+    // A folder an older Tsuzuki converted (another runtime graph) is named as such.
+    await writeFile(join(out, 'tsuzuki.json'), JSON.stringify({ ...manifest, formatVersion: manifest.formatVersion - 1 }));
+    await expect(DecoderSession.load(out)).rejects.toThrow(/older Tsuzuki.*Convert the model again/);
     await writeFile(join(out, 'tsuzuki.json'), JSON.stringify(manifest));
     await truncate(join(out, 'model.onnx.data'), 1000);
     await expect(DecoderSession.load(out)).rejects.toThrow(/Convert the model again/);
