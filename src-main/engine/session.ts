@@ -135,7 +135,7 @@ export class DecoderSession {
     const sharedSource = shared ?? (this.emptyShared ??= this.newCache(1, 0));
     for (let i = 0; i < nLayer; i++) {
       for (const which of ['key', 'value'] as const) {
-        feeds[`shared.${i}.${which}`] = tensor(sharedSource.filled(i, which), [1 + sharedLength, nHead, headDim]);
+        feeds[`shared.${i}.${which}`] = tensor(sharedSource.filled(i, which), [1 + sharedLength, 1, nHead, headDim]);
         feeds[`past.${i}.${which}`] = tensor(cache.filled(i, which), [1 + cache.length, batch, nHead, headDim]);
       }
     }

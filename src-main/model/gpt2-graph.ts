@@ -41,7 +41,7 @@ export type ComputeType = 'float32' | 'float16';
  *   buffer per tensor and appends to it, so the first `past` positions are always one contiguous span that
  *   onnxruntime reads in place. With the Optimum layout every step concatenates the whole cache into a fresh
  *   `present` and onnxruntime-node copies it into JavaScript: at 512 tokens of context that was 86 of the 138 ms a
- *   1.3B int4 decode step took. Before the rows' own past comes `shared.{i}.*` `[shared, heads, head_dim]`, keys and
+ *   1.3B int4 decode step took. Before the rows' own past comes `shared.{i}.*` `[shared, 1, heads, head_dim]`, keys and
  *   values every row sees: alternatives read their one prompt from there instead of a copy each. The attention
  *   mask spans shared, past and new positions. `logits_to_keep` (0 = every position, k = the last k) spares
  *   prefill the lm_head over positions nobody samples from.
@@ -93,7 +93,7 @@ export async function buildGpt2Graph(
   const pastNames = io.inputs.slice(-2 * config.nLayer);
   const sharedNames = layout === 'runtime' ? io.inputs.slice(-4 * config.nLayer, -2 * config.nLayer) : [];
   const keptNames = io.outputs.slice(1);
-  for (const name of sharedNames) g.input({ name, type: compute, shape: ['shared_sequence_length', nHead, headDim] });
+  for (const name of sharedNames) g.input({ name, type: compute, shape: ['shared_sequence_length', 1, nHead, headDim] });
   for (const name of pastNames) g.input({ name, type: compute, shape: kvShape('past_sequence_length') });
 
   // Which keys each query may see: causal (query j sits at absolute position past + j) and not padding.
@@ -199,11 +199,11 @@ export async function buildGpt2Graph(
   }
 
   /**
-   * The same attention without ever copying the past: scores against the past and against this step's keys are
-   * computed apart and joined (they are small), and so are the two halves of the weighted sum. com.microsoft
-   * FusedMatMul's `transBatchB` reads the position-major `[past, batch·heads, dim]` cache as `[batch·heads, past, dim]`
-   * in place. Scores and softmax run in float32 even in an fp16 model: scores rounded to half precision cost it a
-   * digit.
+   * The same attention without ever copying the past: scores against the shared positions, the row's past and this
+   * step's keys are computed apart and joined (they are small), and so are the three parts of the weighted sum.
+   * com.microsoft FusedMatMul's `transBatchB` reads each position-major `[length, batch, heads, dim]` part as
+   * `[batch, heads, length, dim]` in place (the shared part, `[length, 1, heads, dim]`, broadcasts over the batch).
+   * Scores and softmax run in float32 even in an fp16 model: scores rounded to half precision cost it a digit.
    */
   function runtimeAttention(
     q: string,
@@ -216,61 +216,32 @@ export async function buildGpt2Graph(
     const s = shapes!;
     const [newKey] = g.node('Transpose', [k], { perm: [1, 0, 2, 3] }, { outputs: [newKeyName] });
     const [newValue] = g.node('Transpose', [v], { perm: [1, 0, 2, 3] }, { outputs: [newValueName] });
-    const past = (x: string) => g.op('Reshape', [x, s.past]);
-    const step = (x: string) => g.op('Reshape', [x, s.step]);
-    const scaled = g.op('Mul', [q, scalar(1 / Math.sqrt(headDim))]);
-    const query = g.op('Reshape', [g.op('Transpose', [scaled], { perm: [0, 2, 1, 3] }), s.query]); // [batch·heads, seq, dim]
-    // The shared keys have no batch axis: their product is taken per head over every row's queries at once.
-    const queryByHead = g.op('Reshape', [g.op('Transpose', [scaled], { perm: [2, 0, 1, 3] }), i64(nHead, -1, headDim)]); // [heads, batch·seq, dim]
-    /** `[heads, batch·seq, n]` ↔ `[batch·heads, seq, n]`, for the small products with the shared part. */
-    const byRow = (x: string, n: string) =>
-      g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [x, g.op('Concat', [i64(nHead, -1), s.seq, n], { axis: 0 })])], { perm: [1, 0, 2, 3] }), g.op('Concat', [s.batchHeads, s.seq, n], { axis: 0 })]);
-    const byHead = (x: string, n: string) =>
-      g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [x, g.op('Concat', [i64(-1, nHead), s.seq, n], { axis: 0 })])], { perm: [1, 0, 2, 3] }), g.op('Concat', [i64(nHead, -1), n], { axis: 0 })]);
+    const query = g.op('Transpose', [g.op('Mul', [q, scalar(1 / Math.sqrt(headDim))])], { perm: [0, 2, 1, 3] }); // [batch, heads, seq, dim]
     const toFloat = (x: string) => (compute === 'float32' ? x : g.op('Cast', [x], { to: 1 /* FLOAT */ }));
-    const transposed = { transB: 1, transBatchB: 1 };
-    const scores = g.op('Concat', [
-      toFloat(byRow(g.op('FusedMatMul', [queryByHead, sharedKey], transposed, MS_DOMAIN), s.sharedLen)),
-      toFloat(g.op('FusedMatMul', [query, past(pastKey)], transposed, MS_DOMAIN)),
-      toFloat(g.op('FusedMatMul', [query, step(newKey!)], transposed, MS_DOMAIN)),
-    ], { axis: 2 }); // [batch·heads, seq, total]
-    const attention = g.op('Softmax', [g.op('Add', [g.op('Reshape', [scores, s.scoresByRow]), s.maskBias])], { axis: -1 });
-    const probs = g.op('Reshape', [compute === 'float32' ? attention : g.op('Cast', [attention], { to: 10 /* FLOAT16 */ }), s.scores]);
-    const part = (from: string, to: string) => g.op('Slice', [probs, from, to, i64(2)]);
+    const score = (keys: string) => toFloat(g.op('FusedMatMul', [query, keys], { transB: 1, transBatchB: 1 }, MS_DOMAIN));
+    const scores = g.op('Concat', [score(sharedKey), score(pastKey), score(newKey!)], { axis: 3 }); // [batch, heads, seq, total]
+    const attention = g.op('Softmax', [g.op('Add', [scores, s.maskBias])], { axis: -1 });
+    const probs = compute === 'float32' ? attention : g.op('Cast', [attention], { to: 10 /* FLOAT16 */ });
+    const weigh = (from: string, to: string, values: string) =>
+      g.op('FusedMatMul', [g.op('Slice', [probs, from, to, i64(3)]), values], { transBatchB: 1 }, MS_DOMAIN);
     const context = g.op('Sum', [
-      byRow(g.op('FusedMatMul', [byHead(part(i64(0), s.sharedLen), s.sharedLen), sharedValue], { transBatchB: 1 }, MS_DOMAIN), i64(headDim)),
-      g.op('FusedMatMul', [part(s.sharedLen, s.pastEnd), past(pastValue)], { transBatchB: 1 }, MS_DOMAIN),
-      g.op('FusedMatMul', [part(s.pastEnd, i64(2 ** 53)), step(newValue!)], { transBatchB: 1 }, MS_DOMAIN),
-    ]); // [batch·heads, seq, dim]
-    return g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [context, s.contextByRow])], { perm: [0, 2, 1, 3] }), i64(0, 0, nEmbd)]);
+      weigh(i64(0), s.sharedEnd, sharedValue),
+      weigh(s.sharedEnd, s.pastEnd, pastValue),
+      weigh(s.pastEnd, i64(2 ** 53), newValue!),
+    ]); // [batch, heads, seq, dim]
+    return g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), i64(0, 0, nEmbd)]);
   }
 
   /**
-   * The shapes every layer's runtime attention reshapes to, computed once (a Reshape `-1` cannot be inferred when
-   * a dimension is 0, so they are spelled out), and the mask as an additive float32 bias: 0 where a key may be
-   * seen, -1e9 where not (softmax gives those exactly 0; onnxruntime broadcasts Add far faster than Where).
+   * What every layer's runtime attention needs, computed once: where the shared and past parts end along the keys,
+   * and the mask as an additive float32 bias, 0 where a key may be seen and -1e9 where not (softmax gives those
+   * exactly 0; onnxruntime broadcasts Add far faster than Where).
    */
   function runtimeShapes() {
-    const cat = (...parts: string[]) => g.op('Concat', parts, { axis: 0 });
-    const pastLen1 = g.op('Unsqueeze', [pastLen, i64(0)]); // shared + past: where this step's keys start
-    const sharedLen = g.op('Slice', [g.op('Shape', [sharedNames[0]!]), i64(0), i64(1)]);
-    const rowPastLen = g.op('Sub', [pastLen1, sharedLen]);
-    const seqLen1 = g.op('Unsqueeze', [seqLen, i64(0)]);
-    const totalLen1 = g.op('Unsqueeze', [totalLen, i64(0)]);
-    const batchHeads = g.op('Mul', [g.op('Slice', [g.op('Shape', [inputIds]), i64(0), i64(1)]), i64(nHead)]);
-    const bias = g.op('Where', [allowed, g.constant('float32', [], [0]), g.constant('float32', [], [-1e9])]);
     return {
-      past: cat(rowPastLen, batchHeads, i64(headDim)), // [past, batch·heads, dim]
-      step: cat(seqLen1, batchHeads, i64(headDim)),
-      query: cat(batchHeads, seqLen1, i64(headDim)), // [batch·heads, seq, dim]
-      scores: cat(batchHeads, seqLen1, totalLen1),
-      scoresByRow: cat(i64(-1, nHead), seqLen1, totalLen1), // [batch, heads, seq, total]
-      contextByRow: cat(i64(-1, nHead), seqLen1, i64(headDim)),
-      pastEnd: pastLen1,
-      sharedLen,
-      seq: seqLen1,
-      batchHeads,
-      maskBias: bias, // [batch, 1, seq, total]
+      sharedEnd: g.op('Slice', [g.op('Shape', [sharedNames[0]!]), i64(0), i64(1)]),
+      pastEnd: g.op('Unsqueeze', [pastLen, i64(0)]), // shared + past: where this step's keys start
+      maskBias: g.op('Where', [allowed, g.constant('float32', [], [0]), g.constant('float32', [], [-1e9])]), // [batch, 1, seq, total]
     };
   }
 }

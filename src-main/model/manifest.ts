@@ -12,7 +12,7 @@ export const RUNTIME_FILE = 'runtime.onnx';
 export const DATA_FILE = 'model.onnx.data';
 export const TOKENIZER_FILE = 'spiece.model';
 /** Bumped whenever the runtime graph's inputs or outputs change: the engine runs only the current one. */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
 
