@@ -102,7 +102,7 @@ export class DecoderSession {
       throw new TsuzukiError('invalid_argument', `forward: ${total} positions exceed the model's context of ${nPositions} tokens.`);
     }
     if (cache.rows !== batch || cache.length + seq > cache.capacity) {
-      throw new TsuzukiError('invalid_argument', `forward: the cache holds ${cache.rows} rows and ${cache.capacity} positions, not ${batch} rows and ${total}.`);
+      throw new TsuzukiError('invalid_argument', `forward: the cache holds ${cache.rows} rows and room for ${cache.capacity} positions, not ${batch} rows and ${cache.length + seq}.`);
     }
     const keep = input.logitsToKeep ?? 0;
     if (!Number.isInteger(keep) || keep < 0 || keep > seq) throw new TsuzukiError('invalid_argument', `forward: logitsToKeep must be from 0 to ${seq}, got ${keep}.`);

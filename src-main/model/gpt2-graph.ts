@@ -140,7 +140,7 @@ export async function buildGpt2Graph(
     return bias ? g.op('Add', [y, bias]) : y;
   };
   const splitHeads = (x: string) => g.op('Reshape', [x, i64(0, 0, nHead, headDim)]); // [batch, seq, heads, dim]
-  const shapes = layout === 'runtime' ? runtimeShapes() : null;
+  const common = layout === 'runtime' ? runtimeCommon() : null;
 
   for (let i = 0; i < config.nLayer; i++) {
     const p = `h.${i}`;
@@ -213,7 +213,7 @@ export async function buildGpt2Graph(
     [pastKey, pastValue]: [string, string],
     [newKeyName, newValueName]: [string, string],
   ): string {
-    const s = shapes!;
+    const s = common!;
     const [newKey] = g.node('Transpose', [k], { perm: [1, 0, 2, 3] }, { outputs: [newKeyName] });
     const [newValue] = g.node('Transpose', [v], { perm: [1, 0, 2, 3] }, { outputs: [newValueName] });
     const query = g.op('Transpose', [g.op('Mul', [q, scalar(1 / Math.sqrt(headDim))])], { perm: [0, 2, 1, 3] }); // [batch, heads, seq, dim]
@@ -237,7 +237,7 @@ export async function buildGpt2Graph(
    * and the mask as an additive float32 bias, 0 where a key may be seen and -1e9 where not (softmax gives those
    * exactly 0; onnxruntime broadcasts Add far faster than Where).
    */
-  function runtimeShapes() {
+  function runtimeCommon() {
     return {
       sharedEnd: g.op('Slice', [g.op('Shape', [sharedNames[0]!]), i64(0), i64(1)]),
       pastEnd: g.op('Unsqueeze', [pastLen, i64(0)]), // shared + past: where this step's keys start
