@@ -237,6 +237,8 @@ export class ModelsService {
     job.controller.signal.throwIfAborted();
     const model = await this.library.get(id);
     if (model.variants.some((v) => v.precision === precision)) return;
+    // A folder that is not a listed variant is an older version's conversion (or an unreadable one): replace it.
+    await rm(this.library.variantDir(id, precision), { recursive: true, force: true });
     this.update(job, { stage: 'convert' });
     const origin = await readSourceManifest(this.library.sourceDir(id));
     await this.convert(this.library.sourceDir(id), this.library.variantDir(id, precision), {

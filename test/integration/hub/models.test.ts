@@ -120,6 +120,20 @@ describe('models service', () => {
     expect(await models.setActive(model.id, 'fp16')).toMatchObject({ precision: 'fp16' });
   });
 
+  it('a conversion an older version made is not listed, and adding again converts it anew from the kept download', async () => {
+    const models = service();
+    const added = await models.add({ repo: tiny.id, precision: 'fp32' }).done;
+    const manifestFile = join(added.variants[0]!.dir, 'tsuzuki.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+    await writeFile(manifestFile, JSON.stringify({ ...manifest, formatVersion: manifest.formatVersion - 1 }));
+    expect((await models.list()).models[0]!.variants).toEqual([]);
+    const served = hub.servedTotal();
+    const again = await models.add({ repo: tiny.id, precision: 'fp32' }).done;
+    expect(hub.servedTotal()).toBe(served);
+    expect(again.variants.map((v) => v.precision)).toEqual(['fp32']);
+    expect((await models.verify(again.id)).ok).toBe(true);
+  });
+
   it('cancel during the download leaves no model and no partial files', async () => {
     hub.fault('model.safetensors', { kind: 'stall', afterBytes: 5000 });
     const events: ModelJobStatus[] = [];
