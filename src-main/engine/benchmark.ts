@@ -4,9 +4,11 @@
  * prefill, and decode tokens/s at batch 1 and 3 from an empty cache and after 512 tokens. Sampling uses the model
  * card's parameters and no EOS, so every run decodes its full length. Each figure also comes with the process's
  * CPU time turned into what `threads` dedicated cores would give (on a shared machine the wall clock says more
- * about the neighbours; onnxruntime's spinning threads make this estimate pessimistic).
+ * about the neighbours; onnxruntime's spinning threads make this estimate pessimistic). On the CPU, the report ends
+ * with the roofline: this moment's memory bandwidth, the bound it sets on decoding, and the fraction reached.
  */
 import { Generator } from './generator';
+import { kvBytesPerStep, measureBandwidth, weightBytesPerStep } from './roofline';
 import { resolveSamplingParams } from './sampler';
 import type { DecoderSession } from './session';
 
@@ -85,6 +87,8 @@ export async function benchmarkSession(session: DecoderSession, options: Benchma
   await fresh.prefill(next);
   const prefilled = await generate(fresh, next, 1, 1);
   const stepMs = 1000 / decode[`batch1After${long}`]!;
+  // Read before the bandwidth probe, whose matrix would count as the model's memory.
+  const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
   return {
     precision: session.manifest.precision,
     blockSize: session.manifest.blockSize,
@@ -101,6 +105,23 @@ export async function benchmarkSession(session: DecoderSession, options: Benchma
     decodeTokensPerSecond: decode,
     decodeCpuBoundTokensPerSecond: cpuBound,
     batch3OverBatch1: round(decode.batch3Empty! / decode.batch1Empty!, 2),
-    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    peakRssMB,
+    ...(session.executionProvider === 'cpu' ? { roofline: await roofline(session, threads, { batch1Empty: [short.length, decode.batch1Empty!], [`batch1After${long}`]: [long, decode[`batch1After${long}`]!] }) } : {}),
   };
+}
+
+/**
+ * How close single-row decoding came to the memory-bandwidth bound: for each measurement, `[context, tokens/s]`
+ * becomes the bound at this moment's bandwidth and the fraction of it reached.
+ */
+async function roofline(session: DecoderSession, threads: number, measured: Record<string, [context: number, tokensPerSecond: number]>) {
+  const bandwidth = await measureBandwidth(threads);
+  const weights = await weightBytesPerStep(session.dir);
+  const bound: Record<string, number> = {};
+  const fraction: Record<string, number> = {};
+  for (const [name, [context, tokensPerSecond]] of Object.entries(measured)) {
+    bound[name] = round((bandwidth.medianGBs * 1e9) / (weights + kvBytesPerStep(session.manifest, context)), 2);
+    fraction[name] = round(tokensPerSecond / bound[name]!, 2);
+  }
+  return { memoryBandwidth: bandwidth, weightMBPerStep: round(weights / 1e6), boundTokensPerSecond: bound, fractionOfBound: fraction };
 }

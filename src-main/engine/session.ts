@@ -9,7 +9,7 @@ type Ort = typeof OrtModule;
 
 /** onnxruntime is imported on first use, so a broken native library cannot stop the app from starting. */
 let ortModule: Promise<Ort> | undefined;
-function loadOrt(): Promise<Ort> {
+export function loadOrt(): Promise<Ort> {
   ortModule ??= import('onnxruntime-node');
   return ortModule;
 }
@@ -54,6 +54,8 @@ export class DecoderSession {
   private constructor(
     private readonly ort: Ort,
     private readonly session: InferenceSession,
+    /** The converted model's folder. */
+    readonly dir: string,
     readonly manifest: Manifest,
     readonly executionProvider: ExecutionProvider,
   ) {}
@@ -77,7 +79,7 @@ export class DecoderSession {
       }
       throw new TsuzukiError('corrupt_file', `onnxruntime could not load ${join(dir, RUNTIME_FILE)} (${reason}). Convert the model again.`, { cause });
     }
-    return new DecoderSession(ort, session, manifest, provider);
+    return new DecoderSession(ort, session, dir, manifest, provider);
   }
 
   /** An empty one-row cache of no capacity: the `shared` input of a step that shares nothing. */

@@ -68,6 +68,9 @@ describe('tsuzuki bench', () => {
     expect(Object.keys(report.prefill!)).toEqual(['128']); // the tiny model has 256 positions
     expect(Object.keys(report.decodeTokensPerSecond!)).toEqual(['batch1Empty', 'batch3Empty', 'batch1After220', 'batch3After220']);
     expect(report.firstToken).toMatchObject({ warmReusedTokens: 220 });
+    // On the CPU, the bound that this moment's memory bandwidth sets on each single-row decode measurement.
+    expect(Object.keys(report.roofline!.boundTokensPerSecond as object)).toEqual(['batch1Empty', 'batch1After220']);
+    expect(report.roofline!.weightMBPerStep).toBe(0.7);
   });
 });
 
