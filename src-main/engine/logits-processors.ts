@@ -39,8 +39,8 @@ export function applyTemperature(scores: Float32Array, temperature: number): voi
 }
 
 /**
- * TopKLogitsWarper: keeps the scores >= the k-th largest (k raised to `minKeep`). `scratch` (same length as
- * `scores`) avoids an allocation per step; a quickselect finds the threshold in linear time instead of a sort.
+ * TopKLogitsWarper: keeps the scores >= the k-th largest (k raised to `minKeep`). `scratch` (at least k long)
+ * holds the selection, so a step allocates nothing.
  */
 export function applyTopK(scores: Float32Array, topK: number, minKeep = 1, scratch: Float32Array = new Float32Array(scores.length)): void {
   const k = Math.min(Math.max(topK, minKeep), scores.length);
@@ -49,32 +49,38 @@ export function applyTopK(scores: Float32Array, topK: number, minKeep = 1, scrat
   for (let i = 0; i < scores.length; i++) if (scores[i]! < threshold) scores[i] = -Infinity;
 }
 
-/** The k-th largest value (1-based) of `values`, by quickselect on a copy in `scratch`. */
+/**
+ * The k-th largest value (1-based) of `values`, counting repeats: a min-heap of the k largest so far, kept in
+ * `scratch`. With k much smaller than the vocabulary (500 of 44,928) nearly every value loses to the heap's root
+ * at one comparison, so this is one pass, several times faster than a quickselect over a copy.
+ */
 export function kthLargest(values: Float32Array, k: number, scratch: Float32Array): number {
-  const a = scratch.length === values.length ? scratch : new Float32Array(values.length);
-  a.set(values);
-  // Select the element of descending rank k-1, i.e. ascending index n-k.
-  const target = a.length - k;
-  let lo = 0;
-  let hi = a.length - 1;
-  while (hi > lo) {
-    // Median of three as pivot keeps sorted or constant runs from going quadratic.
-    const mid = (lo + hi) >>> 1;
-    const x = a[lo]!, y = a[mid]!, z = a[hi]!;
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    // Three-way partition: [lo, lt) < pivot, [lt, gt] == pivot, (gt, hi] > pivot.
-    let lt = lo, i = lo, gt = hi;
-    while (i <= gt) {
-      const v = a[i]!;
-      if (v < pivot) { a[i] = a[lt]!; a[lt] = v; lt++; i++; }
-      else if (v > pivot) { a[i] = a[gt]!; a[gt] = v; gt--; }
-      else i++;
+  const heap = scratch.length >= k ? scratch : new Float32Array(k);
+  for (let i = 0; i < k; i++) heap[i] = values[i]!;
+  for (let i = (k >> 1) - 1; i >= 0; i--) siftDown(heap, i, k);
+  for (let i = k; i < values.length; i++) {
+    const v = values[i]!;
+    if (v > heap[0]!) {
+      heap[0] = v;
+      siftDown(heap, 0, k);
     }
-    if (target < lt) hi = lt - 1;
-    else if (target > gt) lo = gt + 1;
-    else return pivot;
   }
-  return a[target]!;
+  return heap[0]!;
+}
+
+/** Moves `heap[at]` down its min-heap of `size` until no child is smaller. */
+function siftDown(heap: Float32Array, at: number, size: number): void {
+  const v = heap[at]!;
+  let i = at;
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= size) break;
+    if (child + 1 < size && heap[child + 1]! < heap[child]!) child++;
+    if (!(heap[child]! < v)) break;
+    heap[i] = heap[child]!;
+    i = child;
+  }
+  heap[i] = v;
 }
 
 /**

@@ -89,6 +89,7 @@ export class TokenSampler {
   private distinctCount = 0;
   private readonly scores: Float32Array;
   private readonly scratch: Float32Array;
+  private readonly possible: Int32Array;
   private readonly eosIds: Int32Array;
   private readonly bannedIds: Int32Array;
 
@@ -103,6 +104,7 @@ export class TokenSampler {
     this.distinct = new Int32Array(special.vocabSize);
     this.scores = new Float32Array(special.vocabSize);
     this.scratch = new Float32Array(special.vocabSize);
+    this.possible = new Int32Array(special.vocabSize);
     this.eosIds = Int32Array.from(special.eosIds);
     this.bannedIds = Int32Array.from(special.bannedIds);
     for (let i = 0; i < promptIds.length; i++) this.observe(promptIds[i]!);
@@ -145,25 +147,26 @@ export class TokenSampler {
   }
 
   private draw(s: Float32Array): number {
+    // One pass collects the possible tokens (after top-k, about k of them), so the sums below skip the rest.
+    const ids = this.possible;
+    let count = 0;
     let max = -Infinity;
-    let last = -1;
     for (let i = 0; i < s.length; i++) {
-      if (s[i]! > -Infinity) {
-        last = i;
-        if (s[i]! > max) max = s[i]!;
+      const v = s[i]!;
+      if (v > -Infinity) {
+        ids[count++] = i;
+        if (v > max) max = v;
       }
     }
-    if (last < 0) throw new TsuzukiError('internal', 'Every token was filtered out; nothing can be sampled');
+    if (count === 0) throw new TsuzukiError('internal', 'Every token was filtered out; nothing can be sampled');
     let total = 0;
-    for (let i = 0; i <= last; i++) if (s[i]! > -Infinity) total += Math.exp(s[i]! - max);
+    for (let j = 0; j < count; j++) total += Math.exp(s[ids[j]!]! - max);
     const target = this.rng!.nextFloat() * total;
     let sum = 0;
-    for (let i = 0; i <= last; i++) {
-      if (s[i]! > -Infinity) {
-        sum += Math.exp(s[i]! - max);
-        if (sum > target) return i;
-      }
+    for (let j = 0; j < count; j++) {
+      sum += Math.exp(s[ids[j]!]! - max);
+      if (sum > target) return ids[j]!;
     }
-    return last;
+    return ids[count - 1]!;
   }
 }
