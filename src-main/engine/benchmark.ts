@@ -1,7 +1,7 @@
 /**
  * Speed of the engine on a loaded session, from exact token counts (no tokenizer needed): cold prefill of
- * 128/512/900 tokens, time to first token cold, warm (the prompt grew by 8 tokens) and after a background
- * prefill, and decode tokens/s at batch 1 and 3 from an empty cache and after 512 tokens. Sampling uses the model
+ * 128/512/900 tokens (in the generator's chunks, as the app prefills), time to first token cold, warm (the prompt
+ * grew by 8 tokens) and after a background prefill, and decode tokens/s at batch 1 and 3 from an empty cache and after 512 tokens. Sampling uses the model
  * card's parameters and no EOS, so every run decodes its full length. Each figure also comes with the process's
  * CPU time turned into what `threads` dedicated cores would give (on a shared machine the wall clock says more
  * about the neighbours; onnxruntime's spinning threads make this estimate pessimistic). On the CPU, the report ends
@@ -47,7 +47,7 @@ export async function benchmarkSession(session: DecoderSession, options: Benchma
 
   const prefill: Record<string, { ms: number; tokensPerSecond: number; cpuMs: number; cpuBoundTokensPerSecond: number }> = {};
   for (const n of lengths) {
-    const gen = new Generator(session, special, { prefillChunk: nPositions });
+    const gen = new Generator(session, special);
     const c = cpuMs();
     const r = await gen.prefill(benchmarkIds(n, n, vocab));
     const cpu = cpuMs() - c;
@@ -61,7 +61,7 @@ export async function benchmarkSession(session: DecoderSession, options: Benchma
   const longIds = benchmarkIds(long, long, vocab);
   const decode: Record<string, number> = {};
   const cpuBound: Record<string, number> = {};
-  const gen = new Generator(session, special, { prefillChunk: nPositions });
+  const gen = new Generator(session, special);
   await generate(gen, short, 1, 4); // warm-up
   for (const [name, ids, n] of [
     ['batch1Empty', short, 1],
@@ -79,7 +79,7 @@ export async function benchmarkSession(session: DecoderSession, options: Benchma
     progress(`decode ${name}: ${decode[name]} tok/s`);
   }
 
-  const fresh = new Generator(session, special, { prefillChunk: nPositions });
+  const fresh = new Generator(session, special);
   const cold = await generate(fresh, longIds, 1, 1);
   const grown = [...longIds, ...benchmarkIds(8, 99, vocab)];
   const warm = await generate(fresh, grown, 1, 1);
