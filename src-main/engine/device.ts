@@ -1,16 +1,18 @@
 /**
  * Chooses where a model runs. `auto` tries the GPU execution providers this platform may have (DirectML on
- * Windows, CoreML on macOS, CUDA where its libraries are installed, then WebGPU) and keeps the first whose one-token self-test
- * agrees with the CPU; otherwise — or when an explicitly named device fails — the model runs on the CPU and the
- * reason is recorded for the UI. (Which precision to convert to — fp16 for GPUs, int4 for the CPU — is the model
+ * Windows, CoreML on macOS, CUDA where its libraries are installed, then WebGPU) and keeps the first that computes
+ * faster than the CPU (a quick probe, before the model is loaded there) and whose one-token self-test agrees with
+ * the CPU; otherwise — or when an explicitly named device fails — the model runs on the CPU and the reason is
+ * recorded for the UI. (Which precision to convert to — fp16 for GPUs, int4 for the CPU — is the model
  * library's choice; any converted precision runs on any device here.)
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import { GraphBuilder } from '../model/graph';
 import { TsuzukiError } from '../util/errors';
-import { DecoderSession, type ExecutionProvider } from './session';
+import { DecoderSession, loadOrt, type ExecutionProvider } from './session';
 
 export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'webgpu', 'coreml'] as const;
 export type Device = (typeof DEVICES)[number];
@@ -85,11 +87,21 @@ export async function loadModel(dir: string, device: Device = 'auto', options: L
   const tried = device === 'auto' ? wanted.filter((d) => available.has(d)) : wanted;
   const reasons: string[] = [];
   let cpu: DecoderSession | null = null;
+  let cpuProbeMs: number | null = null;
   for (const d of tried) {
     let session: DecoderSession | null = null;
     try {
       // onnxruntime drops an unknown provider with a warning and runs on the CPU: check first.
       if (!available.has(d)) throw new Error(`not available in this build of onnxruntime on ${process.platform}`);
+      if (device === 'auto') {
+        // A software adapter (Mesa's lavapipe, which many Linux machines without a GPU driver have) passes the
+        // self-test but runs a step hundreds of times slower than the CPU: measure before loading the model there.
+        cpuProbeMs ??= await probeMs('cpu', threads);
+        const deviceMs = await probeMs(d, threads);
+        if (deviceMs >= cpuProbeMs) {
+          throw new Error(`slower than the CPU on a test computation (${deviceMs.toFixed(1)} ms against ${cpuProbeMs.toFixed(1)} ms), as a software or weak GPU is`);
+        }
+      }
       session = await DecoderSession.load(dir, { executionProvider: d satisfies ExecutionProvider, threads });
       cpu ??= await DecoderSession.load(dir, { executionProvider: 'cpu', threads });
       await selfTest(session, cpu);
@@ -103,6 +115,42 @@ export async function loadModel(dir: string, device: Device = 'auto', options: L
   cpu ??= await DecoderSession.load(dir, { executionProvider: 'cpu', threads });
   const fallbackReason = device === 'cpu' || (device === 'auto' && reasons.length === 0) ? null : reasons.join('; ');
   return { session: cpu, device: 'cpu', fallbackReason, loadMs: performance.now() - started };
+}
+
+/** Side of the probe's square matrices: 8 products of 512 × 512 are 2 GFLOP, a few ms on a CPU, far less on a GPU. */
+const PROBE_SIZE = 512;
+const PROBE_PRODUCTS = 8;
+
+/**
+ * Milliseconds `provider` takes for a chain of matrix products (the best of three runs after a warm-up, which
+ * compiles shaders): compute-bound and with little to upload, so it compares the devices, not the bus.
+ */
+export async function probeMs(provider: ExecutionProvider, threads: number): Promise<number> {
+  const g = new GraphBuilder();
+  const x = g.input({ name: 'x', type: 'float32', shape: [PROBE_SIZE, PROBE_SIZE] });
+  let y = x;
+  for (let i = 0; i < PROBE_PRODUCTS; i++) y = g.op('MatMul', [y, x]);
+  g.output({ name: y, type: 'float32', shape: [PROBE_SIZE, PROBE_SIZE] });
+  const ort = await loadOrt();
+  const session = await ort.InferenceSession.create(g.encode({ name: 'probe', dataFile: '', opset: 17, producer: 'tsuzuki' }), {
+    executionProviders: [provider],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+  });
+  try {
+    // Entries of 1/size keep every product's entries at 1/size: no overflow, no denormals.
+    const feeds = { x: new ort.Tensor('float32', new Float32Array(PROBE_SIZE * PROBE_SIZE).fill(1 / PROBE_SIZE), [PROBE_SIZE, PROBE_SIZE]) };
+    await session.run(feeds);
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      await session.run(feeds);
+      best = Math.min(best, performance.now() - started);
+    }
+    return best;
+  } finally {
+    await session.release();
+  }
 }
 
 /**
