@@ -162,6 +162,7 @@ export async function selfTest(device: DecoderSession, cpu: DecoderSession): Pro
   const ids = [[1, 2, 3, 4].map((i) => i % vocab)];
   const input = { ids, attentionMask: [[1, 1, 1, 1]], positionIds: [[0, 1, 2, 3]] };
   const [a, b] = [await device.forward(input), await cpu.forward(input)];
+  a.cache.release();
   const last = (l: Float32Array) => l.subarray(3 * vocab, 4 * vocab);
   const x = last(a.logits);
   const y = last(b.logits);

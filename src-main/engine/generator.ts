@@ -307,6 +307,8 @@ export class Generator {
       if (req.n === 1 && cache.rows === 1 && cache.length > 0) {
         shared.extend(cache);
         this.cache.set([...req.promptIds, ...alts[0]!.ids.slice(0, cache.length)], shared, rowLogits[0]!.slice());
+      } else {
+        cache.release();
       }
       stats.decodeMs = performance.now() - decodeStart;
     }

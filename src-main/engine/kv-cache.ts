@@ -3,6 +3,21 @@
  * kept between requests (prefix reuse).
  */
 
+/** What the generator does with a cache, wherever it lives: host memory (`KvCache`) or a GPU (`DeviceKvCache`). */
+export interface Kv {
+  readonly rows: number;
+  readonly capacity: number;
+  /** Positions of its own (a decode row's cache starts after a shared prompt's). */
+  readonly length: number;
+  truncate(length: number): void;
+  /** A cache of the given rows (indices into this one, repeats allowed) with room for `capacity` positions. */
+  selectRows(rows: number[], capacity: number): Kv;
+  /** Appends the positions of `other`, a cache of as many rows that continued this one. */
+  extend(other: Kv): void;
+  /** Frees what the garbage collector cannot see (device memory); the cache is empty afterwards. */
+  release(): void;
+}
+
 export type CacheData = Float32Array | Uint16Array;
 export type KvType = 'float32' | 'float16';
 
@@ -20,7 +35,7 @@ export interface CacheShape {
  * The masked first position exists because onnxruntime 1.30's FusedMatMul (which reads this layout in place)
  * dies of a division by zero on an empty past.
  */
-export class KvCache {
+export class KvCache implements Kv {
   length = 0;
   /** Elements per position: `rows × heads × headDim`. */
   readonly stride: number;
@@ -63,8 +78,8 @@ export class KvCache {
   }
 
   /** Appends every filled position of `other`, a cache of as many rows. */
-  extend(other: KvCache): void {
-    if (other.rows !== this.rows) throw new RangeError(`cannot extend a cache of ${this.rows} rows by one of ${other.rows}`);
+  extend(other: Kv): void {
+    if (!(other instanceof KvCache) || other.rows !== this.rows) throw new RangeError(`cannot extend a cache of ${this.rows} rows by one of ${other.rows}`);
     const span = (from: CacheData) => from.subarray(this.stride, (1 + other.length) * this.stride);
     this.append(other.layers.map((l) => ({ key: span(l.key), value: span(l.value) })), other.length);
   }
@@ -98,10 +113,8 @@ export class KvCache {
     return out;
   }
 
-  /** Bytes of the filled positions (for stats and the benchmark). */
-  get bytes(): number {
-    return this.shape.nLayer * 2 * this.length * this.stride * (this.type === 'float16' ? 2 : 4);
-  }
+  /** Host memory is the garbage collector's. */
+  release(): void {}
 }
 
 /** Length of the common prefix of two token sequences. */
@@ -120,7 +133,7 @@ export function commonPrefix(a: ArrayLike<number>, b: ArrayLike<number>): number
  */
 export class PromptCache {
   private tokens: number[] = [];
-  private cache: KvCache | null = null;
+  private cache: Kv | null = null;
   private lastLogits: Float32Array | null = null;
 
   get length(): number {
@@ -131,7 +144,7 @@ export class PromptCache {
    * What can be reused for `ids`: the cache to continue from, cut to the `reused` positions it shares with `ids`
    * (null when nothing), and, when `ids` is exactly the cached prompt, the logits of its last token.
    */
-  reuse(ids: number[]): { cache: KvCache | null; reused: number; logits: Float32Array | null } {
+  reuse(ids: number[]): { cache: Kv | null; reused: number; logits: Float32Array | null } {
     const common = commonPrefix(ids, this.tokens);
     if (!this.cache || common === 0) return { cache: null, reused: 0, logits: null };
     if (common === ids.length && common === this.tokens.length && this.lastLogits) {
@@ -147,14 +160,16 @@ export class PromptCache {
   }
 
   /** `tokens` are the positions `cache` holds; `lastLogits` follow the last of them. */
-  set(tokens: number[], cache: KvCache, lastLogits: Float32Array): void {
+  set(tokens: number[], cache: Kv, lastLogits: Float32Array): void {
     if (tokens.length !== cache.length || cache.rows !== 1) throw new RangeError('the prompt cache holds one row, one position per token');
+    if (this.cache !== cache) this.cache?.release();
     this.tokens = tokens.slice();
     this.cache = cache;
     this.lastLogits = lastLogits;
   }
 
   clear(): void {
+    this.cache?.release();
     this.tokens = [];
     this.cache = null;
     this.lastLogits = null;

@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import type * as OrtModule from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TsuzukiError } from '../util/errors';
-import { RUNTIME_FILE, readManifest, type Manifest } from '../model/manifest';
-import { KvCache, type CacheData } from './kv-cache';
+import { MODEL_FILE, RUNTIME_FILE, readManifest, type Manifest } from '../model/manifest';
+import { DeviceKvCache, DeviceKvOps } from './device-kv-cache';
+import { KvCache, type CacheData, type Kv } from './kv-cache';
 
 type Ort = typeof OrtModule;
 
@@ -31,9 +32,9 @@ export interface ForwardInput {
   /** `[batch][seq]` absolute positions. */
   positionIds: number[][];
   /** The cache to continue from, which this step appends to; omitted for a fresh one of `batch` rows. */
-  cache?: KvCache;
+  cache?: Kv;
   /** Positions every row sees before its own `cache` (a one-row cache: the prompt of several alternatives). */
-  shared?: KvCache;
+  shared?: Kv;
   /** Logits for the last k positions only; 0 (the default) for every position. */
   logitsToKeep?: number;
 }
@@ -43,12 +44,13 @@ export interface ForwardOutput {
   logits: Float32Array;
   dims: [batch: number, kept: number, vocab: number];
   /** The cache after this step (the one passed in, or a new one): `past + seq` positions. */
-  cache: KvCache;
+  cache: Kv;
 }
 
 /**
- * A converted Tsuzuki decoder (`runtime.onnx` + `tsuzuki.json`) loaded in onnxruntime-node. `forward` is one step
- * of the graph (prefill or decode) and appends the step's keys and values to the cache.
+ * A converted Tsuzuki decoder loaded in onnxruntime-node. `forward` is one step of the graph (prefill or decode)
+ * and appends the step's keys and values to the cache. Most providers run `runtime.onnx` with the cache in host
+ * memory (`KvCache`); WebGPU runs `model.onnx` with the cache on the GPU (`DeviceKvCache`, which says why).
  */
 export class DecoderSession {
   private constructor(
@@ -58,35 +60,42 @@ export class DecoderSession {
     readonly dir: string,
     readonly manifest: Manifest,
     readonly executionProvider: ExecutionProvider,
+    /** The device-side cache operations of a WebGPU session (null: the cache is in host memory). */
+    private readonly deviceKv: DeviceKvOps | null,
   ) {}
 
   static async load(dir: string, options: SessionOptions = {}): Promise<DecoderSession> {
     const manifest = await readManifest(dir);
     const ort = await loadOrt();
     const provider = options.executionProvider ?? 'cpu';
+    const onDevice = provider === 'webgpu';
+    const file = join(dir, onDevice ? MODEL_FILE : RUNTIME_FILE);
+    const presents = Array.from({ length: manifest.architecture.nLayer }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
     const sessionOptions: InferenceSession.SessionOptions = {
       executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
       graphOptimizationLevel: 'all',
       ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+      ...(onDevice ? { preferredOutputLocation: Object.fromEntries(presents.map((name) => [name, 'gpu-buffer' as const])) } : {}),
     };
     let session: InferenceSession;
     try {
-      session = await ort.InferenceSession.create(join(dir, RUNTIME_FILE), sessionOptions);
+      session = await ort.InferenceSession.create(file, sessionOptions);
     } catch (cause) {
       const reason = (cause as Error).message;
       if (provider !== 'cpu') {
-        throw new TsuzukiError('unsupported', `The ${provider} execution provider could not load ${join(dir, RUNTIME_FILE)} (${reason}). Use the CPU instead.`, { cause });
+        throw new TsuzukiError('unsupported', `The ${provider} execution provider could not load ${file} (${reason}). Use the CPU instead.`, { cause });
       }
-      throw new TsuzukiError('corrupt_file', `onnxruntime could not load ${join(dir, RUNTIME_FILE)} (${reason}). Convert the model again.`, { cause });
+      throw new TsuzukiError('corrupt_file', `onnxruntime could not load ${file} (${reason}). Convert the model again.`, { cause });
     }
-    return new DecoderSession(ort, session, dir, manifest, provider);
+    return new DecoderSession(ort, session, dir, manifest, provider, onDevice ? new DeviceKvOps(ort, manifest) : null);
   }
 
   /** An empty one-row cache of no capacity: the `shared` input of a step that shares nothing. */
   private emptyShared: KvCache | null = null;
 
   /** An empty cache for `rows` rows with room for `capacity` positions (the whole context by default). */
-  newCache(rows: number, capacity = this.manifest.architecture.nPositions): KvCache {
+  newCache(rows: number, capacity = this.manifest.architecture.nPositions): Kv {
+    if (this.deviceKv) return new DeviceKvCache(rows, capacity);
     return KvCache.create(this.manifest.architecture, this.manifest.kvType, rows, capacity);
   }
 
@@ -99,7 +108,7 @@ export class DecoderSession {
     if (shared && shared.rows !== 1) throw new TsuzukiError('invalid_argument', `forward: a shared cache holds one row, not ${shared.rows}.`);
     const sharedLength = shared?.length ?? 0;
     const total = sharedLength + cache.length + seq;
-    const { nPositions, vocabSize, nLayer, nHead, headDim } = this.manifest.architecture;
+    const { nPositions, vocabSize } = this.manifest.architecture;
     if (total > nPositions) {
       throw new TsuzukiError('invalid_argument', `forward: ${total} positions exceed the model's context of ${nPositions} tokens.`);
     }
@@ -108,7 +117,7 @@ export class DecoderSession {
     }
     const keep = input.logitsToKeep ?? 0;
     if (!Number.isInteger(keep) || keep < 0 || keep > seq) throw new TsuzukiError('invalid_argument', `forward: logitsToKeep must be from 0 to ${seq}, got ${keep}.`);
-    /** `extra`: columns inserted at the given row offsets (the caches' masked zero positions). */
+    /** `extra`: columns inserted at the given row offsets (the host caches' masked zero positions). */
     const matrix = (rows: number[][], width: number, what: string, extra: number[] = []) => {
       if (rows.length !== batch || rows.some((r) => r.length !== width)) {
         throw new TsuzukiError('invalid_argument', `forward: ${what} must be ${batch} rows of ${width}.`);
@@ -125,16 +134,29 @@ export class DecoderSession {
         throw new TsuzukiError('invalid_argument', `forward: token id ${id} is outside the vocabulary (0…${vocabSize - 1}).`);
       }
     }
+    const ids = matrix(input.ids, seq, 'ids');
+    const positions = matrix(input.positionIds, seq, 'positionIds');
+    if (this.deviceKv) {
+      if (!(cache instanceof DeviceKvCache) || (shared && !(shared instanceof DeviceKvCache))) {
+        throw new TsuzukiError('internal', 'forward: a WebGPU session continues only caches it made.');
+      }
+      const logits = await this.forwardOnDevice(this.deviceKv, ids, matrix(input.attentionMask, total, 'attentionMask'), positions, cache, shared);
+      return { logits: keep ? lastPositions(logits, batch, seq, keep, vocabSize) : logits, dims: [batch, keep || seq, vocabSize], cache };
+    }
+    if (!(cache instanceof KvCache) || (shared && !(shared instanceof KvCache))) {
+      throw new TsuzukiError('internal', 'forward: a host-memory session continues only caches it made.');
+    }
     const feeds: Record<string, Tensor> = {
-      input_ids: matrix(input.ids, seq, 'ids'),
+      input_ids: ids,
       // Each cache's first position is a zero one (see KvCache), masked out here.
       attention_mask: matrix(input.attentionMask, total, 'attentionMask', [0, sharedLength]),
-      position_ids: matrix(input.positionIds, seq, 'positionIds'),
+      position_ids: positions,
       logits_to_keep: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), []),
     };
+    const { nLayer, nHead, headDim } = this.manifest.architecture;
     const tensor = (data: CacheData, dims: number[]) =>
       data instanceof Uint16Array ? new this.ort.Tensor('float16', data, dims) : new this.ort.Tensor('float32', data, dims);
-    const sharedSource = shared ?? (this.emptyShared ??= this.newCache(1, 0));
+    const sharedSource = shared ?? (this.emptyShared ??= KvCache.create(this.manifest.architecture, this.manifest.kvType, 1, 0));
     for (let i = 0; i < nLayer; i++) {
       for (const which of ['key', 'value'] as const) {
         feeds[`shared.${i}.${which}`] = tensor(sharedSource.filled(i, which), [1 + sharedLength, 1, nHead, headDim]);
@@ -147,6 +169,48 @@ export class DecoderSession {
       seq,
     );
     return { logits: result['logits']!.data as Float32Array, dims: [batch, keep || seq, vocabSize], cache };
+  }
+
+  /**
+   * One step of the Optimum graph with the cache on the GPU: the past is the cache's own tensors, or — for the
+   * first step of decode rows — the shared prompt's, copied into each row on the device. Returns every position's
+   * logits.
+   */
+  private async forwardOnDevice(
+    ops: DeviceKvOps,
+    ids: Tensor,
+    attentionMask: Tensor,
+    positions: Tensor,
+    cache: DeviceKvCache,
+    shared: DeviceKvCache | undefined,
+  ): Promise<Float32Array> {
+    const { nLayer, nHead, headDim } = this.manifest.architecture;
+    await ops.prepare(cache);
+    if (shared) {
+      await ops.prepare(shared);
+      if (!cache.tensors) {
+        if (shared.tensors) cache.tensors = await ops.cut(shared.tensors, shared.length, new Array<number>(cache.rows).fill(0));
+        cache.base = shared.length;
+      } else if (cache.base !== shared.length) {
+        throw new TsuzukiError('internal', `forward: this cache continued a shared prompt of ${cache.base} positions, not ${shared.length}.`);
+      }
+    } else if (cache.base !== 0) {
+      throw new TsuzukiError('internal', 'forward: this cache continues a shared prompt, which is missing.');
+    }
+    const feeds: Record<string, Tensor> = { input_ids: ids, attention_mask: attentionMask, position_ids: positions };
+    const empty = () =>
+      this.manifest.kvType === 'float16'
+        ? new this.ort.Tensor('float16', new Uint16Array(0), [cache.rows, nHead, 0, headDim])
+        : new this.ort.Tensor('float32', new Float32Array(0), [cache.rows, nHead, 0, headDim]);
+    for (let i = 0; i < nLayer; i++) {
+      feeds[`past_key_values.${i}.key`] = cache.tensors?.[2 * i] ?? empty();
+      feeds[`past_key_values.${i}.value`] = cache.tensors?.[2 * i + 1] ?? empty();
+    }
+    const result = await this.session.run(feeds);
+    for (const t of cache.tensors ?? []) t.dispose();
+    cache.tensors = Array.from({ length: nLayer }, (_, i) => [result[`present.${i}.key`]!, result[`present.${i}.value`]!]).flat();
+    cache.length += ids.dims[1]!;
+    return result['logits']!.data as Float32Array;
   }
 
   /**
@@ -166,8 +230,16 @@ export class DecoderSession {
   }
 
   async release(): Promise<void> {
+    await this.deviceKv?.release();
     await this.session.release();
   }
+}
+
+/** The last `keep` positions' rows of `[batch, seq, vocab]` logits. */
+function lastPositions(logits: Float32Array, batch: number, seq: number, keep: number, vocab: number): Float32Array {
+  const out = new Float32Array(batch * keep * vocab);
+  for (let b = 0; b < batch; b++) out.set(logits.subarray((b * seq + seq - keep) * vocab, (b * seq + seq) * vocab), b * keep * vocab);
+  return out;
 }
 
 /**

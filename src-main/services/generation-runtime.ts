@@ -62,6 +62,7 @@ export class GenerationRuntime {
   async close(): Promise<void> {
     this.generator.cancel();
     await this.generator.idle();
+    this.generator.cache.clear();
     await this.generator.session.release();
   }
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecoderSession, leftPadBatch } from '../../../src-main/engine/session';
+import type { KvCache } from '../../../src-main/engine/kv-cache';
 import { openCheckpoint } from '../../../src-main/model/checkpoint';
 import { convertCheckpoint } from '../../../src-main/model/convert';
 import { convertInWorker } from '../../../src-main/model/convert-job';
@@ -142,9 +143,10 @@ describe('reduced precisions', () => {
         expect(maxAbsDiff(rows[0]![0]!, entry.logits)).toBeLessThan(2e-2);
       }
       const step = await session.forward(leftPadBatch([[5, 6, 7]]));
-      expect(step.cache.length).toBe(3);
-      expect(step.cache.type).toBe('float16');
-      expect(step.cache.layers[0]!.key).toBeInstanceOf(Uint16Array);
+      const cache = step.cache as KvCache;
+      expect(cache.length).toBe(3);
+      expect(cache.type).toBe('float16');
+      expect(cache.layers[0]!.key).toBeInstanceOf(Uint16Array);
     } finally {
       await session.release();
     }

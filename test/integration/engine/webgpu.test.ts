@@ -1,0 +1,138 @@
+/**
+ * The WebGPU session: the Optimum graph with its KV cache kept on the GPU (see engine/device-kv-cache.ts). Runs
+ * where a WebGPU adapter exists — on the CI machines Mesa's software Vulkan driver, lavapipe — and is skipped,
+ * saying why, where none does.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeMs } from '../../../src-main/engine/device';
+import { DeviceKvCache } from '../../../src-main/engine/device-kv-cache';
+import { Generator, type GenerationRequest } from '../../../src-main/engine/generator';
+import { resolveSamplingParams } from '../../../src-main/engine/sampler';
+import { DecoderSession } from '../../../src-main/engine/session';
+import { argmax, golden, maxAbsDiff } from '../model/golden';
+import { convertTiny, type TinyModel } from './tiny-model';
+
+const noAdapter = await probeMs('webgpu', 1).then(
+  () => null,
+  (error: Error) => error.message,
+);
+if (noAdapter) console.warn(`WebGPU tests skipped: no adapter here (${noAdapter})`);
+
+// The fixture's tokenizer ids (see test/fixtures/model/README.md): <unk> 1, </s> 3.
+const special = { vocabSize: 1000, eosIds: [3], bannedIds: [1] };
+const createDecoder = () => ({ push: (id: number) => `<${id}>`, end: () => '' });
+const greedy = resolveSamplingParams({ doSample: false });
+const sampling = resolveSamplingParams({ topK: 50, topP: 0.95, temperature: 1.2 });
+const request = (partial: Partial<GenerationRequest> & Pick<GenerationRequest, 'promptIds'>): GenerationRequest => ({
+  maxNewTokens: 16,
+  sampling,
+  seed: 1,
+  n: 1,
+  createDecoder,
+  ...partial,
+});
+
+describe.skipIf(noAdapter !== null)('the WebGPU session', () => {
+  let model: TinyModel;
+  let gpu: DecoderSession;
+  beforeAll(async () => {
+    model = await convertTiny();
+    gpu = await DecoderSession.load(model.dir, { executionProvider: 'webgpu', threads: 1 });
+  });
+  afterAll(async () => {
+    await gpu?.release();
+    await model?.dispose();
+  });
+
+  it('decodes greedily as the float64 reference does, token for token', async () => {
+    const gen = new Generator(gpu, special);
+    for (const entry of golden.weights.fp32) {
+      const { alternatives } = await gen.generate(request({ promptIds: entry.ids, sampling: greedy, maxNewTokens: entry.greedy.length }));
+      expect(alternatives[0]!.ids).toEqual(entry.greedy);
+    }
+  });
+
+  it('keeps the keys and values in GPU buffers from step to step', async () => {
+    const ids = golden.weights.fp32[1]!.ids;
+    const first = await gpu.forward({ ids: [ids], attentionMask: [ids.map(() => 1)], positionIds: [ids.map((_, i) => i)], logitsToKeep: 1 });
+    const cache = first.cache as DeviceKvCache;
+    expect(cache).toBeInstanceOf(DeviceKvCache);
+    expect(cache.tensors!.every((t) => t.location === 'gpu-buffer')).toBe(true);
+    const before = cache.tensors!;
+    const next = await gpu.forward({ ids: [[5]], attentionMask: [[...ids, 5].map(() => 1)], positionIds: [[ids.length]], cache, logitsToKeep: 1 });
+    expect(next.cache).toBe(cache);
+    expect(cache.tensors![0]!.dims).toEqual([1, 4, ids.length + 1, 16]);
+    expect(cache.tensors![0]).not.toBe(before[0]);
+    // The step's logits are the CPU's.
+    const cpuFirst = await model.session.forward({ ids: [ids], attentionMask: [ids.map(() => 1)], positionIds: [ids.map((_, i) => i)], logitsToKeep: 1 });
+    const cpuNext = await model.session.forward({ ids: [[5]], attentionMask: [[...ids, 5].map(() => 1)], positionIds: [[ids.length]], cache: cpuFirst.cache, logitsToKeep: 1 });
+    expect(maxAbsDiff(next.logits, cpuNext.logits)).toBeLessThan(1e-4);
+    cache.release();
+    expect(cache.tensors).toBeNull();
+  });
+
+  it('an edit inside the cached prompt cuts the cache on the GPU to the shared prefix', async () => {
+    const promptIds = golden.weights.fp32[5]!.ids; // 120 tokens
+    const cold = new Generator(gpu, special);
+    await cold.prefill(promptIds);
+    const coldLogits = cold.cache.reuse(promptIds).logits!;
+
+    const warm = new Generator(gpu, special, { prefillChunk: 32 });
+    await warm.prefill(promptIds.slice(0, 50));
+    const edited = [...promptIds.slice(0, 40), 999, ...promptIds.slice(41, 50)];
+    await warm.prefill(edited);
+    const r = await warm.prefill(promptIds);
+    expect(r).toMatchObject({ reusedTokens: 40, prefillTokens: 80 });
+    expect(maxAbsDiff(warm.cache.reuse(promptIds).logits!, coldLogits)).toBeLessThan(1e-4);
+  });
+
+  it('alternatives — the prompt copied into each row on the GPU, stopped rows dropped there — equal the CPU’s', async () => {
+    const cpu = new Generator(model.session, special);
+    const gen = new Generator(gpu, special);
+    const promptIds = golden.weights.fp32[4]!.ids;
+    const probe = await cpu.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 12 }));
+    // A stop string from the second row's third token ends that row early, so the batch loses a row mid-way.
+    const stopStrings = [`<${probe.alternatives[1]!.ids[2]}>`];
+    const expected = await cpu.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 12, stopStrings }));
+    const actual = await gen.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 12, stopStrings }));
+    expect(actual.alternatives).toEqual(expected.alternatives);
+    expect(actual.alternatives[1]!.finishReason).toBe('stop');
+    // The prompt cache still ends where the alternatives' prompt did.
+    expect(gen.cache.length).toBe(promptIds.length);
+  });
+
+  it('a continuation stays in the GPU cache: generating on from the accepted text prefills only its last token', async () => {
+    const gen = new Generator(gpu, special);
+    const promptIds = golden.weights.fp32[2]!.ids;
+    const first = await gen.generate(request({ promptIds, sampling: greedy, maxNewTokens: 10 }));
+    const accepted = [...promptIds, ...first.alternatives[0]!.ids];
+    const next = await gen.generate(request({ promptIds: accepted, sampling: greedy, maxNewTokens: 10 }));
+    expect(next.stats).toMatchObject({ reusedTokens: accepted.length - 1, prefillTokens: 1 });
+    const onCpu = await new Generator(model.session, special).generate(request({ promptIds: accepted, sampling: greedy, maxNewTokens: 10 }));
+    expect(next.alternatives[0]!.ids).toEqual(onCpu.alternatives[0]!.ids);
+  });
+
+  it('runs an fp16 model (the GPU precision) within the device self-test’s tolerance of the reference', async () => {
+    const half = await convertTiny('tiny-safetensors-fp16', 'fp16');
+    const session = await DecoderSession.load(half.dir, { executionProvider: 'webgpu', threads: 1 });
+    try {
+      for (const entry of golden.weights.half) {
+        const [row] = (await session.sequenceLogits([entry.ids]))[0]!;
+        // WebGPU accumulates in fp16 where the CPU graph keeps float32 scores: 2 % of the logits' scale, as `auto`
+        // allows a GPU (selfTest), and the same most likely token.
+        const scale = Math.max(...entry.logits.map(Math.abs));
+        expect(maxAbsDiff(row!, entry.logits)).toBeLessThan(0.02 * scale + 0.02);
+        expect(argmax(row!)).toBe(argmax(entry.logits));
+      }
+    } finally {
+      await session.release();
+      await half.dispose();
+    }
+  });
+
+  it('refuses a cache from the host-memory session', async () => {
+    await expect(gpu.forward({ ids: [[5]], attentionMask: [[1]], positionIds: [[0]], cache: model.session.newCache(1) })).rejects.toThrow(
+      /continues only caches it made/,
+    );
+  });
+});
