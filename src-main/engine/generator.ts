@@ -75,9 +75,10 @@ export interface PrefillResult {
 
 export interface GeneratorOptions {
   /**
-   * Longest forward pass of the prefill (default 256). A cancel lands between chunks, and on the CPU chunks of
+   * Longest forward pass of the prefill (default 128). A cancel lands between chunks, and on the CPU chunks of
    * 128–256 prefill about 10 % faster than one pass (measured on 900 tokens of the 1.3B int4 model: no attention is
-   * computed for the later chunks' masked-out future).
+   * computed for the later chunks' masked-out future); 128 rather than 256 keeps the app's peak memory 136 MB lower
+   * (smaller activations) at the same speed, 64 is slower.
    */
   prefillChunk?: number;
 }
@@ -140,7 +141,7 @@ export class Generator {
     options: GeneratorOptions = {},
   ) {
     this.eos = new Set(special.eosIds);
-    this.prefillChunk = options.prefillChunk ?? 256;
+    this.prefillChunk = options.prefillChunk ?? 128;
   }
 
   get nPositions(): number {
