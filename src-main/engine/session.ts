@@ -73,7 +73,10 @@ export class DecoderSession {
     const presents = Array.from({ length: manifest.architecture.nLayer }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
     const sessionOptions: InferenceSession.SessionOptions = {
       executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
+      // Every graph optimization onnxruntime has (constant folding, fusions), and the memory arena: without it the
+      // app's peak memory grew from 1.48 to 1.63 GB (int4, 685-token prompt), the heap fragmenting between steps.
       graphOptimizationLevel: 'all',
+      enableCpuMemArena: true,
       ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
       ...(onDevice ? { preferredOutputLocation: Object.fromEntries(presents.map((name) => [name, 'gpu-buffer' as const])) } : {}),
     };
