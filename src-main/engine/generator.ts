@@ -273,36 +273,42 @@ export class Generator {
       // one alternative or several, each row sees the same numbers, so alternatives equal separate runs.
       const shared = prefill.cache;
       let cache = this.session.newCache(req.n, req.maxNewTokens);
-      for (let step = 0; ; step++) {
-        active.forEach((a, r) => {
-          const id = a.sampler.next(rowLogits[r]!, step);
-          emit(a, a.accept(id, this.eos, req.maxNewTokens));
-        });
-        if (step === 0) stats.firstTokenMs = performance.now() - called;
-        const keep = active.map((a, r) => (a.finishReason ? -1 : r)).filter((r) => r >= 0);
-        active = active.filter((a) => !a.finishReason);
-        if (active.length === 0) break;
-        if (signal.aborted) {
-          finishAll('cancelled');
-          break;
+      try {
+        for (let step = 0; ; step++) {
+          active.forEach((a, r) => {
+            const id = a.sampler.next(rowLogits[r]!, step);
+            emit(a, a.accept(id, this.eos, req.maxNewTokens));
+          });
+          if (step === 0) stats.firstTokenMs = performance.now() - called;
+          const keep = active.map((a, r) => (a.finishReason ? -1 : r)).filter((r) => r >= 0);
+          active = active.filter((a) => !a.finishReason);
+          if (active.length === 0) break;
+          if (signal.aborted) {
+            finishAll('cancelled');
+            break;
+          }
+          if (keep.length !== cache.rows) cache = cache.selectRows(keep, cache.capacity);
+          const seen = shared.length + cache.length;
+          const out = await this.session.forward({
+            ids: active.map((a) => [a.ids[a.ids.length - 1]!]),
+            attentionMask: active.map(() => ones(seen + 1)),
+            positionIds: active.map(() => [seen]),
+            cache,
+            shared,
+          });
+          stats.decodeSteps++;
+          const vocab = out.dims[2];
+          rowLogits = active.map((_, r) => out.logits.subarray(r * vocab, (r + 1) * vocab));
+          if (signal.aborted) {
+            finishAll('cancelled');
+            break;
+          }
+          await yieldToEventLoop();
         }
-        if (keep.length !== cache.rows) cache = cache.selectRows(keep, cache.capacity);
-        const seen = shared.length + cache.length;
-        const out = await this.session.forward({
-          ids: active.map((a) => [a.ids[a.ids.length - 1]!]),
-          attentionMask: active.map(() => ones(seen + 1)),
-          positionIds: active.map(() => [seen]),
-          cache,
-          shared,
-        });
-        stats.decodeSteps++;
-        const vocab = out.dims[2];
-        rowLogits = active.map((_, r) => out.logits.subarray(r * vocab, (r + 1) * vocab));
-        if (signal.aborted) {
-          finishAll('cancelled');
-          break;
-        }
-        await yieldToEventLoop();
+      } catch (error) {
+        // What the garbage collector cannot see (a GPU cache) must not outlive a failed step.
+        cache.release();
+        throw error;
       }
       // A single continuation joins the prompt cache, so that generating on from the accepted text reuses it.
       if (req.n === 1 && cache.rows === 1 && cache.length > 0) {
