@@ -41,7 +41,8 @@ export class DeviceKvCache implements Kv {
     out.length = this.length;
     out.base = this.base;
     out.tensors = this.tensors;
-    out.pendingRows = this.pendingRows ? rows.map((r) => this.pendingRows![r]!) : rows;
+    // Before its first step a cache holds nothing to choose from: its rows are made from the shared prompt then.
+    if (this.tensors) out.pendingRows = this.pendingRows ? rows.map((r) => this.pendingRows![r]!) : rows;
     this.tensors = null;
     this.pendingRows = null;
     return out;

@@ -91,12 +91,15 @@ describe.skipIf(noAdapter !== null)('the WebGPU session', () => {
     const gen = new Generator(gpu, special);
     const promptIds = golden.weights.fp32[4]!.ids;
     const probe = await cpu.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 12 }));
-    // A stop string from the second row's third token ends that row early, so the batch loses a row mid-way.
-    const stopStrings = [`<${probe.alternatives[1]!.ids[2]}>`];
-    const expected = await cpu.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 12, stopStrings }));
-    const actual = await gen.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 12, stopStrings }));
-    expect(actual.alternatives).toEqual(expected.alternatives);
-    expect(actual.alternatives[1]!.finishReason).toBe('stop');
+    // A stop string from the second row's third token ends that row mid-way; from its first, before any step.
+    for (const at of [2, 0]) {
+      const stopStrings = [`<${probe.alternatives[1]!.ids[at]}>`];
+      const expected = await cpu.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 12, stopStrings }));
+      const actual = await gen.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 12, stopStrings }));
+      expect(actual.alternatives).toEqual(expected.alternatives);
+      expect(actual.alternatives[1]).toMatchObject({ finishReason: 'stop' });
+      expect(actual.alternatives[1]!.ids.length).toBeLessThanOrEqual(at + 1);
+    }
     // The prompt cache still ends where the alternatives' prompt did.
     expect(gen.cache.length).toBe(promptIds.length);
   });
