@@ -5,8 +5,9 @@
  * `.cache/bench/rinna-1b-random`, written here if missing). Each precision is converted once into
  * `.cache/bench/engine-<precision>` (reused afterwards) and measured in a fresh Node process, so its peak RSS is
  * its own: model load, cold prefill of 128/512/900 tokens, time to first token cold and warm (prefix reuse),
- * decode tokens/s at batch 1 and 3 with an empty cache and after 512 tokens, and the event-loop lag of the process
- * during generation. Sampling runs with the model card's parameters (top-k 500, top-p 0.95) and no EOS.
+ * decode tokens/s at batch 1 and 3 with an empty cache and after 512 tokens, the memory-bandwidth bound on decoding
+ * at that moment and the fraction of it reached (`roofline`), and the event-loop lag of the process during
+ * generation. Sampling runs with the model card's parameters (top-k 500, top-p 0.95) and no EOS.
  * Speeds are measured on the engine in-process, from exact token counts; the event-loop lag and the app's peak RSS
  * in a second process that generates as the app does, through the generation worker, from Japanese text (the
  * random checkpoint has no real tokenizer, so the tokenizer fixture `nfkc.model` stands in).
