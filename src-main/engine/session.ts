@@ -77,6 +77,8 @@ export class DecoderSession {
       // app's peak memory grew from 1.48 to 1.63 GB (int4, 685-token prompt), the heap fragmenting between steps.
       graphOptimizationLevel: 'all',
       enableCpuMemArena: true,
+      // Errors only: a GPU provider warns that it leaves shape computations to the CPU, which is by design.
+      logSeverityLevel: 3,
       ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
       ...(onDevice ? { preferredOutputLocation: Object.fromEntries(presents.map((name) => [name, 'gpu-buffer' as const])) } : {}),
     };
