@@ -31,7 +31,7 @@ export interface ConvertProgress {
 }
 
 const OPSET = 17;
-const CONVERTER = 'tsuzuki-convert 2';
+const CONVERTER = 'tsuzuki-convert 3';
 
 /** The temp folder name used beside `outDir`, so an interrupted conversion is recognisable as such. */
 export function tempDirFor(outDir: string): string {

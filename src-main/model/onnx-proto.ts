@@ -24,6 +24,8 @@ export const TensorType = {
   int64: 7,
   bool: 9,
   float16: 10,
+  /** Two per byte, the first in the low nibble: the packing MatMulNBits uses for 4-bit weights. */
+  uint4: 21,
 } as const;
 export type TensorTypeName = keyof typeof TensorType;
 

@@ -187,3 +187,20 @@ export function dequantizeBlockwise(q: BlockQuantized, bits: QuantBits, blockSiz
   }
   return out;
 }
+
+/**
+ * 4-bit values stored row by row with each row padded to a whole byte (MatMulNBits' zero points) repacked as one
+ * run across rows, two per byte, the first in the low nibble (ONNX uint4).
+ */
+export function packNibblesAcrossRows(padded: Uint8Array, rows: number, perRow: number): Uint8Array {
+  const rowBytes = Math.ceil(perRow / 2);
+  const out = new Uint8Array(Math.ceil((rows * perRow) / 2));
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < perRow; j++) {
+      const nibble = (padded[r * rowBytes + (j >> 1)]! >> ((j & 1) * 4)) & 15;
+      const i = r * perRow + j;
+      out[i >> 1]! |= nibble << ((i & 1) * 4);
+    }
+  }
+  return out;
+}

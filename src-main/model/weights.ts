@@ -3,7 +3,7 @@ import type { DataFileWriter } from './data-file';
 import type { GraphBuilder } from './graph';
 import type { LinearWeight, TokenTable, WeightStore } from './gpt2-graph';
 import { toHalfArray } from './half';
-import { quantizeBlockwise, type QuantBits } from './quantize';
+import { packNibblesAcrossRows, quantizeBlockwise, type QuantBits } from './quantize';
 
 export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
@@ -55,7 +55,7 @@ export function createWeightStore(options: {
       k,
       n,
     };
-    return { weight, at, blocks: q.blocks, blob, zpRow };
+    return { weight, at, blocks: q.blocks, blob, zpRow, zeroPoints: q.zeroPoints };
   };
 
   return {
@@ -84,13 +84,28 @@ export function createWeightStore(options: {
         if (width % blockSize !== 0) {
           throw new RangeError(`block size ${blockSize} must divide n_embd (${width}) to quantize the embeddings`);
         }
-        const { weight, at, blocks, blob, zpRow } = await writeQuant(name, 'nk', rows, width, bits);
-        // The same bytes, shaped for GatherBlockQuantized.
-        const gather = {
-          data: graph.external(`${name}.gather.quant`, 'uint8', [rows, blocks * blob], at.data),
-          scales: graph.external(`${name}.gather.scales`, 'float32', [rows, blocks], at.scales),
-          zeroPoints: graph.external(`${name}.gather.zero_points`, 'uint8', [rows, zpRow], at.zeroPoints),
-        };
+        const { weight, at, blocks, blob, zpRow, zeroPoints } = await writeQuant(name, 'nk', rows, width, bits);
+        // The same bytes, shaped for GatherBlockQuantized. 4-bit ones are typed uint4 with their logical shapes (as
+        // many zero points as scales): onnxruntime's CPU and WebGPU kernels both read that, and the WebGPU one
+        // rejects packed-uint8 shapes. MatMulNBits pads each row's zero points to a whole byte where uint4 packs them
+        // across rows, so an odd number of blocks per row needs its zero points written again, repacked.
+        const gather =
+          bits === 4
+            ? {
+                data: graph.external(`${name}.gather.quant`, 'uint4', [rows, width], at.data),
+                scales: graph.external(`${name}.gather.scales`, 'float32', [rows, blocks], at.scales),
+                zeroPoints: graph.external(
+                  `${name}.gather.zero_points`,
+                  'uint4',
+                  [rows, blocks],
+                  blocks % 2 === 0 ? at.zeroPoints : await data.write(packNibblesAcrossRows(zeroPoints, rows, blocks)),
+                ),
+              }
+            : {
+                data: graph.external(`${name}.gather.quant`, 'uint8', [rows, blocks * blob], at.data),
+                scales: graph.external(`${name}.gather.scales`, 'float32', [rows, blocks], at.scales),
+                zeroPoints: graph.external(`${name}.gather.zero_points`, 'uint8', [rows, zpRow], at.zeroPoints),
+              };
         result = { kind: 'quant', gather, head: weight };
       }
       options.onTensor?.(name);

@@ -15,10 +15,10 @@ export interface TinyModel {
   dispose(): Promise<void>;
 }
 
-export async function convertTiny(source = 'tiny-safetensors-fp32', precision: Precision = 'fp32'): Promise<TinyModel> {
+export async function convertTiny(source = 'tiny-safetensors-fp32', precision: Precision = 'fp32', blockSize = 32): Promise<TinyModel> {
   const root = await mkdtemp(join(tmpdir(), 'tsuzuki-engine-'));
   const dir = join(root, 'model');
-  await convertCheckpoint(join(MODEL_FIXTURES, source), dir, { precision, blockSize: 32 });
+  await convertCheckpoint(join(MODEL_FIXTURES, source), dir, { precision, blockSize });
   const session = await DecoderSession.load(dir, { threads: 1 });
   return {
     dir,

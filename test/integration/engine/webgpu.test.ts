@@ -4,7 +4,7 @@
  * saying why, where none does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeMs } from '../../../src-main/engine/device';
+import { loadModel, probeMs } from '../../../src-main/engine/device';
 import { DeviceKvCache } from '../../../src-main/engine/device-kv-cache';
 import { Generator, type GenerationRequest } from '../../../src-main/engine/generator';
 import { resolveSamplingParams } from '../../../src-main/engine/sampler';
@@ -130,6 +130,20 @@ describe.skipIf(noAdapter !== null)('the WebGPU session', () => {
     } finally {
       await session.release();
       await half.dispose();
+    }
+  });
+
+  // int4 is the CPU's precision, but a model converted for it runs on a GPU too: its embedding table is read by
+  // GatherBlockQuantized, whose WebGPU kernel wants uint4 zero points shaped as the scales (block 32: two blocks a
+  // row; block 64: one, the zero points repacked).
+  it.each([32, 64])('runs an int4 model of blocks of %i, agreeing with the CPU as the self-test requires', async (blockSize) => {
+    const int4 = await convertTiny('tiny-safetensors-fp32', 'int4', blockSize);
+    try {
+      const loaded = await loadModel(int4.dir, 'webgpu', { threads: 1 });
+      await loaded.session.release();
+      expect(loaded).toMatchObject({ device: 'webgpu', fallbackReason: null });
+    } finally {
+      await int4.dispose();
     }
   });
 

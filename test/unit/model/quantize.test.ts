@@ -4,7 +4,7 @@ import { halfToFloatTable, toHalf } from '../../../src-main/model/half';
 
 /** The float32 value nearest to `v` that half precision holds exactly. */
 const toHalfValue = (v: number) => halfToFloatTable()[toHalf(v)]!;
-import { defaultBlockSize, dequantizeBlockwise, quantizeBlockwise } from '../../../src-main/model/quantize';
+import { defaultBlockSize, dequantizeBlockwise, packNibblesAcrossRows, quantizeBlockwise } from '../../../src-main/model/quantize';
 
 describe('block-wise quantization (MatMulNBits layout)', () => {
   /** Plain min/max quantization of one block (the range includes 0), as a reference: its squared error. */
@@ -115,5 +115,25 @@ describe('block-wise quantization (MatMulNBits layout)', () => {
     expect(quantizeBlockwise(kn, 'kn', n, k, bits, 32)).toEqual(expected);
     expect(quantizeBlockwise(Uint16Array.from(kn, toHalf), 'kn', n, k, bits, 32)).toEqual(expected);
     expect(quantizeBlockwise(Uint16Array.from(nk, toHalf), 'nk', n, k, bits, 32)).toEqual(expected);
+  });
+});
+
+describe('nibbles repacked across rows (ONNX uint4)', () => {
+  it('holds the same values in row order, two per byte, the first low', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 9 }), fc.nat(), (rows, perRow, seed) => {
+        const values = Array.from({ length: rows * perRow }, (_, i) => (seed * 7 + i * 13) % 16);
+        // Padded rows, as MatMulNBits stores zero points.
+        const rowBytes = Math.ceil(perRow / 2);
+        const padded = new Uint8Array(rows * rowBytes);
+        values.forEach((v, i) => {
+          const r = Math.floor(i / perRow), j = i % perRow;
+          padded[r * rowBytes + (j >> 1)]! |= v << ((j & 1) * 4);
+        });
+        const packed = packNibblesAcrossRows(padded, rows, perRow);
+        expect(packed.length).toBe(Math.ceil((rows * perRow) / 2));
+        expect(Array.from({ length: rows * perRow }, (_, i) => (packed[i >> 1]! >> ((i & 1) * 4)) & 15)).toEqual(values);
+      }),
+    );
   });
 });
