@@ -4,8 +4,7 @@
  * faster than the CPU (a quick probe, before the model is loaded there) and whose one-token self-test agrees with
  * the CPU; otherwise — or when an explicitly named device fails — the model runs on the CPU and the reason is
  * recorded for the UI. (Which precision to convert to — fp16 for GPUs, int4 for the CPU — is the model
- * library's choice; any converted precision is tried on any device, and the self-test decides: on onnxruntime
- * 1.30's WebGPU, 8-bit MatMulNBits disagrees with the CPU, so an int8 model runs on the CPU there.)
+ * library's choice; any converted precision is tried on any device, and the self-test decides.)
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
