@@ -3,6 +3,7 @@
  * where a WebGPU adapter exists — on the CI machines Mesa's software Vulkan driver, lavapipe — and is skipped,
  * saying why, where none does.
  */
+import type { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, probeMs } from '../../../src-main/engine/device';
 import { DeviceKvCache } from '../../../src-main/engine/device-kv-cache';
@@ -145,6 +146,32 @@ describe.skipIf(noAdapter !== null)('the WebGPU session', () => {
     } finally {
       await int4.dispose();
     }
+  });
+
+  it('frees every GPU buffer it no longer needs: afterwards only the prompt cache holds one', async () => {
+    // Every cache tensor the session hands back, watched (a disposed tensor's location becomes 'none').
+    const seen = new Set<Tensor>();
+    const forward = gpu.forward.bind(gpu);
+    const watched = Object.assign(Object.create(gpu) as DecoderSession, {
+      forward: async (input: Parameters<DecoderSession['forward']>[0]) => {
+        const out = await forward(input);
+        for (const t of (out.cache as DeviceKvCache).tensors ?? []) seen.add(t);
+        return out;
+      },
+    });
+    const gen = new Generator(watched, special);
+    const promptIds = golden.weights.fp32[4]!.ids;
+    const probe = await gen.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 8 }));
+    await gen.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 8, stopStrings: [`<${probe.alternatives[1]!.ids[1]}>`] }));
+    await gen.generate(request({ promptIds: [...promptIds.slice(0, 20), 999], maxNewTokens: 8 })); // an edit: a cut
+    const controller = new AbortController();
+    await gen.generate(request({ promptIds, maxNewTokens: 30, signal: controller.signal, onDelta: () => controller.abort() }));
+    const accepted = await gen.generate(request({ promptIds, maxNewTokens: 8 }));
+    expect(accepted.alternatives[0]!.ids).toHaveLength(8);
+    const live = [...seen].filter((t) => t.location === 'gpu-buffer');
+    expect(live).toHaveLength(2 * gpu.manifest.architecture.nLayer);
+    gen.cache.clear();
+    expect([...seen].filter((t) => t.location === 'gpu-buffer')).toHaveLength(0);
   });
 
   it('refuses a cache from the host-memory session', async () => {
