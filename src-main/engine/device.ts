@@ -55,14 +55,21 @@ async function availableBackends(forAuto: boolean): Promise<Set<string>> {
 
 /**
  * The execution providers a model can run on here: what this onnxruntime build offers (CUDA only with its library
- * installed). WebGPU is left out: every build bundles it, and only loading a model tells whether a GPU adapter
- * exists. `cpu` is always among them.
+ * installed). Every build bundles WebGPU, so it counts only where the probe finds an adapter that computes faster
+ * than the CPU, as `auto` would (measured once per process). `cpu` is always among them.
  */
 export async function usableProviders(): Promise<string[]> {
   const names = await availableBackends(true);
   const driven: ConcreteDevice[] = ['cuda', 'dml', 'coreml'];
-  return ['cpu', ...driven.filter((n) => names.has(n))];
+  // One after the other: timed together, each would count the other's runs.
+  webgpuFaster ??= (async () => {
+    const cpu = await probeMs('cpu', defaultThreads());
+    return (await probeMs('webgpu', defaultThreads(), cpu)) < cpu;
+  })().catch(() => false);
+  return ['cpu', ...driven.filter((n) => names.has(n)), ...((await webgpuFaster) ? ['webgpu'] : [])];
 }
+
+let webgpuFaster: Promise<boolean> | undefined;
 
 function cudaLibraryPresent(): boolean {
   try {

@@ -11,7 +11,7 @@ import type { Subscribers } from './subscribers';
 type ModelsHandlers = Pick<Handlers<Contract>, keyof typeof modelsRequests>;
 
 /** GPU execution providers that make fp16 the better download; otherwise int4 runs fastest on the CPU. */
-const GPU_PROVIDERS = new Set(['cuda', 'dml', 'coreml']);
+const GPU_PROVIDERS = new Set(['cuda', 'dml', 'coreml', 'webgpu']);
 
 async function gpuAvailable(): Promise<boolean> {
   try {

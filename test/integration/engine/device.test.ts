@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, probeMs, selfTest } from '../../../src-main/engine/device';
+import { loadModel, probeMs, selfTest, usableProviders } from '../../../src-main/engine/device';
 import type { DecoderSession } from '../../../src-main/engine/session';
 import { convertTiny, type TinyModel } from './tiny-model';
 
@@ -44,15 +44,20 @@ describe('device choice', () => {
     const loaded = await loadModel(model.dir, 'auto', { threads: 1 });
     await loaded.session.release();
     if (loaded.device === 'cuda') return; // a machine with CUDA installed tries it first
+    // The providers the app lists (and that make fp16 the recommended download) count WebGPU as auto does.
+    const listed = (await usableProviders()).includes('webgpu');
     if (gpuMs === null) {
       expect(loaded.device).toBe('cpu');
       expect(loaded.fallbackReason).toMatch(/^webgpu: /);
+      expect(listed).toBe(false);
     } else if (gpuMs > 2 * cpuMs) {
       // A software adapter: the self-test would pass, but every step would crawl.
       expect(loaded.device).toBe('cpu');
       expect(loaded.fallbackReason).toMatch(/^webgpu: slower than the CPU on a test computation \(\d+\.\d ms against \d+\.\d ms\)/);
+      expect(listed).toBe(false);
     } else if (gpuMs < cpuMs / 2) {
       expect(loaded.device).toBe('webgpu');
+      expect(listed).toBe(true);
     }
   });
 
