@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GraphBuilder } from '../model/graph';
 import { TsuzukiError } from '../util/errors';
+import { startWorker } from '../util/worker';
 import { DecoderSession, loadOrt, type ExecutionProvider } from './session';
 
 export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'webgpu', 'coreml'] as const;
@@ -61,11 +62,16 @@ async function availableBackends(forAuto: boolean): Promise<Set<string>> {
 export async function usableProviders(): Promise<string[]> {
   const names = await availableBackends(true);
   const driven: ConcreteDevice[] = ['cuda', 'dml', 'coreml'];
-  // One after the other: timed together, each would count the other's runs.
-  webgpuFaster ??= (async () => {
-    const cpu = await probeMs('cpu', defaultThreads());
-    return (await probeMs('webgpu', defaultThreads(), cpu)) < cpu;
-  })().catch(() => false);
+  webgpuFaster ??= new Promise<boolean>((resolve) => {
+    // In a worker: this is asked from the app's main process, which must not stall for the probe.
+    const worker = startWorker('device-probe', { workerData: { threads: defaultThreads() } });
+    worker.once('message', (message: { faster: boolean }) => {
+      resolve(message.faster);
+      void worker.terminate();
+    });
+    worker.once('error', () => resolve(false));
+    worker.once('exit', () => resolve(false));
+  });
   return ['cpu', ...driven.filter((n) => names.has(n)), ...((await webgpuFaster) ? ['webgpu'] : [])];
 }
 
