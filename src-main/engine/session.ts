@@ -151,10 +151,24 @@ export class DecoderSession {
     if (!(cache instanceof KvCache) || (shared && !(shared instanceof KvCache))) {
       throw new TsuzukiError('internal', 'forward: a host-memory session continues only caches it made.');
     }
+    // Each cache's first position is a zero one (see KvCache), masked out here.
+    const mask = matrix(input.attentionMask, total, 'attentionMask', [0, sharedLength]);
+    const logits = await this.forwardInHostMemory(ids, mask, positions, keep, cache, shared);
+    return { logits, dims: [batch, keep || seq, vocabSize], cache };
+  }
+
+  /** One step of the runtime graph over host-memory caches: `cache` grows by the step's positions in place. */
+  private async forwardInHostMemory(
+    ids: Tensor,
+    attentionMask: Tensor,
+    positions: Tensor,
+    keep: number,
+    cache: KvCache,
+    shared: KvCache | undefined,
+  ): Promise<Float32Array> {
     const feeds: Record<string, Tensor> = {
       input_ids: ids,
-      // Each cache's first position is a zero one (see KvCache), masked out here.
-      attention_mask: matrix(input.attentionMask, total, 'attentionMask', [0, sharedLength]),
+      attention_mask: attentionMask,
       position_ids: positions,
       logits_to_keep: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), []),
     };
@@ -164,16 +178,16 @@ export class DecoderSession {
     const sharedSource = shared ?? (this.emptyShared ??= KvCache.create(this.manifest.architecture, this.manifest.kvType, 1, 0));
     for (let i = 0; i < nLayer; i++) {
       for (const which of ['key', 'value'] as const) {
-        feeds[`shared.${i}.${which}`] = tensor(sharedSource.filled(i, which), [1 + sharedLength, 1, nHead, headDim]);
-        feeds[`past.${i}.${which}`] = tensor(cache.filled(i, which), [1 + cache.length, batch, nHead, headDim]);
+        feeds[`shared.${i}.${which}`] = tensor(sharedSource.filled(i, which), [1 + sharedSource.length, 1, nHead, headDim]);
+        feeds[`past.${i}.${which}`] = tensor(cache.filled(i, which), [1 + cache.length, cache.rows, nHead, headDim]);
       }
     }
     const result = await this.session.run(feeds);
     cache.append(
       Array.from({ length: nLayer }, (_, i) => ({ key: result[`new.${i}.key`]!.data as CacheData, value: result[`new.${i}.value`]!.data as CacheData })),
-      seq,
+      ids.dims[1]!,
     );
-    return { logits: result['logits']!.data as Float32Array, dims: [batch, keep || seq, vocabSize], cache };
+    return result['logits']!.data as Float32Array;
   }
 
   /**
