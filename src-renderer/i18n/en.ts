@@ -57,6 +57,7 @@ export const en: Record<MessageKey, string> = {
   'generation.streaming': 'Writing…',
   'generation.proposedHint': '{accept} accept · {reject} reject · {retry} retry',
   'generation.alternatives': 'Alternative {index}/{count} ({keys} to switch)',
+  'generation.fallback': 'Running on the CPU instead of the GPU: {reason}',
   'generation.noModel': 'No model',
   'generation.context': 'Context {used}/{max} tokens',
   'generation.speed': '{speed} tokens/s',

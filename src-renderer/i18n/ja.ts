@@ -56,6 +56,7 @@ export const ja = {
   'generation.streaming': '生成中…',
   'generation.proposedHint': '{accept} で採用 · {reject} で取り消し · {retry} でやり直し',
   'generation.alternatives': '候補 {index}/{count} ({keys} で切り替え)',
+  'generation.fallback': 'GPU を使えなかったため CPU で実行しています:{reason}',
   'generation.noModel': 'モデルがありません',
   'generation.context': '文脈 {used}/{max} トークン',
   'generation.speed': '{speed} トークン/秒',
