@@ -3,35 +3,25 @@
  * temporary database): IME safety, streaming a continuation, accept/reject/retry/alternatives/typing/undo,
  * history search and persistence, vertical writing.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, CDPSession, Page } from 'playwright-core';
-import { artifactPath, launchBrowser } from '../helpers/browser';
-import { buildRenderer } from '../helpers/renderer';
-import { startServe, type Served } from '../helpers/serve';
-import { convertTinyModel } from '../helpers/tiny-model';
+import type { CDPSession, Page } from 'playwright-core';
+import { artifactPath } from '../helpers/browser';
+import { openEditor, type OpenEditor } from '../helpers/editor';
 
-let served: Served;
-let browser: Browser;
+let editor: OpenEditor;
 let page: Page;
 let cdp: CDPSession;
 
 const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
 
 beforeAll(async () => {
-  const [renderer, model] = await Promise.all([buildRenderer(), convertTinyModel()]);
-  const db = join(mkdtempSync(join(tmpdir(), 'tsuzuki-editor-')), 'tsuzuki.db');
-  [served, browser] = await Promise.all([startServe(['--renderer', renderer, '--db', db, '--model', model, '--device', 'cpu']), launchBrowser()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  editor = await openEditor(['--device', 'cpu']);
+  page = editor.page;
   cdp = await page.context().newCDPSession(page);
-  await page.goto(served.url);
-  await page.getByTestId('editor').waitFor();
 }, 180_000);
 afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
+  await editor?.close();
 });
 
 /** The document's text as the editor shows it, without the proposal (which is not part of the document). */
