@@ -109,10 +109,10 @@ export async function loadModel(dir: string, device: Device = 'auto', options: L
       if (device === 'auto') {
         // A software adapter (Mesa's lavapipe, which many Linux machines without a GPU driver have) passes the
         // self-test but runs a step hundreds of times slower than the CPU: measure before loading the model there.
-        cpuProbeMs ??= await probeMs('cpu', threads);
-        const deviceMs = await probeMs(d, threads, cpuProbeMs);
-        if (deviceMs >= cpuProbeMs) {
-          throw new Error(`slower than the CPU on a test computation (${deviceMs.toFixed(1)} ms against ${cpuProbeMs.toFixed(1)} ms), as a software or weak GPU is`);
+        const probe = await probeAgainstCpu(d, threads, cpuProbeMs);
+        cpuProbeMs = probe.cpuMs;
+        if (probe.deviceMs >= probe.cpuMs) {
+          throw new Error(`slower than the CPU on a test computation (${probe.deviceMs.toFixed(1)} ms against ${probe.cpuMs.toFixed(1)} ms), as a software or weak GPU is`);
         }
       }
       session = await DecoderSession.load(dir, { executionProvider: d satisfies ExecutionProvider, threads });
@@ -128,6 +128,15 @@ export async function loadModel(dir: string, device: Device = 'auto', options: L
   cpu ??= await DecoderSession.load(dir, { executionProvider: 'cpu', threads });
   const fallbackReason = device === 'cpu' || (device === 'auto' && reasons.length === 0) ? null : reasons.join('; ');
   return { session: cpu, device: 'cpu', fallbackReason, loadMs: performance.now() - started };
+}
+
+/**
+ * The probe on `provider` and on the CPU (`cpuMs` when already measured), one after the other: timed together,
+ * each would count the other's runs.
+ */
+export async function probeAgainstCpu(provider: ExecutionProvider, threads: number, cpuMs: number | null = null) {
+  const cpu = cpuMs ?? (await probeMs('cpu', threads));
+  return { cpuMs: cpu, deviceMs: await probeMs(provider, threads, cpu) };
 }
 
 /** Side of the probe's square matrices: 8 products of 512 × 512 are 2 GFLOP, a few ms on a CPU, far less on a GPU. */

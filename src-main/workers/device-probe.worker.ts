@@ -3,13 +3,13 @@
  * runs a session synchronously, and on a software adapter the probe takes about a second.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { probeMs } from '../engine/device';
+import { probeAgainstCpu } from '../engine/device';
 
 const { threads } = workerData as { threads: number };
 let faster = false;
 try {
-  const cpu = await probeMs('cpu', threads);
-  faster = (await probeMs('webgpu', threads, cpu)) < cpu;
+  const { cpuMs, deviceMs } = await probeAgainstCpu('webgpu', threads);
+  faster = deviceMs < cpuMs;
 } catch {
   // No adapter: not faster.
 }
