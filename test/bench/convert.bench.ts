@@ -162,7 +162,7 @@ function logSoftmax(row: Float32Array): Float64Array {
 }
 
 /** The random checkpoint; written once (to a temp name, renamed when complete) and reused afterwards. */
-async function ensureSource(): Promise<{ dir: string; bytes: number; seconds: number | null }> {
+export async function ensureSource(): Promise<{ dir: string; bytes: number; seconds: number | null }> {
   const file = join(sourceDir, 'model.safetensors');
   if (existsSync(file)) return { dir: sourceDir, bytes: (await stat(file)).size, seconds: null };
   const started = performance.now();

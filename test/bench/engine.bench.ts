@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- engine [--precisions int4,int8,fp32] [--threads 2] [--decode-tokens 16] [--block-size 128]`
+ * `npm run bench -- engine [--precisions int4,int8,fp32] [--threads 2] [--decode-tokens 16] [--block-size 128]
+ *   [--device cpu|cuda|dml|webgpu|coreml]`
  *
  * The generation engine on the full-size random-weight rinna-1b checkpoint (made by the convert bench in
  * `.cache/bench/rinna-1b-random`, written here if missing). Each precision is converted once into
@@ -11,9 +12,10 @@
  * Speeds are measured on the engine in-process, from exact token counts; the event-loop lag and the app's peak RSS
  * in a second process that generates as the app does, through the generation worker, from Japanese text (the
  * random checkpoint has no real tokenizer, so the tokenizer fixture `nfkc.model` stands in).
+ * With `--device` other than the CPU the precisions default to fp16, the issue's GPU precision; the report names the
+ * provider that ran (the CPU targets do not apply there).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { copyFile, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -22,10 +24,11 @@ import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { benchmarkSession } from '../../src-main/engine/benchmark';
 import { resolveSamplingParams } from '../../src-main/engine/sampler';
-import { DecoderSession } from '../../src-main/engine/session';
+import { DecoderSession, type ExecutionProvider } from '../../src-main/engine/session';
 import { readManifest } from '../../src-main/model/manifest';
 import { DEFAULT_BLOCK_SIZE } from '../../src-main/model/quantize';
 import { RemoteRuntime } from '../../src-main/services/generation-remote';
+import { ensureSource } from './convert.bench';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cacheDir = join(root, '.cache/bench');
@@ -46,20 +49,19 @@ export default async function (args: string[]): Promise<object> {
   const { values } = parseArgs({
     args,
     options: {
-      precisions: { type: 'string', default: 'int4,int8,fp32' },
+      precisions: { type: 'string' },
       threads: { type: 'string', default: '2' },
       'decode-tokens': { type: 'string', default: '16' },
       'block-size': { type: 'string', default: String(DEFAULT_BLOCK_SIZE) },
+      device: { type: 'string', default: 'cpu' },
     },
   });
-  if (!existsSync(join(sourceDir, 'model.safetensors'))) {
-    log('no random checkpoint yet: making it with the convert bench (int4 only)…');
-    const convertBench = (await import('./convert.bench')) as { default: (a: string[]) => Promise<object> };
-    await convertBench.default(['--precisions', 'int4', '--decode-tokens', '1']);
-  }
+  const device = parseDevice(values.device);
+  const precisions = values.precisions ?? (device === 'cpu' ? 'int4,int8,fp32' : 'fp16');
+  await ensureSource();
   const results: Record<string, unknown> = {};
   const loadAtStart = loadavg().map((l) => Math.round(l * 10) / 10);
-  for (const precision of values.precisions.split(',')) {
+  for (const precision of precisions.split(',')) {
     const dir = join(cacheDir, `engine-${precision}`);
     if (!(await convertedFrom(dir, precision, Number(values['block-size'])))) {
       log(`converting to ${precision} (once)…`);
@@ -69,16 +71,22 @@ export default async function (args: string[]): Promise<object> {
     }
     log(`measuring ${precision}…`);
     const out = await child(`const m = await import(${JSON.stringify(self)});
-      const r = await m.measure(${JSON.stringify(dir)}, ${Number(values.threads)}, ${Number(values['decode-tokens'])});
+      const r = await m.measure(${JSON.stringify(dir)}, ${Number(values.threads)}, ${Number(values['decode-tokens'])}, ${JSON.stringify(device)});
       process.stdout.write(JSON.stringify(r));`);
     await copyFile(join(root, 'test/fixtures/tokenizer/nfkc.model'), join(dir, 'spiece.model'));
     const app = await child(`const m = await import(${JSON.stringify(self)});
-      const r = await m.measureApp(${JSON.stringify(dir)}, ${Number(values.threads)}, ${Number(values['decode-tokens'])});
+      const r = await m.measureApp(${JSON.stringify(dir)}, ${Number(values.threads)}, ${Number(values['decode-tokens'])}, ${JSON.stringify(device)});
       process.stdout.write(JSON.stringify(r));`);
     results[precision] = { ...JSON.parse(out), app: JSON.parse(app) };
     log(`${precision}: ${JSON.stringify(results[precision])}`);
   }
-  return { source: sourceDir, threads: Number(values.threads), loadAverage: { start: loadAtStart, end: loadavg().map((l) => Math.round(l * 10) / 10) }, targets: TARGETS, results };
+  return { source: sourceDir, device, threads: Number(values.threads), loadAverage: { start: loadAtStart, end: loadavg().map((l) => Math.round(l * 10) / 10) }, targets: TARGETS, results };
+}
+
+function parseDevice(value: string): ExecutionProvider {
+  const devices: ExecutionProvider[] = ['cpu', 'cuda', 'dml', 'webgpu', 'coreml'];
+  if (!devices.includes(value as ExecutionProvider)) throw new Error(`--device must be one of ${devices.join(', ')}; got "${value}"`);
+  return value as ExecutionProvider;
 }
 
 async function convertedFrom(dir: string, precision: string, blockSize: number): Promise<boolean> {
@@ -104,12 +112,12 @@ function child(script: string): Promise<string> {
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 
 /** Runs in the child process: every engine measurement for one converted model (see engine/benchmark.ts). */
-export async function measure(dir: string, threads: number, decodeTokens: number): Promise<object> {
+export async function measure(dir: string, threads: number, decodeTokens: number, device: ExecutionProvider): Promise<object> {
   const t0 = performance.now();
-  const session = await DecoderSession.load(dir, { threads });
+  const session = await DecoderSession.load(dir, { threads, executionProvider: device });
   const loadMs = round(performance.now() - t0);
   try {
-    return { loadMs, ...(await benchmarkSession(session, { threads, decodeTokens, onProgress: log })) };
+    return { loadMs, executionProvider: session.executionProvider, ...(await benchmarkSession(session, { threads, decodeTokens, onProgress: log })) };
   } finally {
     await session.release();
   }
@@ -119,8 +127,8 @@ export async function measure(dir: string, threads: number, decodeTokens: number
  * Runs in a second child process: generation as the app runs it (worker thread, text in, deltas out), with the
  * main thread's event-loop delay sampled every millisecond.
  */
-export async function measureApp(dir: string, threads: number, decodeTokens: number): Promise<object> {
-  const runtime = await RemoteRuntime.open(dir, { device: 'cpu', threads });
+export async function measureApp(dir: string, threads: number, decodeTokens: number, device: ExecutionProvider): Promise<object> {
+  const runtime = await RemoteRuntime.open(dir, { device, threads });
   const before = '吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。何でも薄暗いじめじめした所でニャーニャー泣いていた事だけは記憶している。'.repeat(12);
   const sampling = resolveSamplingParams({});
   const lag = monitorEventLoopDelay({ resolution: 1 });
@@ -134,6 +142,8 @@ export async function measureApp(dir: string, threads: number, decodeTokens: num
   lag.disable();
   await runtime.close();
   return {
+    device: runtime.info.device,
+    fallbackReason: runtime.info.fallbackReason,
     runs,
     deltas,
     eventLoopLagMs: { p50: round(lag.percentile(50) / 1e6, 2), p99: round(lag.percentile(99) / 1e6, 2), max: round(lag.max / 1e6, 2) },

@@ -1,9 +1,10 @@
 import { DecoderSession } from '../../engine/session';
 import { TsuzukiError } from '../../util/errors';
 import { parseCommandArgs } from '../args';
+import { deviceOption } from './generate';
 import type { Command } from '../command';
 
-const usage = 'tsuzuki logits --model <dir> --ids 1,2,3[;4,5] [--all-positions] [--threads N]';
+const usage = 'tsuzuki logits --model <dir> --ids 1,2,3[;4,5] [--all-positions] [--device cpu|cuda|dml|webgpu|coreml] [--threads N]';
 
 /** `1,2,3;4,5` → [[1,2,3],[4,5]]. */
 function parseIds(text: string): number[][] {
@@ -29,6 +30,7 @@ export const logits: Command = {
         ids: { type: 'string' },
         'all-positions': { type: 'boolean', default: false },
         threads: { type: 'string' },
+        device: { type: 'string', default: 'cpu' },
       },
       false,
     );
@@ -38,7 +40,10 @@ export const logits: Command = {
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
       throw new TsuzukiError('invalid_argument', `--threads must be a positive integer.\nUsage: ${usage}`);
     }
-    const session = await DecoderSession.load(values.model, { threads });
+    // A named provider, never `auto`: this command checks one device's numbers against a reference.
+    const device = deviceOption(values.device, usage);
+    if (device === 'auto') throw new TsuzukiError('invalid_argument', `--device must name one provider for logits, not auto.\nUsage: ${usage}`);
+    const session = await DecoderSession.load(values.model, { threads, executionProvider: device });
     try {
       const allPositions = values['all-positions'];
       const rows = await session.sequenceLogits(sequences, { allPositions });
@@ -46,7 +51,7 @@ export const logits: Command = {
         ids,
         logits: allPositions ? rows[i]!.map((r) => Array.from(r)) : Array.from(rows[i]![0]!),
       }));
-      process.stdout.write(JSON.stringify({ results }) + '\n');
+      process.stdout.write(JSON.stringify({ executionProvider: session.executionProvider, results }) + '\n');
       return 0;
     } finally {
       await session.release();

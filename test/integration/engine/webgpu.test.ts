@@ -3,6 +3,9 @@
  * where a WebGPU adapter exists — on the CI machines Mesa's software Vulkan driver, lavapipe — and is skipped,
  * saying why, where none does.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, probeMs } from '../../../src-main/engine/device';
@@ -18,6 +21,8 @@ const noAdapter = await probeMs('webgpu', 1).then(
   (error: Error) => error.message,
 );
 if (noAdapter) console.warn(`WebGPU tests skipped: no adapter here (${noAdapter})`);
+
+const bin = fileURLToPath(new URL('../../../bin/tsuzuki.js', import.meta.url));
 
 // The fixture's tokenizer ids (see test/fixtures/model/README.md): <unk> 1, </s> 3.
 const special = { vocabSize: 1000, eosIds: [3], bannedIds: [1] };
@@ -51,6 +56,14 @@ describe.skipIf(noAdapter !== null)('the WebGPU session', () => {
       const { alternatives } = await gen.generate(request({ promptIds: entry.ids, sampling: greedy, maxNewTokens: entry.greedy.length }));
       expect(alternatives[0]!.ids).toEqual(entry.greedy);
     }
+  });
+
+  it('gives the reference logits through `tsuzuki logits --device webgpu`', async () => {
+    const entry = golden.weights.fp32[2]!;
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'logits', '--model', model.dir, '--device', 'webgpu', '--ids', entry.ids.join(',')], { maxBuffer: 64 << 20 });
+    const out = JSON.parse(stdout);
+    expect(out.executionProvider).toBe('webgpu');
+    expect(maxAbsDiff(out.results[0].logits, entry.logits)).toBeLessThan(1e-3);
   });
 
   it('keeps the keys and values in GPU buffers from step to step', async () => {

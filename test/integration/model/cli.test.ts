@@ -27,6 +27,7 @@ describe('tsuzuki convert and tsuzuki logits', () => {
 
     const [a, b] = [golden.weights.fp32[2]!, golden.weights.fp32[3]!];
     const last = JSON.parse((await tsuzuki('logits', '--model', out, '--ids', `${a.ids.join(',')};${b.ids.join(',')}`)).stdout);
+    expect(last.executionProvider).toBe('cpu');
     expect(last.results.map((r: { ids: number[] }) => r.ids)).toEqual([a.ids, b.ids]);
     expect(maxAbsDiff(last.results[0].logits, a.logits)).toBeLessThan(1e-4);
     expect(maxAbsDiff(last.results[1].logits, b.logits)).toBeLessThan(1e-4);
@@ -46,6 +47,9 @@ describe('tsuzuki convert and tsuzuki logits', () => {
     expect(missing.stderr).toMatch(/not a converted model folder/);
     const ids = await tsuzuki('logits', '--model', join(tmp, 'fp32'), '--ids', '1,x').catch((e) => e);
     expect(ids.code).toBe(2);
+    const auto = await tsuzuki('logits', '--model', join(tmp, 'fp32'), '--ids', '1,2', '--device', 'auto').catch((e) => e);
+    expect(auto.code).toBe(2);
+    expect(auto.stderr).toMatch(/one provider for logits/);
   });
 
   it('a write that fails part-way (a file size limit, as on a FAT32 drive) gives disk_full and leaves no folder', async () => {
