@@ -2,7 +2,7 @@
  * Chooses where a model runs. `auto` tries the GPU execution providers this platform may have (DirectML on
  * Windows, CoreML on macOS, CUDA where its libraries are installed, then WebGPU) and keeps the first that computes
  * faster than the CPU (a quick probe, before the model is loaded there) and whose one-token self-test agrees with
- * the CPU; otherwise — or when an explicitly named device fails — the model runs on the CPU and the reason is
+ * the CPU (engine/self-test.ts); otherwise — or when an explicitly named device fails — the model runs on the CPU and the reason is
  * recorded for the UI. (Which precision to convert to — fp16 for GPUs, int4 for the CPU — is the model
  * library's choice; any converted precision is tried on any device, and the self-test decides.)
  */
@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { GraphBuilder } from '../model/graph';
 import { TsuzukiError } from '../util/errors';
 import { startWorker } from '../util/worker';
+import { cpuReference, selfTest } from './self-test';
 import { DecoderSession, loadOrt, type ExecutionProvider } from './session';
 
 export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'webgpu', 'coreml'] as const;
@@ -99,7 +100,7 @@ export async function loadModel(dir: string, device: Device = 'auto', options: L
   // `auto` quietly skips what this machine lacks; a named device that is missing is a reason to report.
   const tried = device === 'auto' ? wanted.filter((d) => available.has(d)) : wanted;
   const reasons: string[] = [];
-  let cpu: DecoderSession | null = null;
+  let reference: Float32Array | null = null;
   let cpuProbeMs: number | null = null;
   for (const d of tried) {
     let session: DecoderSession | null = null;
@@ -116,16 +117,18 @@ export async function loadModel(dir: string, device: Device = 'auto', options: L
         }
       }
       session = await DecoderSession.load(dir, { executionProvider: d satisfies ExecutionProvider, threads });
-      cpu ??= await DecoderSession.load(dir, { executionProvider: 'cpu', threads });
-      await selfTest(session, cpu);
-      await cpu.release();
+      const { manifest } = session;
+      reference ??= await cpuReference(dir, `${manifest.converter} ${manifest.createdAt}`, (await loadOrt()).env.versions.common, () =>
+        DecoderSession.load(dir, { executionProvider: 'cpu', threads }),
+      );
+      await selfTest(session, reference);
       return { session, device: d, fallbackReason: null, loadMs: performance.now() - started };
     } catch (error) {
       await session?.release().catch(() => undefined);
       reasons.push(`${d}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  cpu ??= await DecoderSession.load(dir, { executionProvider: 'cpu', threads });
+  const cpu = await DecoderSession.load(dir, { executionProvider: 'cpu', threads });
   const fallbackReason = device === 'cpu' || (device === 'auto' && reasons.length === 0) ? null : reasons.join('; ');
   return { session: cpu, device: 'cpu', fallbackReason, loadMs: performance.now() - started };
 }
@@ -175,34 +178,4 @@ export async function probeMs(provider: ExecutionProvider, threads: number, enou
   } finally {
     await session.release();
   }
-}
-
-/**
- * One forward pass on both sessions from the same tokens: the device must pick the same most likely token and
- * stay within fp16 rounding of the CPU's logits (relative to their scale).
- */
-export async function selfTest(device: DecoderSession, cpu: DecoderSession): Promise<void> {
-  const vocab = cpu.manifest.architecture.vocabSize;
-  const ids = [[1, 2, 3, 4].map((i) => i % vocab)];
-  const input = { ids, attentionMask: [[1, 1, 1, 1]], positionIds: [[0, 1, 2, 3]] };
-  const [a, b] = [await device.forward(input), await cpu.forward(input)];
-  a.cache.release();
-  const last = (l: Float32Array) => l.subarray(3 * vocab, 4 * vocab);
-  const x = last(a.logits);
-  const y = last(b.logits);
-  let scale = 0;
-  let diff = 0;
-  let argX = 0;
-  let argY = 0;
-  for (let i = 0; i < vocab; i++) {
-    if (!Number.isFinite(x[i]!)) throw new Error(`self-test: logit ${i} is ${x[i]}`);
-    scale = Math.max(scale, Math.abs(y[i]!));
-    diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
-    if (x[i]! > x[argX]!) argX = i;
-    if (y[i]! > y[argY]!) argY = i;
-  }
-  const tolerance = 0.02 * scale + 0.02;
-  if (diff > tolerance) throw new Error(`self-test: logits differ from the CPU's by ${diff.toFixed(4)} (allowed ${tolerance.toFixed(4)})`);
-  // A near tie may flip within the tolerance; a clear winner may not.
-  if (argX !== argY && y[argY]! - y[argX]! > tolerance) throw new Error(`self-test: most likely token ${argX}, the CPU says ${argY}`);
 }

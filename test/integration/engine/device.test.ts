@@ -1,6 +1,9 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, probeMs, selfTest, usableProviders } from '../../../src-main/engine/device';
-import type { DecoderSession } from '../../../src-main/engine/session';
+import { loadModel, probeMs, usableProviders } from '../../../src-main/engine/device';
+import { cpuReference, probeLogits, SELF_TEST_FILE, selfTest } from '../../../src-main/engine/self-test';
+import { DecoderSession } from '../../../src-main/engine/session';
 import { convertTiny, type TinyModel } from './tiny-model';
 
 let model: TinyModel;
@@ -31,8 +34,11 @@ describe('device choice', () => {
   // on the CI machines, a real GPU elsewhere) the runtime graph runs there and its self-test agrees with the CPU.
   it('webgpu runs the model where an adapter exists, and otherwise falls back and says why', async () => {
     const loaded = await loadModel(model.dir, 'webgpu', { threads: 1 });
-    if (loaded.device === 'webgpu') expect(loaded.fallbackReason).toBeNull();
-    else expect(loaded.fallbackReason).toMatch(/^webgpu: /);
+    if (loaded.device === 'webgpu') {
+      expect(loaded.fallbackReason).toBeNull();
+      // The CPU's side of the self-test, kept for the next start.
+      expect(JSON.parse(await readFile(join(model.dir, SELF_TEST_FILE), 'utf8')).key).toMatch(/^tsuzuki-convert \d+ .*; onnxruntime \d+\.\d+\.\d+$/);
+    } else expect(loaded.fallbackReason).toMatch(/^webgpu: /);
     await loaded.session.release();
   });
 
@@ -66,7 +72,8 @@ describe('device choice', () => {
   });
 
   it('the self-test accepts an agreeing device and rejects one whose logits are off', async () => {
-    await selfTest(model.session, model.session);
+    const reference = await probeLogits(model.session);
+    await selfTest(model.session, reference);
     // A device that computes wrong numbers: the same session with its logits shifted for some tokens.
     const broken = {
       manifest: model.session.manifest,
@@ -77,6 +84,49 @@ describe('device choice', () => {
         return { ...out, logits };
       },
     } as unknown as DecoderSession;
-    await expect(selfTest(broken, model.session)).rejects.toThrow(/differ from the CPU's/);
+    await expect(selfTest(broken, reference)).rejects.toThrow(/differ from the CPU's/);
+  });
+
+  it("keeps the CPU's self-test logits beside the model: computed once per conversion and onnxruntime", async () => {
+    await rm(join(model.dir, SELF_TEST_FILE), { force: true });
+    let opened = 0;
+    const openCpu = () => {
+      opened++;
+      return DecoderSession.load(model.dir, { threads: 1 });
+    };
+    const expected = await probeLogits(model.session);
+    const first = await cpuReference(model.dir, 'conversion A', '1.30.0', openCpu);
+    expect(first).toEqual(expected);
+    expect(opened).toBe(1);
+    expect(await cpuReference(model.dir, 'conversion A', '1.30.0', openCpu)).toEqual(expected);
+    expect(opened).toBe(1);
+    // Another conversion into the same folder, or another onnxruntime: computed again.
+    await cpuReference(model.dir, 'conversion B', '1.30.0', openCpu);
+    await cpuReference(model.dir, 'conversion B', '1.31.0', openCpu);
+    expect(opened).toBe(3);
+    // A damaged file is computed again and replaced.
+    await writeFile(join(model.dir, SELF_TEST_FILE), '{"key": "conversion B; onnxruntime 1.31.0", "ids": [1, 2');
+    expect(await cpuReference(model.dir, 'conversion B', '1.31.0', openCpu)).toEqual(expected);
+    expect(opened).toBe(4);
+    expect(JSON.parse(await readFile(join(model.dir, SELF_TEST_FILE), 'utf8')).key).toBe('conversion B; onnxruntime 1.31.0');
+  });
+
+  it('a folder where the logits cannot be stored still gets its self-test, every time', async () => {
+    // A directory where the file should be: it can be neither read nor replaced (root ignores permissions).
+    await rm(join(model.dir, SELF_TEST_FILE), { force: true });
+    await mkdir(join(model.dir, SELF_TEST_FILE));
+    try {
+      let opened = 0;
+      const openCpu = () => {
+        opened++;
+        return DecoderSession.load(model.dir, { threads: 1 });
+      };
+      const expected = await probeLogits(model.session);
+      expect(await cpuReference(model.dir, 'x', '1', openCpu)).toEqual(expected);
+      expect(await cpuReference(model.dir, 'x', '1', openCpu)).toEqual(expected);
+      expect(opened).toBe(2);
+    } finally {
+      await rm(join(model.dir, SELF_TEST_FILE), { recursive: true, force: true });
+    }
   });
 });
