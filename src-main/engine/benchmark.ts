@@ -1,8 +1,8 @@
 /**
  * Speed of the engine on a loaded session, from exact token counts (no tokenizer needed): cold prefill of
- * 128/512/900 tokens (the median of three, in the generator's chunks, as the app prefills), time to first token cold, warm (the prompt
- * grew by 8 tokens) and after a background prefill, and decode tokens/s (the median of three runs) at batch 1 and
- * 3 from an empty cache and after 512 tokens. Sampling uses the model card's parameters and no EOS, so every run
+ * 128/512/900 tokens (the median of three, in the generator's chunks, as the app prefills), time to first token
+ * cold, warm (the prompt grew by 8 tokens) and after a background prefill, and decode tokens/s (the median of three
+ * runs) at batch 1 and 3 from an empty cache and after 512 tokens. Sampling uses the model card's parameters and no EOS, so every run
  * decodes its full length. Each figure also comes with the process's CPU time turned into what `threads`
  * dedicated cores would give (on a shared machine the wall clock says more about the neighbours; onnxruntime's
  * spinning threads make this estimate pessimistic). On the CPU, the report ends with the roofline: this moment's

@@ -2,8 +2,8 @@
  * Chooses where a model runs. `auto` tries the GPU execution providers this platform may have (DirectML on
  * Windows, CoreML on macOS, CUDA where its libraries are installed, then WebGPU) and keeps the first that computes
  * faster than the CPU (a quick probe, before the model is loaded there) and whose one-token self-test agrees with
- * the CPU (engine/self-test.ts); otherwise — or when an explicitly named device fails — the model runs on the CPU and the reason is
- * recorded for the UI. (Which precision to convert to — fp16 for GPUs, int4 for the CPU — is the model
+ * the CPU (self-test.ts); otherwise — or when an explicitly named device fails — the model runs on the CPU and the
+ * reason is recorded for the UI. (Which precision to convert to — fp16 for GPUs, int4 for the CPU — is the model
  * library's choice; any converted precision is tried on any device, and the self-test decides.)
  */
 import { existsSync } from 'node:fs';
