@@ -77,6 +77,8 @@ export const generationDoneSchema = z.object({
   device: z.string(),
   /** Why the model does not run on the requested or preferred device. */
   fallbackReason: z.string().nullable(),
+  /** The converted model's precision (fp32, fp16, int8, int4). */
+  precision: z.string(),
   stats: statsSchema,
 });
 export type GenerationDone = z.output<typeof generationDoneSchema>;

@@ -88,6 +88,7 @@ export class GenerationService {
           seed: sampling.doSample ? seed : null,
           device: runtime.info.device,
           fallbackReason: runtime.info.fallbackReason,
+          precision: runtime.info.precision,
           stats: { ...result.stats, loadMs: runtime.info.loadMs },
         });
       } catch (error) {

@@ -58,6 +58,7 @@ export const en: Record<MessageKey, string> = {
   'generation.proposedHint': '{accept} accept · {reject} reject · {retry} retry',
   'generation.alternatives': 'Alternative {index}/{count} ({keys} to switch)',
   'generation.fallback': 'Running on the CPU instead of the GPU: {reason}',
+  'generation.fallbackFp16': 'This fp16 model is made for GPUs: on the CPU, an int4 conversion of it (Models) is faster and needs far less memory.',
   'generation.noModel': 'No model',
   'generation.context': 'Context {used}/{max} tokens',
   'generation.speed': '{speed} tokens/s',

@@ -57,6 +57,7 @@ export const ja = {
   'generation.proposedHint': '{accept} で採用 · {reject} で取り消し · {retry} でやり直し',
   'generation.alternatives': '候補 {index}/{count} ({keys} で切り替え)',
   'generation.fallback': 'GPU を使えなかったため CPU で実行しています:{reason}',
+  'generation.fallbackFp16': 'この fp16 モデルは GPU 向けです。CPU では int4 に変換したもの(モデル画面)のほうが速く、メモリもずっと少なくて済みます。',
   'generation.noModel': 'モデルがありません',
   'generation.context': '文脈 {used}/{max} トークン',
   'generation.speed': '{speed} トークン/秒',

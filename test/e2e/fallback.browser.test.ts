@@ -1,33 +1,40 @@
 /**
  * A device this machine lacks, in a real browser against the real services: the continuation still comes (from
- * the CPU), and the generation bar says, in the UI's language, that the CPU runs instead of the GPU, and why.
+ * the CPU), and the generation bar says, in the UI's language, that the CPU runs instead of the GPU, and why; for
+ * an fp16 model (the GPU's precision), that an int4 conversion suits the CPU better.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { openEditor, type OpenEditor } from '../helpers/editor';
 
-let editor: OpenEditor;
-let page: Page;
-const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
 // DirectML exists only on Windows, CoreML only on macOS: one of them is missing everywhere.
 const missing = process.platform === 'win32' ? 'coreml' : 'dml';
+const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
 
-beforeAll(async () => {
-  editor = await openEditor(['--device', missing]);
-  page = editor.page;
-}, 180_000);
-afterAll(async () => {
-  await editor?.close();
-});
+async function continueOnce(page: Page): Promise<string | null> {
+  await page.getByTestId('editor').click();
+  await page.keyboard.insertText('吾輩は猫である。');
+  await page.keyboard.press(`${mod}+Enter`);
+  await page.getByTestId('proposal').waitFor({ timeout: 60_000 });
+  await expect.poll(() => page.getByTestId('device').textContent(), { timeout: 60_000 }).toBe('cpu');
+  return page.getByTestId('fallback').getAttribute('aria-label');
+}
 
-describe('a device the machine lacks', () => {
-  it('continues on the CPU and says so, with the reason', async () => {
-    await page.getByTestId('editor').click();
-    await page.keyboard.insertText('吾輩は猫である。');
-    await page.keyboard.press(`${mod}+Enter`);
-    await page.getByTestId('proposal').waitFor({ timeout: 60_000 });
-    await expect.poll(() => page.getByTestId('device').textContent(), { timeout: 60_000 }).toBe('cpu');
-    const warning = await page.getByTestId('fallback').getAttribute('aria-label');
+describe.each([
+  ['fp32', false],
+  ['fp16', true],
+] as const)('a device the machine lacks, with an %s model', (precision, hinted) => {
+  let editor: OpenEditor;
+  beforeAll(async () => {
+    editor = await openEditor(['--device', missing], precision);
+  }, 180_000);
+  afterAll(async () => {
+    await editor?.close();
+  });
+
+  it(`continues on the CPU and says so, with the reason${hinted ? ' and the advice to convert to int4' : ''}`, async () => {
+    const warning = await continueOnce(editor.page);
     expect(warning).toMatch(new RegExp(`^GPU を使えなかったため CPU で実行しています:${missing}: `));
+    expect(warning!.includes('CPU では int4 に変換したもの')).toBe(hinted);
   });
 });

@@ -3,10 +3,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '../../src-main/model/convert';
+import type { Precision } from '../../src-main/model/weights';
 import { repoRoot } from './serve';
 
-export async function convertTinyModel(source = 'tiny-safetensors-fp32'): Promise<string> {
+export async function convertTinyModel(source = 'tiny-safetensors-fp32', precision: Precision = 'fp32'): Promise<string> {
   const dir = join(await mkdtemp(join(tmpdir(), 'tsuzuki-e2e-model-')), 'model');
-  await convertCheckpoint(join(repoRoot, 'test/fixtures/model', source), dir, { precision: 'fp32', blockSize: 32 });
+  await convertCheckpoint(join(repoRoot, 'test/fixtures/model', source), dir, { precision, blockSize: 32 });
   return dir;
 }
