@@ -27,6 +27,7 @@ import { resolveSamplingParams } from '../../src-main/engine/sampler';
 import { DecoderSession, type ExecutionProvider } from '../../src-main/engine/session';
 import { readManifest } from '../../src-main/model/manifest';
 import { DEFAULT_BLOCK_SIZE } from '../../src-main/model/quantize';
+import { providerOption } from '../../src-main/cli/commands/generate';
 import { RemoteRuntime } from '../../src-main/services/generation-remote';
 import { ensureSource } from './convert.bench';
 
@@ -53,10 +54,10 @@ export default async function (args: string[]): Promise<object> {
       threads: { type: 'string', default: '2' },
       'decode-tokens': { type: 'string', default: '16' },
       'block-size': { type: 'string', default: String(DEFAULT_BLOCK_SIZE) },
-      device: { type: 'string', default: 'cpu' },
+      device: { type: 'string' },
     },
   });
-  const device = parseDevice(values.device);
+  const device = providerOption(values.device, 'npm run bench -- engine [--device cpu|cuda|dml|webgpu|coreml] …');
   const precisions = values.precisions ?? (device === 'cpu' ? 'int4,int8,fp32' : 'fp16');
   await ensureSource();
   const results: Record<string, unknown> = {};
@@ -81,12 +82,6 @@ export default async function (args: string[]): Promise<object> {
     log(`${precision}: ${JSON.stringify(results[precision])}`);
   }
   return { source: sourceDir, device, threads: Number(values.threads), loadAverage: { start: loadAtStart, end: loadavg().map((l) => Math.round(l * 10) / 10) }, targets: TARGETS, results };
-}
-
-function parseDevice(value: string): ExecutionProvider {
-  const devices: ExecutionProvider[] = ['cpu', 'cuda', 'dml', 'webgpu', 'coreml'];
-  if (!devices.includes(value as ExecutionProvider)) throw new Error(`--device must be one of ${devices.join(', ')}; got "${value}"`);
-  return value as ExecutionProvider;
 }
 
 async function convertedFrom(dir: string, precision: string, blockSize: number): Promise<boolean> {

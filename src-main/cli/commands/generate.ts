@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { DEVICES, type Device } from '../../engine/device';
 import { resolveSamplingParams } from '../../engine/sampler';
+import type { ExecutionProvider } from '../../engine/session';
 import { GenerationRuntime } from '../../services/generation-runtime';
 import { TsuzukiError } from '../../util/errors';
 import { parseCommandArgs } from '../args';
@@ -26,6 +27,13 @@ export function deviceOption(value: string | undefined, commandUsage: string): D
     throw new TsuzukiError('invalid_argument', `--device must be one of ${DEVICES.join(', ')}, got "${device}".\nUsage: ${commandUsage}`);
   }
   return device as Device;
+}
+
+/** One named provider, never `auto`, for commands that check or measure a single device. */
+export function providerOption(value: string | undefined, commandUsage: string): ExecutionProvider {
+  const device = deviceOption(value ?? 'cpu', commandUsage);
+  if (device === 'auto') throw new TsuzukiError('invalid_argument', `--device must name one provider here, not auto.\nUsage: ${commandUsage}`);
+  return device;
 }
 
 export const generate: Command = {

@@ -1,7 +1,7 @@
 import { DecoderSession } from '../../engine/session';
 import { TsuzukiError } from '../../util/errors';
 import { parseCommandArgs } from '../args';
-import { deviceOption } from './generate';
+import { providerOption } from './generate';
 import type { Command } from '../command';
 
 const usage = 'tsuzuki logits --model <dir> --ids 1,2,3[;4,5] [--all-positions] [--device cpu|cuda|dml|webgpu|coreml] [--threads N]';
@@ -30,7 +30,7 @@ export const logits: Command = {
         ids: { type: 'string' },
         'all-positions': { type: 'boolean', default: false },
         threads: { type: 'string' },
-        device: { type: 'string', default: 'cpu' },
+        device: { type: 'string' },
       },
       false,
     );
@@ -40,10 +40,8 @@ export const logits: Command = {
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
       throw new TsuzukiError('invalid_argument', `--threads must be a positive integer.\nUsage: ${usage}`);
     }
-    // A named provider, never `auto`: this command checks one device's numbers against a reference.
-    const device = deviceOption(values.device, usage);
-    if (device === 'auto') throw new TsuzukiError('invalid_argument', `--device must name one provider for logits, not auto.\nUsage: ${usage}`);
-    const session = await DecoderSession.load(values.model, { threads, executionProvider: device });
+    // One device's numbers, to check against a reference.
+    const session = await DecoderSession.load(values.model, { threads, executionProvider: providerOption(values.device, usage) });
     try {
       const allPositions = values['all-positions'];
       const rows = await session.sequenceLogits(sequences, { allPositions });

@@ -49,7 +49,7 @@ describe('tsuzuki convert and tsuzuki logits', () => {
     expect(ids.code).toBe(2);
     const auto = await tsuzuki('logits', '--model', join(tmp, 'fp32'), '--ids', '1,2', '--device', 'auto').catch((e) => e);
     expect(auto.code).toBe(2);
-    expect(auto.stderr).toMatch(/one provider for logits/);
+    expect(auto.stderr).toMatch(/--device must name one provider here, not auto/);
   });
 
   it('a write that fails part-way (a file size limit, as on a FAT32 drive) gives disk_full and leaves no folder', async () => {
