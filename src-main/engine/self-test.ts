@@ -24,10 +24,8 @@ interface Stored {
 /** The last position's logits for the probe tokens. */
 export async function probeLogits(session: DecoderSession): Promise<Float32Array> {
   const vocab = session.manifest.architecture.vocabSize;
-  const ids = PROBE_IDS.map((i) => i % vocab);
-  const out = await session.forward({ ids: [ids], attentionMask: [ids.map(() => 1)], positionIds: [ids.map((_, i) => i)] });
-  out.cache.release();
-  return out.logits.slice((ids.length - 1) * vocab, ids.length * vocab);
+  const [rows] = await session.sequenceLogits([PROBE_IDS.map((i) => i % vocab)]);
+  return rows![0]!;
 }
 
 /**

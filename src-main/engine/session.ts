@@ -238,7 +238,8 @@ export class DecoderSession {
    */
   async sequenceLogits(sequences: number[][], options: { allPositions?: boolean } = {}): Promise<Float32Array[][]> {
     const batch = leftPadBatch(sequences);
-    const { logits, dims } = await this.forward(batch);
+    const { logits, dims, cache } = await this.forward(batch);
+    cache.release(); // on a GPU, buffers nobody else would free
     const [, width, vocab] = dims;
     return sequences.map((seq, b) => {
       const first = options.allPositions ? width - seq.length : width - 1;
