@@ -56,6 +56,12 @@ describe('tsuzuki generate', () => {
     expect(noPrompt.code).toBe(2);
     const notNumber = await tsuzuki(['generate', '--model', model.dir, '--temperature', 'hot', 'x']);
     expect(notNumber.stderr).toMatch(/--temperature must be a number/);
+    // A negative value reaches the parameter check, written either way.
+    for (const form of [['--temperature', '-1'], ['--temperature=-1']]) {
+      const negative = await tsuzuki(['generate', '--model', model.dir, ...form, 'x']);
+      expect(negative.code).toBe(2);
+      expect(negative.stderr).toMatch(/temperature must not be negative, got -1/);
+    }
   });
 });
 
