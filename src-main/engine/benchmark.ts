@@ -2,11 +2,11 @@
  * Speed of the engine on a loaded session, from exact token counts (no tokenizer needed): cold prefill of
  * 128/512/900 tokens (the median of three, in the generator's chunks, as the app prefills), time to first token
  * cold, warm (the prompt grew by 8 tokens) and after a background prefill, and decode tokens/s (the median of three
- * runs) at batch 1 and 3 from an empty cache and after 512 tokens. Sampling uses the model card's parameters and no EOS, so every run
- * decodes its full length. Each figure also comes with the process's CPU time turned into what `threads`
- * dedicated cores would give (on a shared machine the wall clock says more about the neighbours; onnxruntime's
- * spinning threads make this estimate pessimistic). On the CPU, the report ends with the roofline: this moment's
- * memory bandwidth, the bound it sets on decoding, and the fraction reached.
+ * runs) at batch 1 and 3 from an empty cache and after 512 tokens, and at batch 1 after 900. Sampling uses the model
+ * card's parameters and no EOS, so every run decodes its full length. Each figure also comes with the process's CPU
+ * time turned into what `threads` dedicated cores would give (on a shared machine the wall clock says more about
+ * the neighbours; onnxruntime's spinning threads make this estimate pessimistic). On the CPU, the report ends with
+ * the roofline: this moment's memory bandwidth, the bound it sets on decoding, and the fraction reached.
  */
 import { Generator } from './generator';
 import { kvBytesPerStep, measureBandwidth, weightBytesPerStep } from './roofline';
@@ -46,6 +46,8 @@ export async function benchmarkSession(session: DecoderSession, options: Benchma
   const decoder = () => ({ push: () => '', end: () => '' });
   const lengths = [128, 512, 900].filter((n) => n + decodeTokens + 16 <= nPositions);
   const long = Math.min(512, nPositions - decodeTokens - 32);
+  // A writer's context is usually full: the editor sends up to the model's positions less the continuation's length.
+  const full = Math.min(900, nPositions - decodeTokens - 32);
 
   const prefill: Record<string, { ms: number; tokensPerSecond: number; cpuMs: number; cpuBoundTokensPerSecond: number }> = {};
   for (const n of lengths) {
@@ -69,6 +71,7 @@ export async function benchmarkSession(session: DecoderSession, options: Benchma
     gen.generate({ promptIds: ids, maxNewTokens, sampling, seed: 1, n, createDecoder: decoder });
   const short = benchmarkIds(8, 8, vocab);
   const longIds = benchmarkIds(long, long, vocab);
+  const fullIds = benchmarkIds(full, full, vocab);
   const decode: Record<string, number> = {};
   const cpuBound: Record<string, number> = {};
   const gen = new Generator(session, special);
@@ -78,6 +81,7 @@ export async function benchmarkSession(session: DecoderSession, options: Benchma
     ['batch3Empty', short, 3],
     [`batch1After${long}`, longIds, 1],
     [`batch3After${long}`, longIds, 3],
+    ...(full > long ? ([[`batch1After${full}`, fullIds, 1]] as const) : []),
   ] as const) {
     // The median of three runs: a neighbour's burst on a shared machine moves one run, not the figure.
     const wall: number[] = [];
@@ -104,6 +108,11 @@ export async function benchmarkSession(session: DecoderSession, options: Benchma
   await fresh.prefill(next);
   const prefilled = await generate(fresh, next, 1, 1);
   const stepMs = 1000 / decode[`batch1After${long}`]!;
+  const decodeContexts: Record<string, [number, number]> = {
+    batch1Empty: [short.length, decode.batch1Empty!],
+    [`batch1After${long}`]: [long, decode[`batch1After${long}`]!],
+    ...(full > long ? { [`batch1After${full}`]: [full, decode[`batch1After${full}`]!] } : {}),
+  };
   // Read before the bandwidth probe, whose matrix would count as the model's memory.
   const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
   return {
@@ -123,7 +132,7 @@ export async function benchmarkSession(session: DecoderSession, options: Benchma
     decodeCpuBoundTokensPerSecond: cpuBound,
     batch3OverBatch1: round(decode.batch3Empty! / decode.batch1Empty!, 2),
     peakRssMB,
-    ...(session.executionProvider === 'cpu' ? { roofline: await roofline(session, threads, { batch1Empty: [short.length, decode.batch1Empty!], [`batch1After${long}`]: [long, decode[`batch1After${long}`]!] }) } : {}),
+    ...(session.executionProvider === 'cpu' ? { roofline: await roofline(session, threads, decodeContexts) } : {}),
   };
 }
 

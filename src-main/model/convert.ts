@@ -31,7 +31,8 @@ export interface ConvertProgress {
 }
 
 const OPSET = 17;
-const CONVERTER = 'tsuzuki-convert 3';
+/** Written into every manifest; bumped whenever a conversion's output changes, so stale ones are recognisable. */
+export const CONVERTER = 'tsuzuki-convert 3';
 
 /** The temp folder name used beside `outDir`, so an interrupted conversion is recognisable as such. */
 export function tempDirFor(outDir: string): string {

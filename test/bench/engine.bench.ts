@@ -25,6 +25,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { benchmarkSession } from '../../src-main/engine/benchmark';
 import { resolveSamplingParams } from '../../src-main/engine/sampler';
 import { DecoderSession, type ExecutionProvider } from '../../src-main/engine/session';
+import { CONVERTER } from '../../src-main/model/convert';
 import { readManifest } from '../../src-main/model/manifest';
 import { DEFAULT_BLOCK_SIZE } from '../../src-main/model/quantize';
 import { providerOption } from '../../src-main/cli/commands/generate';
@@ -87,9 +88,9 @@ export default async function (args: string[]): Promise<object> {
 async function convertedFrom(dir: string, precision: string, blockSize: number): Promise<boolean> {
   try {
     const manifest = await readManifest(dir);
-    return manifest.precision === precision && (manifest.blockSize === null || manifest.blockSize === blockSize);
+    return manifest.converter === CONVERTER && manifest.precision === precision && (manifest.blockSize === null || manifest.blockSize === blockSize);
   } catch {
-    return false; // missing, or converted by an older Tsuzuki
+    return false; // missing, or written in an older format
   }
 }
 
