@@ -109,8 +109,9 @@ export class Continuation {
   private prefillTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
-   * While the writer pauses, the service prefills the model with the text before the cursor, so that the next
-   * continuation starts streaming almost at once. Any keystroke postpones it; a start cancels it.
+   * While the writer pauses (typing, or with the cursor moved), the service prefills the model with the text before
+   * the cursor, so that the next continuation starts streaming almost at once. Any keystroke or cursor move
+   * postpones it; a start cancels it.
    */
   schedulePrefill(delayMs = 700): void {
     clearTimeout(this.prefillTimer);

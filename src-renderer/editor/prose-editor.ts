@@ -23,6 +23,8 @@ export type ProposalOutcome = 'accepted' | 'rejected' | 'interrupted';
 export interface EditorEvents {
   /** The document text changed (typing, accepting, undo). */
   change(): void;
+  /** The cursor moved (a click, the arrow keys) and the text did not change. */
+  cursorMoved(): void;
   /** The writer asked for a continuation (the continue shortcut, outside any composition). */
   continue(): void;
   /** Retry: reject the proposal and ask again. */
@@ -84,7 +86,10 @@ export class ProseEditor {
         const before = this.view.state.doc;
         const state = this.view.state.apply(tr);
         this.view.updateState(state);
-        if (!tr.docChanged) return;
+        if (!tr.docChanged) {
+          if (tr.selectionSet) this.events.cursorMoved();
+          return;
+        }
         this.events.change();
         // Undo and redo put back what was there; only the writer's own edits of accepted text count.
         if (!isHistoryTransaction(tr) && !tr.getMeta(proposalKey) && !tr.getMeta(LINK)) {

@@ -62,6 +62,8 @@ export const en: Record<MessageKey, string> = {
   'generation.noModel': 'No model',
   'generation.context': 'Context {used}/{max} tokens',
   'generation.speed': '{speed} tokens/s',
+  'generation.firstToken': 'first token in {seconds} s',
+  'generation.reused': '{reused} of the {prompt} context tokens were already computed (read ahead while you pause)',
   'history.heading': 'Generation history',
   'history.search': 'Search (from one character)',
   'history.status': 'Status',

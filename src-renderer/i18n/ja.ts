@@ -61,6 +61,8 @@ export const ja = {
   'generation.noModel': 'モデルがありません',
   'generation.context': '文脈 {used}/{max} トークン',
   'generation.speed': '{speed} トークン/秒',
+  'generation.firstToken': '最初の文字まで {seconds} 秒',
+  'generation.reused': '文脈 {prompt} トークンのうち {reused} トークンは計算済みでした(手を止めている間に先読みします)',
   'history.heading': '生成の履歴',
   'history.search': '検索(1文字から)',
   'history.status': '状態',

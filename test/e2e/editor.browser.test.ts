@@ -117,6 +117,35 @@ describe('writing with continuations', () => {
     expect(await editorText()).toBe(before + retried);
   });
 
+  it('reads ahead where the cursor rests, so the continuation finds its whole context computed', async () => {
+    /** The generation bar's note on the last continuation: 文脈 {prompt} トークンのうち {reused} トークンは計算済み… */
+    const reuse = async () => {
+      const [, prompt, reused] = /(\d+)\D+(\d+)/.exec((await page.getByTestId('first-token').getAttribute('title')) ?? '') ?? [];
+      return { prompt: Number(prompt), reused: Number(reused) };
+    };
+    const continueNow = async () => {
+      await page.keyboard.press(`${mod}+Enter`);
+      await page.getByTestId('proposal').waitFor();
+      await waitForGenerationEnd();
+    };
+    // Asked at once, a context that ends earlier than the cached one must run at least its last token again (20
+    // characters back: no token is that long, so the cache cannot happen to end there).
+    for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowLeft');
+    await continueNow();
+    const hurried = await reuse();
+    expect(hurried.prompt).toBeGreaterThan(0);
+    expect(hurried.reused).toBeLessThan(hurried.prompt);
+    await page.keyboard.press('Escape');
+    // Resting there first, the cursor's context is computed before the shortcut.
+    for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowLeft');
+    await page.waitForTimeout(1500);
+    await continueNow();
+    const rested = await reuse();
+    expect(rested.reused).toBe(rested.prompt);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press(`${mod}+End`);
+  });
+
   it('records in the history when the writer edits text accepted from the model', async () => {
     await page.keyboard.press(`${mod}+Enter`);
     await waitForGenerationEnd();
