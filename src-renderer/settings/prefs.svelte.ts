@@ -1,6 +1,7 @@
 /**
  * UI preferences and shortcut bindings, kept in the app's settings (SQLite, through the main process) and applied
- * reactively. Saves are debounced. The last open document is remembered per browser/profile in localStorage.
+ * reactively. Saves are debounced. The last open document, and where the cursor was in each document, are
+ * remembered per browser/profile in localStorage.
  */
 import { api } from '../lib/api';
 import { resolveBindings, defaultBindings, type Bindings } from '../editor/shortcuts';
@@ -13,6 +14,7 @@ export type Theme = 'system' | 'light' | 'dark';
 export type Font = 'mincho' | 'gothic';
 
 const LAST_DOCUMENT_KEY = 'tsuzuki.lastDocumentId';
+const CURSOR_KEY = (documentId: number) => `tsuzuki.cursor.${documentId}`;
 
 class Prefs {
   font = $state<Font>('mincho');
@@ -43,6 +45,16 @@ class Prefs {
 
   set lastDocumentId(id: number | null) {
     localStorage.setItem(LAST_DOCUMENT_KEY, String(id ?? ''));
+  }
+
+  /** Where the writer left the cursor in a document (an offset into its text), or null if never recorded. */
+  cursorOf(documentId: number): number | null {
+    const value = Number(localStorage.getItem(CURSOR_KEY(documentId)) ?? NaN);
+    return Number.isInteger(value) && value >= 0 ? value : null;
+  }
+
+  rememberCursor(documentId: number, offset: number): void {
+    localStorage.setItem(CURSOR_KEY(documentId), String(offset));
   }
 
   /** Rebinds one action; false (nothing changed) when the chord does not parse. */

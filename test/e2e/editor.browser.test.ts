@@ -60,6 +60,18 @@ async function setSampling(field: 'max-new-tokens' | 'alternatives' | 'seed', va
   await page.keyboard.press(`${mod}+End`);
 }
 
+/** The generation bar's note on the last continuation: 文脈 {prompt} トークンのうち {reused} トークンは計算済み… */
+async function reuse() {
+  const [, prompt, reused] = /(\d+)\D+(\d+)/.exec((await page.getByTestId('first-token').getAttribute('title')) ?? '') ?? [];
+  return { prompt: Number(prompt), reused: Number(reused) };
+}
+
+async function continueNow() {
+  await page.keyboard.press(`${mod}+Enter`);
+  await page.getByTestId('proposal').waitFor();
+  await waitForGenerationEnd();
+}
+
 describe('writing with continuations', () => {
   it('starts with a fixed seed, so every continuation in this test is reproducible', async () => {
     await page.getByTestId('document-title').filter({ hasText: /\S/ }).waitFor();
@@ -118,16 +130,6 @@ describe('writing with continuations', () => {
   });
 
   it('reads ahead where the cursor rests, so the continuation finds its whole context computed', async () => {
-    /** The generation bar's note on the last continuation: 文脈 {prompt} トークンのうち {reused} トークンは計算済み… */
-    const reuse = async () => {
-      const [, prompt, reused] = /(\d+)\D+(\d+)/.exec((await page.getByTestId('first-token').getAttribute('title')) ?? '') ?? [];
-      return { prompt: Number(prompt), reused: Number(reused) };
-    };
-    const continueNow = async () => {
-      await page.keyboard.press(`${mod}+Enter`);
-      await page.getByTestId('proposal').waitFor();
-      await waitForGenerationEnd();
-    };
     // Asked at once, a context that ends earlier than the cached one must run at least its last token again (20
     // characters back: no token is that long, so the cache cannot happen to end there).
     for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowLeft');
@@ -207,6 +209,14 @@ describe('writing with continuations', () => {
     await expect.poll(editorText).toBe(text);
     // What came from the model is remembered with the text.
     await expect.poll(() => page.getByTestId('model-share').textContent()).toMatch(/[1-9]\d*%/);
+    // The cursor is back where the writer left it (the end), and the text before it was read ahead on opening.
+    await page.waitForTimeout(1500);
+    await continueNow();
+    const reopened = await reuse();
+    expect(reopened.prompt).toBeGreaterThan(1);
+    expect(reopened.reused).toBe(reopened.prompt);
+    await page.keyboard.press('Escape');
+    expect(await editorText()).toBe(text);
 
     await page.getByTestId('toggle-history').click();
     await page.getByTestId('history-item').first().waitFor();
