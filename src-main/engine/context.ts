@@ -1,7 +1,7 @@
 /**
  * Builds the prompt from the text before the cursor: the document memo first, then as much of the text's tail as
  * fits in `nPositions - maxNewTokens`. When the text must be cut, the cut is placed at a stable boundary: the text
- * is divided into a grid of `step`-character cells counted from its start, and the cut is the first line or
+ * is divided into a grid of cells (`gridStep` characters) counted from its start, and the cut is the first line or
  * sentence end inside the first cell whose tail fits. Typing at the end then keeps the same cut (and so the same
  * token prefix, which the KV cache reuses) until the tail outgrows the budget, and the cut then moves by a cell.
  * The grid is anchored at the document's first character: give the whole text before the cursor as `before`, or
@@ -36,7 +36,7 @@ export interface BuiltContext {
 }
 
 export interface ContextOptions {
-  /** Grid cell in characters. */
+  /** Grid cell in characters (default: a quarter of the room, at most 256; see `gridStep`). */
   step?: number;
 }
 
@@ -45,7 +45,6 @@ const MAX_CHARS_PER_TOKEN = 16;
 const BOUNDARY = /[\n。！？」』!?]/u;
 
 export function buildContext(encoder: TextEncoder, input: ContextInput, options: ContextOptions = {}): BuiltContext {
-  const step = options.step ?? 256;
   const budget = input.nPositions - input.maxNewTokens;
   if (budget < 1) {
     throw new TsuzukiError(
@@ -56,6 +55,7 @@ export function buildContext(encoder: TextEncoder, input: ContextInput, options:
   // The memo may take at most half of the room; a longer memo is cut at its end.
   const memoIds = input.memo ? encoder.encode(`${input.memo}\n`).slice(0, Math.floor(budget / 2)) : [];
   const room = budget - memoIds.length;
+  const step = options.step ?? gridStep(room);
   const { before } = input;
 
   const fits = (start: number): number[] | null => {
@@ -94,6 +94,16 @@ export function buildContext(encoder: TextEncoder, input: ContextInput, options:
   }
   const ids = [...memoIds, ...textIds];
   return { ids: ids.length > 0 ? ids : [input.startId], memoTokens: memoIds.length, start, text: before.slice(start) };
+}
+
+/**
+ * The grid's cell for a room of `room` tokens. A cut gives up at most a cell (and a sentence) of the room, so the
+ * cell is a quarter of the room: with a fixed 256 characters, asking for 800 new tokens of 1,024 left a room of 224
+ * tokens that a cut could shrink to one. The cell only changes with the room (the length asked for, the memo), and
+ * those changes move the cut anyway.
+ */
+function gridStep(room: number): number {
+  return Math.max(16, Math.min(256, Math.floor(room / 4)));
 }
 
 /** The offset just after the first boundary in [from, from + step), or `from` when the cell has none. */

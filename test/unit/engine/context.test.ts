@@ -37,9 +37,21 @@ describe('context builder', () => {
       if (previous && c.ids.slice(0, previous.length).every((id, j) => id === previous![j])) kept++;
       previous = c.ids;
     }
-    // 300 typed characters move the cut at most twice (a cell is 256 characters).
+    // 300 typed characters move the cut at most twice (a cell is a quarter of the room: 231 characters here).
     expect(starts.size).toBeLessThanOrEqual(3);
     expect(kept).toBeGreaterThanOrEqual(297);
+  });
+
+  it('a long continuation still gets most of what room it leaves', () => {
+    // A cut gives up at most a cell (a quarter of the room) and the rest of a sentence (these are 12–14 characters).
+    for (const maxNewTokens of [500, 800, 900, 960]) {
+      const room = 1024 - maxNewTokens;
+      for (let n = 380; n < 400; n++) {
+        const c = buildContext(chars, { before: doc(n), maxNewTokens, nPositions: 1024, startId: 2 });
+        expect(c.ids.length).toBeLessThanOrEqual(room);
+        expect(c.ids.length, `${maxNewTokens} new tokens, ${n} sentences`).toBeGreaterThanOrEqual(room - Math.floor(room / 4) - 14);
+      }
+    }
   });
 
   it('puts the memo first and counts it against the budget', () => {
@@ -66,7 +78,7 @@ describe('context builder', () => {
   it('never splits a surrogate pair', () => {
     // After one BMP character, every grid offset (a multiple of 256) falls on a low surrogate.
     const before = 'あ' + '𠮷'.repeat(2000);
-    const c = buildContext(chars, { before, maxNewTokens: 100, nPositions: 1024, startId: 2 });
+    const c = buildContext(chars, { before, maxNewTokens: 100, nPositions: 1024, startId: 2 }, { step: 256 });
     expect(c.text.codePointAt(0)).toBe(0x20bb7);
   });
 
