@@ -1,16 +1,21 @@
 /**
  * Where a streamed continuation stops in its text: at the first stop string (excluded from the text, as in most
  * completion APIs), or — when asked — at the end of the first sentence (。！？ or 」, with the closing brackets and
- * marks right after it, so that 。」 and ！？ stay whole). Text that might turn out to be the start of a stop string
- * is held back, so a delta never has to be taken back.
+ * marks right after it, so that 。」 and ！？ stay whole). A quotation the continuation opens is one sentence to its
+ * close: 「おはよう。いい天気だ」 is not cut after おはよう。. Text that might turn out to be the start of a stop
+ * string is held back, so a delta never has to be taken back.
  */
 const SENTENCE_END = new Set(['。', '！', '？', '」', '!', '?']);
+const QUOTE_OPEN = new Set(['「', '『']);
+const QUOTE_CLOSE = new Set(['」', '』']);
 /** Characters that still belong to a sentence that has just ended. */
 const CLOSERS = new Set(['」', '』', '）', ')', '】', '〕', '〉', '》', '。', '！', '？', '!', '?', '”', '’']);
 
 export class StopText {
   private held = '';
   private sentenceEnded = false;
+  /** Quotations opened in the continuation and not yet closed. */
+  private quotes = 0;
   stopped = false;
 
   constructor(
@@ -70,7 +75,10 @@ export class StopText {
         this.stopped = true;
         return text.slice(0, i);
       }
-      if (SENTENCE_END.has(ch)) this.sentenceEnded = true;
+      if (QUOTE_OPEN.has(ch)) this.quotes++;
+      else if (QUOTE_CLOSE.has(ch) && this.quotes > 0) this.quotes--;
+      else if (SENTENCE_END.has(ch) && this.quotes === 0) this.sentenceEnded = true;
+      if (QUOTE_CLOSE.has(ch) && this.quotes === 0) this.sentenceEnded = true;
       i += ch.length;
     }
     return text;

@@ -46,6 +46,13 @@ describe('end of sentence', () => {
     expect(run(['本当', '！？', 'まさか'], [], true).text).toBe('本当！？');
     expect(run(['はい」と', '言った。'], [], true).text).toBe('はい」');
   });
+  it('a quotation the continuation opens ends at its close, not at a sentence end inside it', () => {
+    expect(run(['「おはよう。', '今日は', '晴れだね」', 'と言った。'], [], true).text).toBe('「おはよう。今日は晴れだね」');
+    expect(run(['「本に『あ。い』と', 'ある。」', '彼は'], [], true).text).toBe('「本に『あ。い』とある。」');
+    // Its close ends the sentence, as 」 always does.
+    expect(run(['「うん」と', '言った。', 'それ'], [], true).text).toBe('「うん」');
+    expect(run(['彼は「うん」と言った', 'らしい。', '次'], [], true).text).toBe('彼は「うん」');
+  });
   it('a sentence end inside a piece cuts the piece', () => {
     expect(run(['晴れ。明日'], [], true).text).toBe('晴れ。');
   });
