@@ -76,9 +76,11 @@ export class StopText {
         return text.slice(0, i);
       }
       if (QUOTE_OPEN.has(ch)) this.quotes++;
-      else if (QUOTE_CLOSE.has(ch) && this.quotes > 0) this.quotes--;
-      else if (SENTENCE_END.has(ch) && this.quotes === 0) this.sentenceEnded = true;
-      if (QUOTE_CLOSE.has(ch) && this.quotes === 0) this.sentenceEnded = true;
+      else if (QUOTE_CLOSE.has(ch)) {
+        // A close with none open closes a quotation begun before the cursor: that line of dialogue ends too.
+        this.quotes = Math.max(0, this.quotes - 1);
+        if (this.quotes === 0) this.sentenceEnded = true;
+      } else if (SENTENCE_END.has(ch) && this.quotes === 0) this.sentenceEnded = true;
       i += ch.length;
     }
     return text;
