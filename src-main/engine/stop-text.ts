@@ -5,7 +5,7 @@
  * close: 「おはよう。いい天気だ」 is not cut after おはよう。. Text that might turn out to be the start of a stop
  * string is held back, so a delta never has to be taken back.
  */
-const SENTENCE_END = new Set(['。', '！', '？', '」', '!', '?']);
+const SENTENCE_END = new Set(['。', '！', '？', '!', '?']);
 const QUOTE_OPEN = new Set(['「', '『']);
 const QUOTE_CLOSE = new Set(['」', '』']);
 /** Characters that still belong to a sentence that has just ended. */
