@@ -79,6 +79,8 @@ export const generationDoneSchema = z.object({
   fallbackReason: z.string().nullable(),
   /** The converted model's precision (fp32, fp16, int8, int4). */
   precision: z.string(),
+  /** The model's positions: the most tokens the context and the continuation hold together. */
+  positions: z.number().int().positive(),
   stats: statsSchema,
 });
 export type GenerationDone = z.output<typeof generationDoneSchema>;

@@ -31,6 +31,8 @@ export interface OpenedInfo {
   fallbackReason: string | null;
   loadMs: number;
   precision: string;
+  /** The model's positions: the most tokens its context and a continuation hold together. */
+  positions: number;
 }
 
 export type WorkerRequest =

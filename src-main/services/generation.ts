@@ -89,6 +89,7 @@ export class GenerationService {
           device: runtime.info.device,
           fallbackReason: runtime.info.fallbackReason,
           precision: runtime.info.precision,
+          positions: runtime.info.positions,
           stats: { ...result.stats, loadMs: runtime.info.loadMs },
         });
       } catch (error) {

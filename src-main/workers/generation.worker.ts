@@ -21,7 +21,16 @@ async function handle(m: WorkerRequest): Promise<void> {
   switch (m.type) {
     case 'open': {
       runtime = await GenerationRuntime.open(m.dir, m.options);
-      post({ type: 'opened', info: { device: runtime.device, fallbackReason: runtime.fallbackReason, loadMs: runtime.loadMs, precision: runtime.manifest.precision } });
+      post({
+        type: 'opened',
+        info: {
+          device: runtime.device,
+          fallbackReason: runtime.fallbackReason,
+          loadMs: runtime.loadMs,
+          precision: runtime.manifest.precision,
+          positions: runtime.generator.nPositions,
+        },
+      });
       return;
     }
     case 'cancel':

@@ -99,6 +99,8 @@ describe('writing with continuations', () => {
     const proposed = (await proposalText()) ?? '';
     expect(proposed.length).toBeGreaterThan(0);
     expect(await editorText()).toBe('吾輩は猫である。'); // proposed text is not in the document yet
+    // The context's share of the model's positions (the tiny model has 256).
+    expect(await page.getByTestId('context-tokens').textContent()).toMatch(/^文脈 \d+\/256 トークン$/);
     await page.keyboard.press('Tab');
     expect(await proposalText()).toBeNull();
     expect(await editorText()).toBe(`吾輩は猫である。${proposed}`);

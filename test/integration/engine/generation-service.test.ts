@@ -63,9 +63,16 @@ describe('generation service over the IPC router', () => {
   it('streams deltas that add up to the text, then done, and stores the generation as proposed', async () => {
     const c = caller();
     const { requestId, end } = await start(c, { before, params: { maxNewTokens: 12, seed: 5, numAlternatives: 2 }, after: '続き' });
-    const done = (await end).payload as { alternatives: { index: number; text: string; generationId: number; finishReason: string }[]; seed: number; device: string; stats: Record<string, number> };
+    const done = (await end).payload as {
+      alternatives: { index: number; text: string; generationId: number; finishReason: string }[];
+      seed: number;
+      device: string;
+      positions: number;
+      stats: Record<string, number>;
+    };
     expect(done.seed).toBe(5);
     expect(done.device).toBe('cpu');
+    expect(done.positions).toBe(model.session.manifest.architecture.nPositions);
     expect(done.alternatives).toHaveLength(2);
     for (const alt of done.alternatives) {
       const streamed = c.events
