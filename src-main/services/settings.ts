@@ -50,6 +50,11 @@ const engineSchema = z.object({
   device: z.enum(['auto', 'cpu', 'cuda', 'dml', 'webgpu', 'coreml']),
   /** CPU threads; null: every core up to 8. */
   threads: z.number().int().min(1).max(64).nullable(),
+  /**
+   * Prefill the context where the writer pauses, so a continuation starts at once. On a CPU a cold context costs
+   * seconds of full load, which a writer on battery may rather not spend.
+   */
+  readAhead: z.boolean(),
 });
 
 const hubSchema = z.object({
@@ -108,7 +113,7 @@ export const DEFAULT_SETTINGS: Settings = {
     'document.new': 'Mod+N',
     'history.open': 'Mod+H',
   },
-  engine: { device: 'auto', threads: null },
+  engine: { device: 'auto', threads: null, readAhead: true },
   hub: { endpoint: null, token: null },
   updates: { enabled: true },
   ui: {

@@ -38,6 +38,8 @@ export class Continuation {
   constructor(
     private readonly editor: () => ProseEditor | null,
     private readonly request: () => ContinuationRequest,
+    /** Whether to prefill where the writer pauses (a model is in use and the read-ahead setting is on). */
+    private readonly readAhead: () => boolean,
   ) {
     this.off = [
       api.on('generation.delta', (payload) => this.receive({ kind: 'delta', payload })),
@@ -117,7 +119,8 @@ export class Continuation {
     clearTimeout(this.prefillTimer);
     this.prefillTimer = setTimeout(() => {
       const editor = this.editor();
-      if (!editor || editor.composing || editor.proposal || this.status !== 'idle') return;
+      // Asked when the timer fires, so that turning the read-ahead off also drops one already scheduled.
+      if (!editor || editor.composing || editor.proposal || this.status !== 'idle' || !this.readAhead()) return;
       const { text, cursor } = editor.context();
       const { documentId, memo, params } = this.request();
       void api.generation

@@ -172,6 +172,8 @@ export const en: Record<MessageKey, string> = {
   'engine.device.coreml': 'Apple (CoreML)',
   'engine.threads': 'CPU threads',
   'engine.threadsAuto': 'automatic',
+  'engine.readAhead': 'Read the context ahead where you pause',
+  'engine.readAheadHint': 'Continuations then start at once. On a CPU computing a context takes seconds, so you may turn this off on battery.',
   'hub.heading': 'Hugging Face',
   'hub.endpoint': 'Mirror URL',
   'hub.token': 'Access token',

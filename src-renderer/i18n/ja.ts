@@ -171,6 +171,8 @@ export const ja = {
   'engine.device.coreml': 'Apple(CoreML)',
   'engine.threads': 'CPU スレッド数',
   'engine.threadsAuto': '自動',
+  'engine.readAhead': '手を止めたところで文脈を先読みする',
+  'engine.readAheadHint': '続きをすぐ書き始められます。CPU では文脈の計算に数秒かかるので、電池で使うときは切ってもかまいません。',
   'hub.heading': 'Hugging Face',
   'hub.endpoint': 'ミラーの URL',
   'hub.token': 'アクセストークン',

@@ -23,6 +23,8 @@ class Prefs {
   theme = $state<Theme>('system');
   bindings = $state<Bindings>(defaultBindings);
   autosaveDelayMs = $state(800);
+  /** Prefill where the writer pauses (the engine settings' read-ahead). */
+  readAhead = $state(true);
   private ui: Record<string, unknown> = {};
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -34,6 +36,7 @@ class Prefs {
     this.lineHeight = settings.ui.lineHeight;
     this.theme = settings.ui.theme;
     this.autosaveDelayMs = settings.ui.autosaveDelayMs;
+    this.readAhead = settings.engine.readAhead;
     this.bindings = resolveBindings(settings.shortcuts);
     i18n.locale = settings.ui.language;
   }

@@ -150,6 +150,28 @@ describe('writing with continuations', () => {
     await page.keyboard.press(`${mod}+End`);
   });
 
+  it('reads nothing ahead with the read-ahead turned off in the settings', async () => {
+    await page.getByTestId('toggle-settings').click();
+    await page.getByTestId('read-ahead').uncheck();
+    await page.waitForTimeout(300);
+    await page.getByTestId('toggle-settings').click();
+    await page.getByTestId('editor').click();
+    await page.keyboard.press(`${mod}+End`);
+    for (let i = 0; i < 30; i++) await page.keyboard.press('ArrowLeft');
+    await page.waitForTimeout(1500);
+    await continueNow();
+    const rested = await reuse();
+    expect(rested.reused).toBeLessThan(rested.prompt);
+    await page.keyboard.press('Escape');
+
+    await page.getByTestId('toggle-settings').click();
+    await page.getByTestId('read-ahead').check();
+    await page.waitForTimeout(300);
+    await page.getByTestId('toggle-settings').click();
+    await page.getByTestId('editor').click();
+    await page.keyboard.press(`${mod}+End`);
+  });
+
   it('records in the history when the writer edits text accepted from the model', async () => {
     await page.keyboard.press(`${mod}+Enter`);
     await waitForGenerationEnd();

@@ -101,7 +101,11 @@ describe('documents, history, settings and db over the router', () => {
     store.settings.set('shortcuts', { 'generation.start': 'Mod+J', broken: 42 });
     store.settings.set('sampling', { activePresetId: 'x', presets: [{ id: 'x', name: 'X', params: { temperature: -1 } }, defaults.sampling.presets[1]] });
     store.db.prepare("UPDATE settings SET value = '{not json' WHERE key = 'ui'").run();
+    // A section an older version wrote, before the read-ahead switch existed: its fields stay, the new one is on.
+    store.settings.set('engine', { device: 'cpu', threads: 2 });
     const read = await ok('settings.get', {});
+    expect(defaults.engine).toEqual({ device: 'auto', threads: null, readAhead: true });
+    expect(read.engine).toEqual({ device: 'cpu', threads: 2, readAhead: true });
     expect(read.ui).toEqual(defaults.ui);
     expect(read.shortcuts).toEqual({ ...defaults.shortcuts, 'generation.start': 'Mod+J' });
     expect(read.sampling).toEqual({ activePresetId: defaults.sampling.presets[1].id, presets: [defaults.sampling.presets[1]] });
