@@ -6,7 +6,8 @@
  * The notation stays in the document and exports; the preview shows <ruby>; the model sees only the base text.
  */
 
-export type Segment = { text: string } | { base: string; ruby: string };
+/** A ruby segment's notation spans `from` (its ｜, or its base when implicit) to `to` (after its 》) in the source. */
+export type Segment = { text: string } | { base: string; ruby: string; from: number; to: number };
 
 const KANJI = /[\p{Script=Han}々〆〇ヶ〻]/u;
 const MAX_RUBY = 40;
@@ -38,7 +39,7 @@ export function parseRuby(text: string): Segment[] {
       const ruby = close === -1 ? '' : text.slice(open + 1, close);
       if (base && ruby && !/[\n《》｜|]/.test(base) && ruby.length <= MAX_RUBY && !ruby.includes('\n')) {
         flush();
-        segments.push({ base, ruby });
+        segments.push({ base, ruby, from: i, to: close + 1 });
         i = close + 1;
         continue;
       }
@@ -61,7 +62,7 @@ export function parseRuby(text: string): Segment[] {
         const base = plain.slice(start);
         plain = plain.slice(0, start);
         flush();
-        segments.push({ base, ruby });
+        segments.push({ base, ruby, from: i - base.length, to: close + 1 });
         i = close + 1;
         continue;
       }
@@ -79,4 +80,22 @@ export function stripRuby(text: string): string {
   return parseRuby(text)
     .map((s) => ('text' in s ? s.text : s.base))
     .join('');
+}
+
+/**
+ * The text before and after the cursor as the model sees it (see stripRuby). A cursor inside a ruby's notation
+ * cuts its base where it stands in the base; in the reading, it counts as after the whole base (the reading is not
+ * text the continuation could follow).
+ */
+export function splitAtCursor(text: string, cursor: number): { before: string; after: string } {
+  const around = text.includes('《')
+    ? parseRuby(text).find((s): s is Extract<Segment, { base: string }> => 'base' in s && s.from < cursor && cursor < s.to)
+    : undefined;
+  if (!around) return { before: stripRuby(text.slice(0, cursor)), after: stripRuby(text.slice(cursor)) };
+  const baseStart = around.to - around.ruby.length - 2 - around.base.length;
+  const cut = Math.min(Math.max(cursor - baseStart, 0), around.base.length);
+  return {
+    before: stripRuby(text.slice(0, around.from)) + around.base.slice(0, cut),
+    after: around.base.slice(cut) + stripRuby(text.slice(around.to)),
+  };
 }
