@@ -6,7 +6,7 @@
  */
 import { TsuzukiError } from '../util/errors';
 import { PromptCache } from './kv-cache';
-import { alternativeSeed, Rng } from './rng';
+import { alternativeSeed, Rng, validateSeed } from './rng';
 import { TokenSampler, type SamplingParams, type SpecialTokens } from './sampler';
 import type { DecoderSession } from './session';
 import { StopText } from './stop-text';
@@ -194,6 +194,8 @@ export class Generator {
   generate(req: GenerationRequest): Promise<GenerationResult> {
     this.checkPrompt(req.promptIds, req.maxNewTokens);
     if (!Number.isInteger(req.n) || req.n < 1) throw new TsuzukiError('invalid_argument', `The number of alternatives must be an integer >= 1, got ${req.n}`);
+    // Checked here, not only by each alternative's Rng: their seeds wrap around, which would hide a seed out of range.
+    if (req.sampling.doSample) validateSeed(req.seed);
     const called = performance.now();
     return this.exclusive(req.signal, (signal) => this.run(req, signal, called));
   }

@@ -62,6 +62,12 @@ describe('tsuzuki generate', () => {
       expect(negative.code).toBe(2);
       expect(negative.stderr).toMatch(/temperature must not be negative, got -1/);
     }
+    // A seed past 32 bits is refused, not wrapped around into another seed.
+    for (const seed of ['4294967296', '99999999999999999999']) {
+      const big = await tsuzuki(['generate', '--model', model.dir, '--device', 'cpu', '--seed', seed, 'x']);
+      expect(big.code).toBe(2);
+      expect(big.stderr).toMatch(/seed must be an integer from 0 to 4294967295/);
+    }
   });
 });
 
