@@ -37,9 +37,12 @@ export function defaultBlockSize(width: number): number {
   return size;
 }
 
+/** The block sizes onnxruntime's MatMulNBits loads: a larger one would convert into a model that cannot be opened. */
+const BLOCK_SIZES = [16, 32, 64, 128, 256];
+
 export function checkBlockSize(blockSize: number): void {
-  if (!Number.isInteger(blockSize) || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) {
-    throw new RangeError(`block size must be a power of two ≥ 16 (16, 32, 64, 128, …), got ${blockSize}`);
+  if (!BLOCK_SIZES.includes(blockSize)) {
+    throw new RangeError(`block size must be a power of two from 16 to 256 (${BLOCK_SIZES.join(', ')}), got ${blockSize}`);
   }
 }
 

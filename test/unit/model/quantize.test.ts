@@ -105,6 +105,8 @@ describe('block-wise quantization (MatMulNBits layout)', () => {
   it('rejects block sizes MatMulNBits cannot use', () => {
     expect(() => quantizeBlockwise(new Float32Array(48), 'nk', 1, 48, 4, 48)).toThrow(/power of two/);
     expect(() => quantizeBlockwise(new Float32Array(8), 'nk', 1, 8, 4, 8)).toThrow(/power of two/);
+    // onnxruntime's MatMulNBits loads nothing past 256.
+    expect(() => quantizeBlockwise(new Float32Array(512), 'nk', 1, 512, 4, 512)).toThrow(/from 16 to 256/);
     expect(() => quantizeBlockwise(new Float32Array(10), 'nk', 1, 8, 4, 16)).toThrow(/expected/);
   });
 
