@@ -60,6 +60,16 @@ async function setSampling(field: 'max-new-tokens' | 'alternatives' | 'seed', va
   await page.keyboard.press(`${mod}+End`);
 }
 
+/** Turns the engine settings' read-ahead on or off, then puts the cursor back at the end of the document. */
+async function setReadAhead(on: boolean) {
+  await page.getByTestId('toggle-settings').click();
+  await page.getByTestId('read-ahead').setChecked(on);
+  await page.waitForTimeout(300);
+  await page.getByTestId('toggle-settings').click();
+  await page.getByTestId('editor').click();
+  await page.keyboard.press(`${mod}+End`);
+}
+
 /** The generation bar's note on the last continuation: 文脈 {prompt} トークンのうち {reused} トークンは計算済み… */
 async function reuse() {
   const [, prompt, reused] = /(\d+)\D+(\d+)/.exec((await page.getByTestId('first-token').getAttribute('title')) ?? '') ?? [];
@@ -151,25 +161,14 @@ describe('writing with continuations', () => {
   });
 
   it('reads nothing ahead with the read-ahead turned off in the settings', async () => {
-    await page.getByTestId('toggle-settings').click();
-    await page.getByTestId('read-ahead').uncheck();
-    await page.waitForTimeout(300);
-    await page.getByTestId('toggle-settings').click();
-    await page.getByTestId('editor').click();
-    await page.keyboard.press(`${mod}+End`);
+    await setReadAhead(false);
     for (let i = 0; i < 30; i++) await page.keyboard.press('ArrowLeft');
     await page.waitForTimeout(1500);
     await continueNow();
     const rested = await reuse();
     expect(rested.reused).toBeLessThan(rested.prompt);
     await page.keyboard.press('Escape');
-
-    await page.getByTestId('toggle-settings').click();
-    await page.getByTestId('read-ahead').check();
-    await page.waitForTimeout(300);
-    await page.getByTestId('toggle-settings').click();
-    await page.getByTestId('editor').click();
-    await page.keyboard.press(`${mod}+End`);
+    await setReadAhead(true);
   });
 
   it('records in the history when the writer edits text accepted from the model', async () => {
