@@ -222,6 +222,8 @@ export class Generator {
     let { cache, logits } = reuse;
     let pos = reuse.reused;
     while (!logits || pos < ids.length) {
+      // A pass blocks this thread's event loop: let a cancel that arrived during the last one be seen before the next.
+      if (pos > reuse.reused) await yieldToEventLoop();
       if (signal.aborted) return { cache, logits: null, reused: reuse.reused, prefilled: pos - reuse.reused };
       const end = Math.min(ids.length, pos + this.prefillChunk);
       const out = await this.session.forward({

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Generator, type GenerationRequest } from '../../../src-main/engine/generator';
 import { resolveSamplingParams } from '../../../src-main/engine/sampler';
 import { golden, maxAbsDiff } from '../model/golden';
@@ -135,6 +135,34 @@ describe('generator on the tiny model', () => {
     const alt = result.alternatives[0]!;
     expect(alt.finishReason).toBe('cancelled');
     expect(alt.ids.length).toBe(3);
+  });
+
+  it('a cancel that arrives during a prefill pass stops the prefill before the next pass', async () => {
+    const promptIds = golden.weights.fp32[3]!.ids;
+    expect(promptIds.length).toBeGreaterThan(6);
+    const gen = new Generator(model.session, special, { prefillChunk: 2 });
+    const controller = new AbortController();
+    const forward = model.session.forward.bind(model.session);
+    let passes = 0;
+    // The second pass holds the event loop a little longer, as a long CPU pass does, while the cancel (a timer here,
+    // a message from the main thread in the app) falls due.
+    const spy = vi.spyOn(model.session, 'forward').mockImplementation(async (input) => {
+      const out = await forward(input);
+      if (++passes === 2) {
+        setTimeout(() => controller.abort(), 0);
+        const until = performance.now() + 5;
+        while (performance.now() < until);
+      }
+      return out;
+    });
+    try {
+      const result = await gen.generate(request({ promptIds, signal: controller.signal }));
+      expect(result.alternatives[0]!.finishReason).toBe('cancelled');
+      expect(passes).toBe(2);
+      expect(gen.cache.length).toBe(4); // the passes' work stays for the next request
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('a new request cancels the running one', async () => {
