@@ -78,9 +78,9 @@ export interface GeneratorOptions {
    * Longest forward pass of the prefill (default 64 on the CPU, 512 on a GPU). A cancel lands between chunks (a stop
    * during a cold prefill waits out the pass: about 0.5 s at int4 on 2 cores), and on the CPU chunks prefill about
    * 10 % faster than one pass (measured on 900 tokens of the 1.3B int4 model: no attention is computed for the later
-   * chunks' masked-out future). Chunks of 64 prefill as fast as 128 within the noise (int4 at 900 tokens, interleaved:
-   * median 117 against 118 tokens/s; int8 the same, fp32 perhaps 3 % slower) with smaller activations and half the
-   * wait (a stop measured 50–480 ms against 240–810 ms); 32 is 5 % slower. On a GPU each pass
+   * chunks' masked-out future). Chunks of 64 prefill within 0–3 % of 128 (int4, interleaved runs at 512 and 900
+   * tokens; int8 and fp32 alike) with smaller activations and half the wait (a stop measured 50–480 ms against
+   * 240–810 ms); 32 is 5 % slower. On a GPU each pass
    * costs a fixed dispatch overhead and activations do not count against host memory: 512 tokens of the fp16 model
    * on WebGPU (H100) prefilled in 155 ms as one pass against 190 ms in chunks of 128.
    */
