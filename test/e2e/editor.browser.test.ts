@@ -76,6 +76,13 @@ async function reuse() {
   return { prompt: Number(prompt), reused: Number(reused) };
 }
 
+/** Rests 1.5 s (the read-ahead starts after 0.7 s), then asks for a continuation; returns its reuse note. */
+async function continueAfterRest() {
+  await page.waitForTimeout(1500);
+  await continueNow();
+  return reuse();
+}
+
 async function continueNow() {
   await page.keyboard.press(`${mod}+Enter`);
   await page.getByTestId('proposal').waitFor();
@@ -146,18 +153,14 @@ describe('writing with continuations', () => {
     // (20 characters back: no token is that long, so the cache cannot happen to end there), however long the rest.
     await setReadAhead(false);
     for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowLeft');
-    await page.waitForTimeout(1500);
-    await continueNow();
-    const off = await reuse();
+    const off = await continueAfterRest();
     expect(off.prompt).toBeGreaterThan(0);
     expect(off.reused).toBeLessThan(off.prompt);
     await page.keyboard.press('Escape');
     // With it on (the default), resting there first computes the cursor's context before the shortcut.
     await setReadAhead(true);
     for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowLeft');
-    await page.waitForTimeout(1500);
-    await continueNow();
-    const rested = await reuse();
+    const rested = await continueAfterRest();
     expect(rested.prompt).toBe(off.prompt);
     expect(rested.reused).toBe(rested.prompt);
     await page.keyboard.press('Escape');
@@ -226,9 +229,7 @@ describe('writing with continuations', () => {
     // What came from the model is remembered with the text.
     await expect.poll(() => page.getByTestId('model-share').textContent()).toMatch(/[1-9]\d*%/);
     // The cursor is back where the writer left it (the end), and the text before it was read ahead on opening.
-    await page.waitForTimeout(1500);
-    await continueNow();
-    const reopened = await reuse();
+    const reopened = await continueAfterRest();
     expect(reopened.prompt).toBeGreaterThan(1);
     expect(reopened.reused).toBe(reopened.prompt);
     await page.keyboard.press('Escape');
