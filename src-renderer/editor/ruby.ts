@@ -85,17 +85,21 @@ export function stripRuby(text: string): string {
 /**
  * The text before and after the cursor as the model sees it (see stripRuby). A cursor inside a ruby's notation
  * cuts its base where it stands in the base; in the reading, it counts as after the whole base (the reading is not
- * text the continuation could follow).
+ * text the continuation could follow). Notation never spans lines, so only the cursor's line is parsed for it.
  */
 export function splitAtCursor(text: string, cursor: number): { before: string; after: string } {
-  const around = text.includes('《')
-    ? parseRuby(text).find((s): s is Extract<Segment, { base: string }> => 'base' in s && s.from < cursor && cursor < s.to)
+  const lineStart = cursor === 0 ? 0 : text.lastIndexOf('\n', cursor - 1) + 1;
+  const newline = text.indexOf('\n', cursor);
+  const line = text.slice(lineStart, newline === -1 ? text.length : newline);
+  const at = cursor - lineStart;
+  const around = line.includes('《')
+    ? parseRuby(line).find((s): s is Extract<Segment, { base: string }> => 'base' in s && s.from < at && at < s.to)
     : undefined;
   if (!around) return { before: stripRuby(text.slice(0, cursor)), after: stripRuby(text.slice(cursor)) };
   const baseStart = around.to - around.ruby.length - 2 - around.base.length;
-  const cut = Math.min(Math.max(cursor - baseStart, 0), around.base.length);
+  const cut = Math.min(Math.max(at - baseStart, 0), around.base.length);
   return {
-    before: stripRuby(text.slice(0, around.from)) + around.base.slice(0, cut),
-    after: around.base.slice(cut) + stripRuby(text.slice(around.to)),
+    before: stripRuby(text.slice(0, lineStart + around.from)) + around.base.slice(0, cut),
+    after: around.base.slice(cut) + stripRuby(text.slice(lineStart + around.to)),
   };
 }

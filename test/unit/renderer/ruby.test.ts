@@ -46,5 +46,10 @@ describe('ruby notation', () => {
     // The ends of the text.
     expect(splitAtCursor(text, 0)).toEqual({ before: '', after: stripRuby(text) });
     expect(splitAtCursor(text, text.length)).toEqual({ before: stripRuby(text), after: '' });
+    // Among other lines: the notation before and after the cursor's line is stripped as well.
+    const page = `猫《ねこ》\n${text}\n犬《いぬ》`;
+    expect(splitAtCursor(page, page.indexOf('鳥'))).toEqual({ before: '猫\n彼は小', after: '鳥遊と猫を見た\n犬' });
+    expect(splitAtCursor(page, page.indexOf('かな'))).toEqual({ before: '猫\n彼は小鳥遊', after: 'と猫を見た\n犬' });
+    expect(splitAtCursor(page, page.indexOf('\n犬') + 1)).toEqual({ before: '猫\n彼は小鳥遊と猫を見た\n', after: '犬' });
   });
 });
