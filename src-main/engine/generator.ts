@@ -80,9 +80,9 @@ export interface GeneratorOptions {
    * 10 % faster than one pass (measured on 900 tokens of the 1.3B int4 model: no attention is computed for the later
    * chunks' masked-out future). Chunks of 64 prefill within 0–3 % of 128 (int4, interleaved runs at 512 and 900
    * tokens; int8 and fp32 alike) with smaller activations and half the wait (a stop measured 50–480 ms against
-   * 240–810 ms); 32 is 5 % slower. On a GPU each pass
-   * costs a fixed dispatch overhead and activations do not count against host memory: 512 tokens of the fp16 model
-   * on WebGPU (H100) prefilled in 155 ms as one pass against 190 ms in chunks of 128.
+   * 240–810 ms); 32 is 5 % slower. On a GPU each pass costs a fixed dispatch overhead and activations do not count
+   * against host memory: 512 tokens of the fp16 model on WebGPU (H100) prefilled in 155 ms as one pass against
+   * 190 ms in chunks of 128.
    */
   prefillChunk?: number;
 }

@@ -6,7 +6,7 @@
 import type { EventPayload, InputOf } from '../../src-main/ipc/contract';
 import { api, ApiError } from '../lib/api';
 import type { ProseEditor, ProposalOutcome } from './prose-editor';
-import { splitAtCursor, stripRuby } from './ruby';
+import { splitAtCursor, stripRuby, textBeforeCursor } from './ruby';
 
 type Done = EventPayload<'generation.done'>;
 type StreamEvent =
@@ -123,7 +123,7 @@ export class Continuation {
       const { text, cursor } = editor.context();
       const { documentId, memo, params } = this.request();
       void api.generation
-        .prefill({ documentId, before: splitAtCursor(text, cursor).before, memo: stripRuby(memo), maxNewTokens: params?.maxNewTokens })
+        .prefill({ documentId, before: textBeforeCursor(text, cursor), memo: stripRuby(memo), maxNewTokens: params?.maxNewTokens })
         .catch(() => undefined); // no model yet, or busy: the start will say so if it matters
     }, delayMs);
   }

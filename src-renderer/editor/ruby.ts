@@ -85,21 +85,40 @@ export function stripRuby(text: string): string {
 /**
  * The text before and after the cursor as the model sees it (see stripRuby). A cursor inside a ruby's notation
  * cuts its base where it stands in the base; in the reading, it counts as after the whole base (the reading is not
- * text the continuation could follow). Notation never spans lines, so only the cursor's line is parsed for it.
+ * text the continuation could follow).
  */
 export function splitAtCursor(text: string, cursor: number): { before: string; after: string } {
+  return { before: textBeforeCursor(text, cursor), after: textAfterCursor(text, cursor) };
+}
+
+/** The model's text before the cursor (what a read-ahead needs; see splitAtCursor). */
+export function textBeforeCursor(text: string, cursor: number): string {
+  const around = rubyAround(text, cursor);
+  return around ? stripRuby(text.slice(0, around.from)) + around.base.slice(0, around.cut) : stripRuby(text.slice(0, cursor));
+}
+
+function textAfterCursor(text: string, cursor: number): string {
+  const around = rubyAround(text, cursor);
+  return around ? around.base.slice(around.cut) + stripRuby(text.slice(around.to)) : stripRuby(text.slice(cursor));
+}
+
+/**
+ * The ruby whose notation holds the cursor (source offsets `from`–`to`), and where in its base the cursor cuts.
+ * Notation never spans lines, so only the cursor's line is parsed.
+ */
+function rubyAround(text: string, cursor: number): { from: number; to: number; base: string; cut: number } | null {
   const lineStart = cursor === 0 ? 0 : text.lastIndexOf('\n', cursor - 1) + 1;
   const newline = text.indexOf('\n', cursor);
   const line = text.slice(lineStart, newline === -1 ? text.length : newline);
+  if (!line.includes('《')) return null;
   const at = cursor - lineStart;
-  const around = line.includes('《')
-    ? parseRuby(line).find((s): s is Extract<Segment, { base: string }> => 'base' in s && s.from < at && at < s.to)
-    : undefined;
-  if (!around) return { before: stripRuby(text.slice(0, cursor)), after: stripRuby(text.slice(cursor)) };
+  const around = parseRuby(line).find((s): s is Extract<Segment, { base: string }> => 'base' in s && s.from < at && at < s.to);
+  if (!around) return null;
   const baseStart = around.to - around.ruby.length - 2 - around.base.length;
-  const cut = Math.min(Math.max(at - baseStart, 0), around.base.length);
   return {
-    before: stripRuby(text.slice(0, lineStart + around.from)) + around.base.slice(0, cut),
-    after: around.base.slice(cut) + stripRuby(text.slice(lineStart + around.to)),
+    from: lineStart + around.from,
+    to: lineStart + around.to,
+    base: around.base,
+    cut: Math.min(Math.max(at - baseStart, 0), around.base.length),
   };
 }
