@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GraphBuilder } from '../model/graph';
+import { readManifest } from '../model/manifest';
 import { TsuzukiError } from '../util/errors';
 import { startWorker } from '../util/worker';
 import { cpuReference, selfTest } from './self-test';
@@ -95,6 +96,8 @@ export async function loadModel(dir: string, device: Device = 'auto', options: L
   if (!DEVICES.includes(device)) {
     throw new TsuzukiError('invalid_argument', `Unknown device "${String(device)}"; use one of ${DEVICES.join(', ')}.`);
   }
+  // A folder that is no model fails here, not after seconds of probing devices for it.
+  await readManifest(dir);
   const wanted = device === 'auto' ? candidates(process.platform) : device === 'cpu' ? [] : [device];
   const available = wanted.length ? await availableBackends(device === 'auto') : new Set<string>();
   // `auto` quietly skips what this machine lacks; a named device that is missing is a reason to report.

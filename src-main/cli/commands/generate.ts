@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { DEVICES, type Device } from '../../engine/device';
 import { resolveSamplingParams } from '../../engine/sampler';
+import { validateSeed } from '../../engine/rng';
 import type { ExecutionProvider } from '../../engine/session';
 import { GenerationRuntime } from '../../services/generation-runtime';
 import { TsuzukiError } from '../../util/errors';
@@ -76,6 +77,8 @@ export const generate: Command = {
       minNewTokens: int('min-new-tokens'),
     });
     const seed = int('seed') ?? randomInt(0, 2 ** 32);
+    // Checked before the model loads (seconds at full size); the generator checks it again for every other caller.
+    if (sampling.doSample) validateSeed(seed);
 
     const runtime = await GenerationRuntime.open(values.model, { device: deviceOption(values.device, usage), ...(threads ? { threads } : {}) });
     try {

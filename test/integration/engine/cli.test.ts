@@ -62,9 +62,13 @@ describe('tsuzuki generate', () => {
       expect(negative.code).toBe(2);
       expect(negative.stderr).toMatch(/temperature must not be negative, got -1/);
     }
-    // A seed past 32 bits is refused, not wrapped around into another seed.
+    // A folder that is no model: that one line, before `auto` probes a device (whose drivers may print to stderr).
+    const missing = await tsuzuki(['generate', '--model', join(model.dir, 'missing'), 'x']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr.trim().split('\n')).toEqual([expect.stringMatching(/is not a converted model folder\. Convert a model with/)]);
+    // A seed past 32 bits is refused, not wrapped around into another seed, and before any model is read.
     for (const seed of ['4294967296', '99999999999999999999']) {
-      const big = await tsuzuki(['generate', '--model', model.dir, '--device', 'cpu', '--seed', seed, 'x']);
+      const big = await tsuzuki(['generate', '--model', join(model.dir, 'missing'), '--device', 'cpu', '--seed', seed, 'x']);
       expect(big.code).toBe(2);
       expect(big.stderr).toMatch(/seed must be an integer from 0 to 4294967295/);
     }
