@@ -132,6 +132,14 @@ class AlternativeState {
   }
 }
 
+/** As HF's `generate()`: several alternatives need sampling, since greedy decoding gives the same text each time. */
+export function checkAlternatives(n: number, doSample: boolean): void {
+  if (!Number.isInteger(n) || n < 1) throw new TsuzukiError('invalid_argument', `The number of alternatives must be an integer >= 1, got ${n}`);
+  if (n > 1 && !doSample) {
+    throw new TsuzukiError('invalid_argument', `Greedy decoding (no sampling) gives the same text every time: ask for one alternative, not ${n}, or turn sampling on.`);
+  }
+}
+
 export class Generator {
   readonly cache = new PromptCache();
   private running: Promise<unknown> = Promise.resolve();
@@ -195,7 +203,7 @@ export class Generator {
 
   generate(req: GenerationRequest): Promise<GenerationResult> {
     this.checkPrompt(req.promptIds, req.maxNewTokens);
-    if (!Number.isInteger(req.n) || req.n < 1) throw new TsuzukiError('invalid_argument', `The number of alternatives must be an integer >= 1, got ${req.n}`);
+    checkAlternatives(req.n, req.sampling.doSample);
     // Checked here, not only by each alternative's Rng: their seeds wrap around, which would hide a seed out of range.
     if (req.sampling.doSample) validateSeed(req.seed);
     const called = performance.now();

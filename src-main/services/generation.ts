@@ -46,8 +46,10 @@ export class GenerationService {
   /** Validates the request, then generates in the background; returns at once with the id the events carry. */
   /** `lifetime` is the caller's (its window or connection): when it ends, the generation stops. */
   start(input: GenerationStartInput, emit: Emit, lifetime?: AbortSignal): { requestId: string } {
-    const params: AppSamplingParams = { ...this.preset(), ...definedOnly(input.params) };
-    const sampling = resolveSamplingParams(params);
+    const asked: AppSamplingParams = { ...this.preset(), ...definedOnly(input.params) };
+    const sampling = resolveSamplingParams(asked);
+    // Greedy decoding would give the same text n times: a preset's count of alternatives applies when it samples.
+    const params = sampling.doSample ? asked : { ...asked, numAlternatives: 1 };
     if (params.minNewTokens > params.maxNewTokens) {
       throw new TsuzukiError('invalid_argument', `min_new_tokens (${params.minNewTokens}) is larger than max_new_tokens (${params.maxNewTokens}).`);
     }

@@ -82,7 +82,8 @@ export class Continuation {
     this.error = null;
     this.done = null;
     this.outcome = null;
-    this.alternatives = params?.numAlternatives ?? 1;
+    // As the service does: greedy decoding gives one text, whatever the preset's count.
+    this.alternatives = params?.doSample === false ? 1 : (params?.numAlternatives ?? 1);
     this.shown = 0;
     editor.beginProposal(this.alternatives);
     this.status = 'streaming';

@@ -90,6 +90,7 @@ export const en: Record<MessageKey, string> = {
   'sampling.temperature': 'Temperature',
   'sampling.repetitionPenalty': 'Repetition penalty',
   'sampling.alternatives': 'Alternatives',
+  'sampling.alternativesGreedy': 'Without sampling every alternative would be the same text, so there is one.',
   'sampling.stopAtSentence': 'Stop at the end of a sentence (。」！？)',
   'sampling.presetName': 'New preset name',
   'sampling.saveAs': 'Save as',

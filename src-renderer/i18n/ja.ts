@@ -89,6 +89,7 @@ export const ja = {
   'sampling.temperature': '温度',
   'sampling.repetitionPenalty': '繰り返しペナルティ',
   'sampling.alternatives': '候補の数',
+  'sampling.alternativesGreedy': 'サンプリングしないと候補はどれも同じ文になるため、1つです。',
   'sampling.stopAtSentence': '文の終わり(。」！？)で止める',
   'sampling.presetName': '新しいプリセット名',
   'sampling.saveAs': '別名で保存',

@@ -201,6 +201,26 @@ describe('writing with continuations', () => {
     expect(new Set(seen).size, JSON.stringify(seen)).toBeGreaterThan(1);
     await page.keyboard.press('Tab');
     expect(await editorText()).toBe(before + seen[2]);
+
+    // Without sampling each alternative would be the same text: the count shows 1, disabled, and one comes.
+    await page.getByTestId('toggle-settings').click();
+    await page.getByTestId('do-sample').uncheck();
+    await expect.poll(() => page.getByTestId('alternatives').inputValue()).toBe('1');
+    expect(await page.getByTestId('alternatives').isDisabled()).toBe(true);
+    await page.getByTestId('toggle-settings').click();
+    await page.getByTestId('editor').click();
+    await page.keyboard.press(`${mod}+End`);
+    await page.keyboard.press(`${mod}+Enter`);
+    await waitForGenerationEnd();
+    expect(await page.getByTestId('generation-bar').textContent()).not.toContain('候補');
+    const greedy = await proposalText();
+    await page.keyboard.press('Alt+ArrowDown');
+    expect(await proposalText()).toBe(greedy);
+    await page.keyboard.press('Escape');
+    await page.getByTestId('toggle-settings').click();
+    await page.getByTestId('do-sample').check();
+    await expect.poll(() => page.getByTestId('alternatives').inputValue()).toBe('3');
+    await page.getByTestId('toggle-settings').click();
     await setSampling('alternatives', 1);
   });
 

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { DEVICES, type Device } from '../../engine/device';
+import { checkAlternatives } from '../../engine/generator';
 import { resolveSamplingParams } from '../../engine/sampler';
 import { validateSeed } from '../../engine/rng';
 import type { ExecutionProvider } from '../../engine/session';
@@ -77,8 +78,9 @@ export const generate: Command = {
       minNewTokens: int('min-new-tokens'),
     });
     const seed = int('seed') ?? randomInt(0, 2 ** 32);
-    // Checked before the model loads (seconds at full size); the generator checks it again for every other caller.
+    // Checked before the model loads (seconds at full size); the generator checks them again for every other caller.
     if (sampling.doSample) validateSeed(seed);
+    checkAlternatives(n, sampling.doSample);
 
     const runtime = await GenerationRuntime.open(values.model, { device: deviceOption(values.device, usage), ...(threads ? { threads } : {}) });
     try {

@@ -66,6 +66,9 @@ describe('tsuzuki generate', () => {
     const missing = await tsuzuki(['generate', '--model', join(model.dir, 'missing'), 'x']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr.trim().split('\n')).toEqual([expect.stringMatching(/is not a converted model folder\. Convert a model with/)]);
+    const greedyThree = await tsuzuki(['generate', '--model', join(model.dir, 'missing'), '--no-sample', '--num', '3', 'x']);
+    expect(greedyThree.code).toBe(2);
+    expect(greedyThree.stderr).toMatch(/ask for one alternative, not 3, or turn sampling on/);
     // A seed past 32 bits is refused, not wrapped around into another seed, and before any model is read.
     for (const seed of ['4294967296', '99999999999999999999']) {
       const big = await tsuzuki(['generate', '--model', join(model.dir, 'missing'), '--device', 'cpu', '--seed', seed, 'x']);

@@ -88,6 +88,15 @@ describe('generation service over the IPC router', () => {
     }
   });
 
+  it('without sampling, one alternative whatever the count asked (each would be the same text), and stored as one', async () => {
+    const c = caller();
+    const done = (await (await start(c, { before, params: { maxNewTokens: 4, doSample: false, numAlternatives: 3 } })).end).payload as {
+      alternatives: { generationId: number }[];
+    };
+    expect(done.alternatives).toHaveLength(1);
+    expect(store.generations.get(done.alternatives[0]!.generationId).params).toMatchObject({ doSample: false, numAlternatives: 1 });
+  });
+
   it('parameters left out come from the active sampling preset', async () => {
     const settings = new SettingsService(store);
     const sampling = settings.get().sampling;

@@ -46,6 +46,13 @@ describe('generator on the tiny model', () => {
     expect(await run(12)).not.toEqual(a);
   });
 
+  it('several alternatives need sampling, as HF refuses num_return_sequences > 1 for greedy decoding', async () => {
+    const gen = new Generator(model.session, special);
+    const promptIds = golden.weights.fp32[2]!.ids;
+    expect(() => gen.generate(request({ promptIds, sampling: greedy, n: 2 }))).toThrow(/Greedy decoding .* gives the same text every time: ask for one alternative, not 2/);
+    expect(() => gen.generate(request({ promptIds, n: 1.5 }))).toThrow(/must be an integer >= 1, got 1.5/);
+  });
+
   it('n alternatives in one batch equal n separately seeded runs', async () => {
     const gen = new Generator(model.session, special);
     const promptIds = golden.weights.fp32[4]!.ids;
