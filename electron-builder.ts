@@ -28,7 +28,7 @@ const APP_FILES = [
  * The whole list sits under each platform, none at the top level: electron-builder turns a top-level `files` into a
  * file set of its own, and a platform list of exclusions only would then match every file of the project.
  */
-export function filesFor(platform: 'darwin' | 'win32' | 'linux'): string[] {
+function filesFor(platform: 'darwin' | 'win32' | 'linux'): string[] {
   return [...APP_FILES, `!${ORT_BIN}/!(${platform}){,/**/*}`, `!${ORT_BIN}/${platform}/!(\${arch}){,/**/*}`];
 }
 

@@ -6,7 +6,7 @@
  */
 import { TsuzukiError } from '../util/errors';
 
-export const MAX_SEED = 0xffffffff;
+const MAX_SEED = 0xffffffff;
 
 export function validateSeed(seed: number): void {
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {

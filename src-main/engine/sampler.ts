@@ -35,7 +35,7 @@ export interface SamplingParams {
 }
 
 /** rinna/japanese-gpt-1b's model card: sampling with top_k 500 and top_p 0.95. */
-export const DEFAULT_SAMPLING: SamplingParams = {
+const DEFAULT_SAMPLING: SamplingParams = {
   doSample: true,
   temperature: 1,
   topK: 500,

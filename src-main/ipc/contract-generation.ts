@@ -25,7 +25,7 @@ const contextInput = {
   memo: text(MAX_SIDE).default(''),
 };
 
-export const finishReasonSchema = z.enum(['eos', 'length', 'stop', 'cancelled']);
+const finishReasonSchema = z.enum(['eos', 'length', 'stop', 'cancelled']);
 
 export const generationStartSchema = z
   .object({
@@ -61,7 +61,7 @@ const statsSchema = z.object({
   loadMs: z.number(),
 });
 
-export const generationDoneSchema = z.object({
+const generationDoneSchema = z.object({
   requestId,
   alternatives: z.array(
     z.object({

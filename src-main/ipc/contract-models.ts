@@ -26,7 +26,7 @@ const installedModel = z.object({
 });
 const activeModel = z.object({ id: z.string(), precision, dir: z.string() });
 
-export const modelJobSchema = z.object({
+const modelJobSchema = z.object({
   jobId,
   modelId: z.string(),
   repo: z.string().nullable(),

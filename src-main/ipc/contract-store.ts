@@ -69,7 +69,7 @@ const generationRecord = z.object({
 const generationHit = z.object({ id, documentId: id.nullable(), createdAt: time, status, modelId: z.string(), text: z.string(), snippet });
 const documentHit = z.object({ documentId: id, title: z.string(), updatedAt: time, snippet });
 
-export const historyFilter = z.object({
+const historyFilter = z.object({
   documentId: id.optional(),
   status: status.optional(),
   modelId: wellFormed(1000).optional(),

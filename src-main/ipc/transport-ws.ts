@@ -11,7 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ContractShape } from './contract';
 import type { CallContext, Router } from './router';
 
-export const WS_PATH = '/ws';
+const WS_PATH = '/ws';
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export function tokenMatches(expected: string, given: string | null): boolean {

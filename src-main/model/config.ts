@@ -6,10 +6,10 @@ import { TsuzukiError } from '../util/errors';
  * Activations a GPT-2 config may name. `gelu_new`, `gelu_fast` and `gelu_pytorch_tanh` are the same tanh
  * approximation (written differently in transformers); `gelu` is the exact erf form.
  */
-export const SUPPORTED_ACTIVATIONS = ['gelu_new', 'gelu_fast', 'gelu_pytorch_tanh', 'gelu', 'relu'] as const;
+const SUPPORTED_ACTIVATIONS = ['gelu_new', 'gelu_fast', 'gelu_pytorch_tanh', 'gelu', 'relu'] as const;
 export type Activation = (typeof SUPPORTED_ACTIVATIONS)[number];
 
-export const SUPPORTED_MODEL_TYPES = ['gpt2'] as const;
+const SUPPORTED_MODEL_TYPES = ['gpt2'] as const;
 
 /** The keys without a transformers default that is safe to assume for an arbitrary checkpoint. */
 const REQUIRED_KEYS = ['model_type', 'vocab_size', 'n_embd', 'n_layer', 'n_head', 'n_positions'] as const;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { TsuzukiError } from '../util/errors';
 
-export const DEFAULT_ENDPOINT = 'https://huggingface.co';
+const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
 export interface HubHttpOptions {
   /** Hub base URL (a mirror); default `HF_ENDPOINT`, then https://huggingface.co. */

@@ -3,14 +3,14 @@ import type { DocumentRecord, DocumentSummary, RevisionSummary, TextRange, Writi
 import type { Store } from '../store/store';
 import { TsuzukiError } from '../util/errors';
 
-export const UNTITLED = '無題';
+const UNTITLED = '無題';
 
 /** Opaque page cursors: `updatedAt:id` of the last item of the previous page. */
-export function encodeDocumentCursor(doc: { updatedAt: number; id: number }): string {
+function encodeDocumentCursor(doc: { updatedAt: number; id: number }): string {
   return `${doc.updatedAt}:${doc.id}`;
 }
 
-export function decodeDocumentCursor(cursor: string | null | undefined): { updatedAt: number; id: number } | null {
+function decodeDocumentCursor(cursor: string | null | undefined): { updatedAt: number; id: number } | null {
   if (cursor === null || cursor === undefined) return null;
   const match = /^(\d{1,16}):(\d{1,16})$/.exec(cursor);
   if (!match) throw new TsuzukiError('invalid_argument', `Not a page cursor: ${cursor.slice(0, 40)}`);

@@ -19,7 +19,7 @@ export const STATUS_LABELS: Record<GenerationStatus, string> = {
 
 const MIME: Record<ExportFormat, string> = { md: 'text/markdown', txt: 'text/plain', jsonl: 'application/jsonl' };
 /** Search results exported at most; a search matching more is narrowed first. */
-export const MAX_EXPORTED_RESULTS = 10_000;
+const MAX_EXPORTED_RESULTS = 10_000;
 
 function listCursor(cursor: string | null | undefined): { createdAt: number; id: number } | null {
   if (cursor === null || cursor === undefined) return null;
@@ -70,7 +70,7 @@ export function formatGenerations(items: GenerationRecord[], format: ExportForma
   return `# ${title}\n\n${sections.join('\n')}`;
 }
 
-export function formatDocument(doc: { title: string; body: string }, format: Exclude<ExportFormat, 'jsonl'>): string {
+function formatDocument(doc: { title: string; body: string }, format: Exclude<ExportFormat, 'jsonl'>): string {
   const body = doc.body.endsWith('\n') ? doc.body : `${doc.body}\n`;
   return format === 'md' ? `# ${doc.title}\n\n${body}` : `${doc.title}\n\n${body}`;
 }

@@ -89,9 +89,9 @@ interface RunningJob extends ModelJob {
   controller: AbortController;
 }
 
-export const DEFAULT_PRECISION: Precision = 'int4';
+const DEFAULT_PRECISION: Precision = 'int4';
 
-export function defaultModelsDir(): string {
+function defaultModelsDir(): string {
   return join(dataDir(), 'models');
 }
 

@@ -23,7 +23,7 @@ export const samplingParamsSchema = z.object({
   /** null: a fresh random seed each time (the seed used is stored with each generation). */
   seed: z.number().int().min(0).max(2 ** 32 - 1).nullable(),
 });
-export const samplingPresetSchema = z.object({ id: wellFormed(64), name: wellFormed(100), params: samplingParamsSchema });
+const samplingPresetSchema = z.object({ id: wellFormed(64), name: wellFormed(100), params: samplingParamsSchema });
 
 const samplingSchema = z
   .object({ activePresetId: z.string().max(64), presets: z.array(samplingPresetSchema).min(1).max(50) })

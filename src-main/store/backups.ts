@@ -16,7 +16,7 @@ export interface BackupInfo {
 }
 
 /** Backups of `/x/tsuzuki.db` live in `/x/tsuzuki.db-backups/`. */
-export function backupDir(dbPath: string): string {
+function backupDir(dbPath: string): string {
   return `${dbPath}-backups`;
 }
 
@@ -65,7 +65,7 @@ export function verifyBackup(path: string): string | null {
 }
 
 /** verifyBackup in a worker thread, so that checking a large backup never freezes the app. */
-export function verifyBackupOffThread(path: string): Promise<string | null> {
+function verifyBackupOffThread(path: string): Promise<string | null> {
   return new Promise((resolve) => {
     const worker = startWorker('sqlite-check', { workerData: { path } });
     let answered = false;

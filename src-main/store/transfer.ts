@@ -10,7 +10,7 @@ import type { DocumentsRepo } from './documents';
 import { GENERATION_STATUSES, type GenerationRecord, type GenerationsRepo, type JsonValue } from './generations';
 import type { SettingsRepo } from './settings';
 
-export const EXPORT_FORMAT_VERSION = 1;
+const EXPORT_FORMAT_VERSION = 1;
 
 const MAX_TEXT = 20_000_000;
 const text = (max = MAX_TEXT) => z.string().max(max);
@@ -74,7 +74,7 @@ export function generationLine(g: GenerationRecord, documentUuid: string | null)
   return JSON.stringify({ type: 'generation', uuid, documentUuid, ...rest });
 }
 
-export function headerLine(schemaVersion: number): string {
+function headerLine(schemaVersion: number): string {
   return JSON.stringify({ type: 'tsuzuki-export', version: EXPORT_FORMAT_VERSION, schema: schemaVersion, exportedAt: new Date().toISOString() });
 }
 

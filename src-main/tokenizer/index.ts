@@ -36,6 +36,6 @@ export async function loadTokenizer(pathToSpieceModelOrDir: string): Promise<Tok
 }
 
 /** Same from bytes already in memory; `file` names the source in error messages. */
-export function tokenizerFromBytes(bytes: Uint8Array, file: string): Tokenizer {
+function tokenizerFromBytes(bytes: Uint8Array, file: string): Tokenizer {
   return new Tokenizer(file, new SentencePiece(readModelProto(bytes, file), file));
 }

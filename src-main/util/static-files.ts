@@ -18,7 +18,7 @@ const MIME: Record<string, string> = {
  * Maps a URL path to a file inside `root`, or null. Guards against traversal: decoded `..`, encoded slashes,
  * backslashes, NUL bytes and symlinks that lead out of `root` are all refused.
  */
-export async function resolveInside(root: string, urlPath: string): Promise<string | null> {
+async function resolveInside(root: string, urlPath: string): Promise<string | null> {
   let decoded: string;
   try {
     decoded = decodeURIComponent(urlPath);
