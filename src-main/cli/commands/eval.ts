@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { slidingPerplexity } from '../../engine/perplexity';
 import { GenerationRuntime } from '../../services/generation-runtime';
 import { TsuzukiError } from '../../util/errors';
 import { parseCommandArgs } from '../args';
@@ -7,11 +8,7 @@ import { deviceOption, numberOption } from './generate';
 
 const usage = 'tsuzuki eval --model <dir> --text FILE [--stride N] [--device …] [--threads N]';
 
-/**
- * Perplexity with a sliding window, as in Hugging Face's perplexity guide: windows of the model's full context
- * advance by `stride` tokens; each window scores only the tokens not scored before (the rest is context), and the
- * result is exp of the mean negative log-likelihood over all scored tokens.
- */
+/** Perplexity over the model's full context, sliding by `--stride` (half the context by default). */
 export const evaluate: Command = {
   name: 'eval',
   summary: "Perplexity of a converted model on a text file (sliding window), as JSON",
@@ -36,36 +33,20 @@ export const evaluate: Command = {
     try {
       const maxLength = runtime.generator.nPositions;
       const stride = numberOption('stride', values.stride, true, usage) ?? Math.floor(maxLength / 2);
-      if (stride < 1 || stride > maxLength) throw new TsuzukiError('invalid_argument', `--stride must be from 1 to ${maxLength}, got ${stride}.`);
       const ids = runtime.tokenizer.encodeContext(text);
-      if (ids.length < 2) throw new TsuzukiError('invalid_argument', `${values.text} has fewer than two tokens; there is nothing to score.`);
-      const session = runtime.generator.session;
-      let nll = 0;
-      let scored = 0;
       let windows = 0;
-      let previousEnd = 0;
-      for (let begin = 0; begin < ids.length; begin += stride) {
-        const end = Math.min(begin + maxLength, ids.length);
-        const window = ids.slice(begin, end);
-        const { logits, dims } = await session.forward({ ids: [window], attentionMask: [window.map(() => 1)], positionIds: [window.map((_, i) => i)] });
-        const vocab = dims[2];
-        // Token t of the window is predicted by the logits at t - 1; only tokens after the previous window's end count.
-        for (let t = Math.max(1, previousEnd - begin); t < window.length; t++) {
-          nll -= logProb(logits.subarray((t - 1) * vocab, t * vocab), window[t]!);
-          scored++;
-        }
-        windows++;
-        previousEnd = end;
-        process.stderr.write(`\rwindow ${windows}: ${end}/${ids.length} tokens`);
-        if (end === ids.length) break;
-      }
+      const result = await slidingPerplexity(runtime.generator.session, ids, {
+        maxLength,
+        stride,
+        onWindow: (end) => process.stderr.write(`\rwindow ${++windows}: ${end}/${ids.length} tokens`),
+      });
       process.stderr.write('\n');
       const report = {
-        perplexity: Math.exp(nll / scored),
-        meanNll: nll / scored,
+        perplexity: result.perplexity,
+        meanNll: result.meanNll,
         tokens: ids.length,
-        scoredTokens: scored,
-        windows,
+        scoredTokens: result.scoredTokens,
+        windows: result.windows,
         maxLength,
         stride,
         device: runtime.device,
@@ -79,12 +60,3 @@ export const evaluate: Command = {
     }
   },
 };
-
-/** log softmax(row)[id], in double precision. */
-function logProb(row: Float32Array, id: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
-  let sum = 0;
-  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
-  return row[id]! - max - Math.log(sum);
-}
