@@ -11,6 +11,22 @@ export type Activation = (typeof SUPPORTED_ACTIVATIONS)[number];
 
 const SUPPORTED_MODEL_TYPES = ['gpt2'] as const;
 
+/**
+ * Upper bounds on the sizes a config.json may give, checked before anything is sized from them (the tensor
+ * table, the graph, every buffer). Each is well above the GPT-2-family models Tsuzuki is for (rinna/japanese-gpt-1b:
+ * 24 layers, width 2048, 16 heads, vocab 44,928, 1,024 positions) and above the largest published GPT-2 variants,
+ * so only a damaged or crafted file reaches them: one such file once spent 42 s and 2.3 GB before failing.
+ */
+const LIMITS: Record<string, { max: number; why: string }> = {
+  n_layer: { max: 256, why: 'GPT-3 175B has 96 layers' },
+  n_embd: { max: 16_384, why: 'GPT-3 175B is 12,288 wide' },
+  n_head: { max: 256, why: 'GPT-3 175B has 96 heads' },
+  n_inner: { max: 65_536, why: '4 × the largest width' },
+  vocab_size: { max: 1_000_000, why: 'the largest SentencePiece vocabularies in use have about 256,000 pieces' },
+  n_positions: { max: 65_536, why: 'a longer window does not fit the memory of the machines Tsuzuki runs on' },
+  n_ctx: { max: 65_536, why: 'a longer window does not fit the memory of the machines Tsuzuki runs on' },
+};
+
 /** The keys without a transformers default that is safe to assume for an arbitrary checkpoint. */
 const REQUIRED_KEYS = ['model_type', 'vocab_size', 'n_embd', 'n_layer', 'n_head', 'n_positions'] as const;
 
@@ -88,9 +104,15 @@ export function parseGpt2Config(json: unknown, file: string): Gpt2Config {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
       throw new TsuzukiError('corrupt_file', `${file}: ${key} must be an integer ≥ ${min}, found ${JSON.stringify(v)}.`);
     }
+    const limit = LIMITS[key];
+    if (limit && v > limit.max) {
+      throw new TsuzukiError(
+        'unsupported',
+        `${file}: ${key} is ${v}, above the ${limit.max.toLocaleString('en-US')} Tsuzuki accepts (${limit.why}). The file is damaged or not a model Tsuzuki can run; download config.json again from the model's repository.`,
+      );
+    }
     return v;
   };
-  const optionalId = (key: string): number | null => (raw[key] === undefined || raw[key] === null ? null : int(key, 0));
   const flag = (key: string, fallback: boolean): boolean => {
     const v = raw[key];
     if (v === undefined) return fallback;
@@ -113,8 +135,9 @@ export function parseGpt2Config(json: unknown, file: string): Gpt2Config {
     );
   }
   const eps = raw['layer_norm_epsilon'] ?? 1e-5;
-  if (typeof eps !== 'number' || !(eps > 0)) {
-    throw new TsuzukiError('corrupt_file', `${file}: layer_norm_epsilon must be a positive number.`);
+  // Published models use 1e-12 to 1e-5; an epsilon near 1 would swamp the variance it guards.
+  if (typeof eps !== 'number' || !(eps > 0 && eps < 0.1)) {
+    throw new TsuzukiError('corrupt_file', `${file}: layer_norm_epsilon must be a positive number below 0.1, found ${JSON.stringify(eps)}.`);
   }
 
   // Variants of the GPT-2 attention that the converted graph does not reproduce: refuse rather than differ silently.
@@ -130,9 +153,20 @@ export function parseGpt2Config(json: unknown, file: string): Gpt2Config {
     }
   }
 
+  const vocabSize = int('vocab_size', 1);
+  // A special token the embedding has no row for could never be generated or looked up.
+  const optionalId = (key: string): number | null => {
+    if (raw[key] === undefined || raw[key] === null) return null;
+    const id = int(key, 0);
+    if (id >= vocabSize) {
+      throw new TsuzukiError('corrupt_file', `${file}: ${key} ${id} is outside the vocabulary (vocab_size ${vocabSize}). Download config.json again.`);
+    }
+    return id;
+  };
+
   return {
     modelType: 'gpt2',
-    vocabSize: int('vocab_size', 1),
+    vocabSize,
     nPositions: raw['n_positions'] !== undefined ? int('n_positions', 1) : int('n_ctx', 1),
     nEmbd,
     nLayer: int('n_layer', 1),

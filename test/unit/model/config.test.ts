@@ -114,6 +114,37 @@ describe('parseGpt2Config', () => {
     expect(thrown(() => parseGpt2Config({ ...RINNA, tie_word_embeddings: 'yes' }, 'c')).message).toMatch(/tie_word_embeddings/);
     expect(thrown(() => parseGpt2Config([RINNA], 'c')).code).toBe('corrupt_file');
   });
+
+  it.each([
+    ['n_layer', 10_000_000, 256],
+    ['n_embd', 16_384 * 16, 16_384],
+    ['n_head', 512, 256],
+    ['n_inner', 1 << 20, 65_536],
+    ['vocab_size', 2_000_000_000, 1_000_000],
+    ['n_positions', 1 << 24, 65_536],
+  ])('refuses %s = %i before anything is sized from it, naming the bound', (key, value, max) => {
+    const crafted = key === 'n_head' ? { ...RINNA, n_embd: 2048, n_head: value } : { ...RINNA, [key]: value };
+    const error = thrown(() => parseGpt2Config(crafted, '/m/config.json'));
+    expect(error.code).toBe('unsupported');
+    expect(error.message).toContain(`/m/config.json: ${key} is ${value}, above the ${max.toLocaleString('en-US')} Tsuzuki accepts (`);
+    expect(error.message).toMatch(/download config\.json again/);
+  });
+
+  it('refuses n_ctx beyond the bound in old configs, and the bounds themselves pass', () => {
+    const { n_positions: _, ...old } = RINNA;
+    expect(thrown(() => parseGpt2Config({ ...old, n_ctx: 70_000 }, 'c')).message).toMatch(/n_ctx is 70000, above the 65,536/);
+    const largest = { ...RINNA, n_layer: 256, n_embd: 16_384, n_head: 256, n_inner: 65_536, vocab_size: 1_000_000, n_positions: 65_536 };
+    expect(parseGpt2Config(largest, 'c')).toMatchObject({ nLayer: 256, nEmbd: 16_384, headDim: 64, vocabSize: 1_000_000 });
+  });
+
+  it('refuses special token ids outside the vocabulary and an epsilon that would swamp the variance', () => {
+    expect(thrown(() => parseGpt2Config({ ...RINNA, eos_token_id: 44_928 }, 'c')).message).toMatch(
+      /eos_token_id 44928 is outside the vocabulary \(vocab_size 44928\)/,
+    );
+    expect(thrown(() => parseGpt2Config({ ...RINNA, pad_token_id: 1e9 }, 'c')).code).toBe('corrupt_file');
+    expect(thrown(() => parseGpt2Config({ ...RINNA, layer_norm_epsilon: 1e300 }, 'c')).message).toMatch(/below 0\.1/);
+    expect(parseGpt2Config({ ...RINNA, layer_norm_epsilon: 1e-12, eos_token_id: 44_927 }, 'c').eosTokenId).toBe(44_927);
+  });
 });
 
 describe('readGpt2Config', () => {
