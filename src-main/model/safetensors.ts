@@ -21,8 +21,11 @@ const DTYPES: Record<string, StoredDtype> = {
 
 /**
  * Reads a `.safetensors` header (8-byte little-endian length, JSON, then the data) and checks every entry
- * against the file: known dtype, byte count = elements × item size, and data inside the file.
- * Only the header is read; tensor values stay on disk.
+ * against the file before anything is read or allocated from it: known dtype, a shape of non-negative integers,
+ * byte count = elements × item size, data inside the file, and, as the format requires (and its reference
+ * loader checks), tensors that tile the data area exactly: no two overlap, no bytes lie between or after them.
+ * A gap could hide other content and an overlap would make two weights share bytes. Only the header is read;
+ * tensor values stay on disk.
  */
 export async function readSafetensorsHeader(file: string): Promise<Map<string, StoredTensor>> {
   const corrupt = (why: string): TsuzukiError =>
@@ -49,6 +52,7 @@ export async function readSafetensorsHeader(file: string): Promise<Map<string, S
 
     const dataStart = 8 + n;
     const tensors = new Map<string, StoredTensor>();
+    const spans: Span[] = [];
     for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
       if (name === '__metadata__') continue;
       const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
@@ -75,6 +79,7 @@ export async function readSafetensorsHeader(file: string): Promise<Map<string, S
       }
       const [begin, end] = offsets as [number, number];
       const expected = elementCount(shape) * ITEM_SIZE[dtype];
+      if (!Number.isSafeInteger(expected)) throw corrupt(`tensor ${name} has an impossible shape ${JSON.stringify(shape)}`);
       if (end - begin !== expected) {
         throw corrupt(`tensor ${name} (${dtype} ${JSON.stringify(shape)}) needs ${expected} bytes but has ${end - begin}`);
       }
@@ -85,9 +90,31 @@ export async function readSafetensorsHeader(file: string): Promise<Map<string, S
         );
       }
       tensors.set(name, { file, dtype, shape: shape as number[], byteOffset: dataStart + begin, strides: null });
+      spans.push({ name, begin, end });
     }
+    checkTiling(spans, size - dataStart, corrupt);
     return tensors;
   } finally {
     await handle.close();
   }
+}
+
+interface Span {
+  name: string;
+  begin: number;
+  end: number;
+}
+
+/** Refuses overlapping tensors and bytes no tensor accounts for (`spans` are already inside the data area). */
+function checkTiling(spans: Span[], dataSize: number, corrupt: (why: string) => TsuzukiError): void {
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  let last: Span | null = null;
+  for (const span of spans) {
+    if (span.begin < covered) throw corrupt(`tensor ${span.name} overlaps tensor ${last!.name} (bytes ${span.begin}–${covered})`);
+    if (span.begin > covered) throw corrupt(`bytes ${covered}–${span.begin} of the data, before tensor ${span.name}, belong to no tensor`);
+    covered = span.end;
+    last = span;
+  }
+  if (covered < dataSize) throw corrupt(`${dataSize - covered} bytes after the last tensor belong to no tensor`);
 }

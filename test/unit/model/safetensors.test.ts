@@ -69,6 +69,49 @@ describe('readSafetensorsHeader', () => {
       safetensors({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, Buffer.alloc(12)),
       /is truncated: tensor a ends at byte \d+ but the file has \d+ bytes. Download it again/,
     ],
+    [
+      'two tensors over the same bytes',
+      safetensors(
+        {
+          a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
+          b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+        },
+        Buffer.alloc(16),
+      ),
+      /tensor b overlaps tensor a \(bytes 8–16\). Download it again/,
+    ],
+    [
+      'a tensor inside another (listed first)',
+      safetensors(
+        {
+          inner: { dtype: 'F16', shape: [2], data_offsets: [4, 8] },
+          outer: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
+        },
+        Buffer.alloc(16),
+      ),
+      /tensor inner overlaps tensor outer/,
+    ],
+    [
+      'bytes between tensors that no tensor accounts for',
+      safetensors(
+        {
+          a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+          b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+        },
+        Buffer.alloc(12),
+      ),
+      /bytes 4–8 of the data, before tensor b, belong to no tensor/,
+    ],
+    [
+      'bytes after the last tensor',
+      safetensors({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, Buffer.alloc(1004)),
+      /1000 bytes after the last tensor belong to no tensor/,
+    ],
+    [
+      'a shape whose element count overflows',
+      safetensors({ a: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 4] } }, Buffer.alloc(4)),
+      /tensor a has an impossible shape/,
+    ],
   ])('refuses %s, naming the file', async (_, bytes, message) => {
     const path = await file(bytes);
     const error = await readSafetensorsHeader(path).catch((e: unknown) => e);
