@@ -158,7 +158,9 @@ export function loadStateDictPickle(data: Uint8Array, file: string): Map<string,
         if (shape.length !== strides.length || shape.some((d) => d < 0) || strides.some((s) => s < 0)) {
           throw corrupt('tensor size and stride disagree');
         }
-        return { storage, storageOffset: int(a[1], 'storage offset'), shape, strides } satisfies PickledTensor;
+        const storageOffset = int(a[1], 'storage offset');
+        if (storageOffset < 0) throw corrupt(`storage offset ${storageOffset} is negative`);
+        return { storage, storageOffset, shape, strides } satisfies PickledTensor;
       }
     }
   };
@@ -380,6 +382,7 @@ export function loadStateDictPickle(data: Uint8Array, file: string): Map<string,
         if (!(type instanceof GlobalRef) || type.storageType === null) throw refuse('a persistent id with an unknown storage type');
         if (typeof key !== 'string') throw corrupt('storage key is not a string');
         const n = int(numel, 'storage size');
+        if (n < 0) throw corrupt(`storage ${key} has a negative size`);
         const known = storages.get(key);
         if (known && (known.dtype !== type.storageType || known.numel !== n)) throw corrupt(`storage ${key} is described twice differently`);
         const storage = known ?? { key, dtype: type.storageType, numel: n };

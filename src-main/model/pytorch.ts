@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { TsuzukiError } from '../util/errors';
 import { ITEM_SIZE } from './dtype';
 import { loadStateDictPickle } from './pickle';
-import { spanBytes, type StoredTensor } from './tensor-file';
+import { elementCount, spanBytes, type StoredTensor } from './tensor-file';
 import { readZipEntries, readZipEntry } from './zip';
 
 /**
@@ -49,6 +49,14 @@ export async function readPytorchCheckpoint(file: string): Promise<Map<string, S
       const item = ITEM_SIZE[t.storage.dtype];
       if (entry.size < t.storage.numel * item) {
         throw new TsuzukiError('corrupt_file', `${file}: the storage of ${name} is shorter than its ${t.storage.numel} elements. Download it again.`);
+      }
+      // Views never hold more elements than their storage unless elements repeat (stride 0, as expand() makes);
+      // no weight is saved that way, and reading one would allocate from the shape alone.
+      if (elementCount(t.shape) > t.storage.numel) {
+        throw new TsuzukiError(
+          'corrupt_file',
+          `${file}: tensor ${name} (shape [${t.shape.join(', ')}]) has more elements than its ${t.storage.numel}-element storage. Download it again.`,
+        );
       }
       const contiguous = t.strides.every((s, i) => t.shape[i] === 1 || s === t.shape.slice(i + 1).reduce((a, b) => a * b, 1));
       const tensor: StoredTensor = {

@@ -24,6 +24,12 @@ const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 const U32_MAX = 0xffffffff;
+/**
+ * Bounds on what is read whole: a GPT-2 state dict has one entry per tensor (a few hundred) and a pickle of tens of
+ * kilobytes, so these leave ample room while a crafted size (or a deflate bomb) cannot allocate gigabytes.
+ */
+const MAX_CENTRAL_DIRECTORY = 64 << 20;
+const MAX_WHOLE_ENTRY = 64 << 20;
 
 export async function readZipEntries(handle: FileHandle, file: string, fileSize: number): Promise<Map<string, ZipEntry>> {
   const corrupt = (why: string): TsuzukiError =>
@@ -63,8 +69,11 @@ export async function readZipEntries(handle: FileHandle, file: string, fileSize:
     }
   }
 
+  if (cdSize > MAX_CENTRAL_DIRECTORY) throw corrupt(`its central directory claims ${cdSize} bytes`);
   const cd = await read(cdOffset, cdSize);
   const entries = new Map<string, ZipEntry>();
+  /** Each entry's bytes, local header included: no two may share any, or one storage could be read as another. */
+  const spans: { name: string; begin: number; end: number }[] = [];
   let p = 0;
   for (let n = 0; n < count; n++) {
     if (p + 46 > cd.length || cd.readUInt32LE(p) !== CENTRAL) throw corrupt('bad central directory entry');
@@ -109,20 +118,43 @@ export async function readZipEntries(handle: FileHandle, file: string, fileSize:
         `${file} is truncated: entry ${name} ends at byte ${dataOffset + compressedSize} but the file has ${fileSize} bytes. Download it again.`,
       );
     }
+    // A stored entry's size is its byte count; a larger one would let a tensor read past the entry.
+    if (method === 0 && size !== compressedSize) throw corrupt(`entry ${name} claims ${size} bytes but stores ${compressedSize}`);
+    if (entries.has(name)) throw corrupt(`entry ${name} appears twice`);
     entries.set(name, { name, method, compressedSize, size, dataOffset });
+    spans.push({ name, begin: localOffset, end: dataOffset + compressedSize });
     p += 46 + nameLength + extraLength + commentLength;
+  }
+  spans.sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i]!.begin < spans[i - 1]!.end) throw corrupt(`entries ${spans[i - 1]!.name} and ${spans[i]!.name} overlap`);
   }
   return entries;
 }
 
 /** Reads a small entry whole (the pickle, the byte-order marker), inflating it if it was deflated. */
 export async function readZipEntry(handle: FileHandle, file: string, entry: ZipEntry): Promise<Buffer> {
+  const corrupt = (why: string, cause?: unknown): TsuzukiError =>
+    new TsuzukiError('corrupt_file', `${file}: entry ${entry.name} ${why}. Download it again.`, { cause });
+  if (entry.size > MAX_WHOLE_ENTRY || entry.compressedSize > MAX_WHOLE_ENTRY) {
+    throw corrupt(`claims ${Math.max(entry.size, entry.compressedSize)} bytes, more than such an entry ever holds (${MAX_WHOLE_ENTRY})`);
+  }
   const raw = Buffer.alloc(entry.compressedSize);
   const { bytesRead } = await handle.read(raw, 0, raw.length, entry.dataOffset);
   if (bytesRead !== raw.length) {
     throw new TsuzukiError('corrupt_file', `${file} is truncated inside ${entry.name}. Download it again.`);
   }
   if (entry.method === 0) return raw;
-  if (entry.method === 8) return inflateRawSync(raw);
+  if (entry.method === 8) {
+    let inflated: Buffer;
+    try {
+      // Never more than the declared size, so a deflate bomb stops at the first byte beyond it.
+      inflated = inflateRawSync(raw, { maxOutputLength: Math.max(entry.size, 1) });
+    } catch (cause) {
+      throw corrupt(`does not inflate to its declared ${entry.size} bytes (${(cause as Error).message})`, cause);
+    }
+    if (inflated.length !== entry.size) throw corrupt(`inflates to ${inflated.length} bytes, not its declared ${entry.size}`);
+    return inflated;
+  }
   throw new TsuzukiError('unsupported', `${file}: entry ${entry.name} uses zip compression method ${entry.method}; re-save the checkpoint with torch.save.`);
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTensorDtype, toFloat32 } from '../../../src-main/model/dtype';
 import { readPytorchCheckpoint } from '../../../src-main/model/pytorch';
@@ -13,6 +14,8 @@ interface ZipFileEntry {
   name: string;
   data: Uint8Array;
   method?: number;
+  /** The uncompressed size the headers declare (by default the data's length). */
+  size?: number;
 }
 
 /**
@@ -32,7 +35,7 @@ function zipArchive(entries: ZipFileEntry[], options: { zip64?: boolean; comment
     local.writeUInt16LE(e.method ?? 0, 8);
     local.writeUInt16LE(0x21, 12);
     local.writeUInt32LE(e.data.length, 18);
-    local.writeUInt32LE(e.data.length, 22);
+    local.writeUInt32LE(e.size ?? e.data.length, 22);
     local.writeUInt16LE(name.length, 26);
     parts.push(local, name, Buffer.from(e.data));
 
@@ -40,7 +43,7 @@ function zipArchive(entries: ZipFileEntry[], options: { zip64?: boolean; comment
     if (options.zip64) {
       extra.writeUInt16LE(0x0001, 0);
       extra.writeUInt16LE(24, 2);
-      extra.writeBigUInt64LE(BigInt(e.data.length), 4);
+      extra.writeBigUInt64LE(BigInt(e.size ?? e.data.length), 4);
       extra.writeBigUInt64LE(BigInt(e.data.length), 12);
       extra.writeBigUInt64LE(BigInt(offset), 20);
     }
@@ -51,7 +54,7 @@ function zipArchive(entries: ZipFileEntry[], options: { zip64?: boolean; comment
     header.writeUInt16LE(e.method ?? 0, 10);
     header.writeUInt16LE(0x21, 14);
     header.writeUInt32LE(options.zip64 ? 0xffffffff : e.data.length, 20);
-    header.writeUInt32LE(options.zip64 ? 0xffffffff : e.data.length, 24);
+    header.writeUInt32LE(options.zip64 ? 0xffffffff : (e.size ?? e.data.length), 24);
     header.writeUInt16LE(name.length, 28);
     header.writeUInt16LE(extra.length, 30);
     header.writeUInt32LE(options.zip64 ? 0xffffffff : offset, 42);
@@ -85,8 +88,11 @@ function zipArchive(entries: ZipFileEntry[], options: { zip64?: boolean; comment
   return Buffer.concat([...parts, cd, ...tail, end, comment]);
 }
 
-/** The protocol-2 pickle torch writes for `{'w': tensor}` with a 2×3 float32 tensor at storage offset 1 of key '0'. */
-function statePickle(storageType = 'FloatStorage'): Buffer {
+/**
+ * The protocol-2 pickle torch writes for `{'w': tensor}` with a 2×3 float32 tensor at storage offset 1 of key '0'
+ * (a 7-element storage); `view` replaces the opcodes of the storage offset, size and stride.
+ */
+function statePickle(storageType = 'FloatStorage', view = 'K\x01K\x02K\x03\x86K\x03K\x01\x86'): Buffer {
   const unicode = (s: string): Buffer => {
     const len = Buffer.alloc(4);
     len.writeUInt32LE(s.length);
@@ -100,7 +106,7 @@ function statePickle(storageType = 'FloatStorage'): Buffer {
     Buffer.from(`ctorch\n${storageType}\n`, 'latin1'),
     unicode('0'),
     unicode('cpu'),
-    Buffer.from('K\x07tQK\x01K\x02K\x03\x86K\x03K\x01\x86\x89ccollections\nOrderedDict\n)RtRu.', 'latin1'),
+    Buffer.from(`K\x07tQ${view}\x89ccollections\nOrderedDict\n)RtRu.`, 'latin1'),
   ]);
 }
 const STORAGE = new Float32Array([9, 1, 2, 3, 4, 5, 6]);
@@ -183,6 +189,61 @@ describe('readPytorchCheckpoint', () => {
     await expect(readPytorchCheckpoint(await file(zipArchive([storage])))).rejects.toThrow(/has no data\.pkl/);
     const short = { ...storage, data: storage.data.subarray(0, 20) };
     await expect(readPytorchCheckpoint(await file(zipArchive([pkl, short])))).rejects.toThrow(/shorter than its 7 elements/);
+  });
+
+  it.each([
+    ['a negative storage offset', 'J\xff\xff\xff\xffK\x02K\x03\x86K\x03K\x01\x86', /storage offset -1 is negative/],
+    [
+      'a million-by-million view of one element (stride 0), which would allocate from its shape',
+      'K\x00J\x40\x42\x0f\x00J\x40\x42\x0f\x00\x86K\x00K\x00\x86',
+      /tensor w \(shape \[1000000, 1000000\]\) has more elements than its 7-element storage/,
+    ],
+  ])('refuses a tensor with %s before reading it', async (_, view, message) => {
+    const path = await file(
+      zipArchive([
+        { name: 'a/data.pkl', data: statePickle('FloatStorage', view) },
+        { name: 'a/data/0', data: new Uint8Array(STORAGE.buffer) },
+      ]),
+    );
+    await expect(readPytorchCheckpoint(path)).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringMatching(message) });
+  });
+
+  it('refuses zip entries whose sizes or places do not hold up, before reading from them', async () => {
+    const pkl = { name: 'a/data.pkl', data: statePickle() };
+    const storage = { name: 'a/data/0', data: new Uint8Array(STORAGE.buffer) };
+    const refusal = async (bytes: Buffer): Promise<unknown> => readPytorchCheckpoint(await file(bytes)).catch((e: unknown) => e);
+
+    // A stored storage that claims its 7 floats but holds 5: the tensor would be read from the bytes after it.
+    const short = { ...storage, data: storage.data.subarray(0, 20), size: 28 };
+    expect(await refusal(zipArchive([pkl, short]))).toMatchObject({
+      code: 'corrupt_file',
+      message: expect.stringContaining('entry a/data/0 claims 28 bytes but stores 20'),
+    });
+
+    // Two entries over the same bytes.
+    const twice = zipArchive([pkl, storage, { ...storage, name: 'a/data/1' }]);
+    const central = twice.lastIndexOf('a/data/1') - 46;
+    twice.writeUInt32LE(twice.readUInt32LE(twice.lastIndexOf('a/data/0') - 46 + 42), central + 42);
+    expect(await refusal(twice)).toMatchObject({ code: 'corrupt_file', message: expect.stringContaining('entries a/data/0 and a/data/1 overlap') });
+
+    // A deflated pickle that inflates far beyond its declared size (a deflate bomb), one that is not deflate data,
+    // and one that declares more than a pickle ever holds.
+    const bomb = deflateRawSync(Buffer.concat([pkl.data, Buffer.alloc(16 << 20)]));
+    expect(await refusal(zipArchive([{ ...pkl, data: bomb, method: 8, size: pkl.data.length }, storage]))).toMatchObject({
+      code: 'corrupt_file',
+      message: expect.stringContaining(`entry a/data.pkl does not inflate to its declared ${pkl.data.length} bytes`),
+    });
+    expect(await refusal(zipArchive([{ ...pkl, data: Buffer.from('not deflate'), method: 8, size: 100 }, storage]))).toMatchObject({
+      code: 'corrupt_file',
+      message: expect.stringContaining('entry a/data.pkl does not inflate'),
+    });
+    expect(await refusal(zipArchive([{ ...pkl, data: bomb, method: 8, size: 0x7fffffff }, storage]))).toMatchObject({
+      code: 'corrupt_file',
+      message: expect.stringMatching(/entry a\/data\.pkl claims 2147483647 bytes, more than such an entry ever holds/),
+    });
+    // A deflated pickle of the right size still reads.
+    const deflated = { ...pkl, data: deflateRawSync(pkl.data), method: 8, size: pkl.data.length };
+    expect([...(await values(await file(zipArchive([deflated, storage])), 'w'))]).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('keeps non-float storages (legacy masks) recognisable', async () => {
