@@ -39,17 +39,10 @@ export class DocumentsService {
     return this.store.run((s) => s.documents.get(id));
   }
 
-  /** The autosave (debounced by the editor, and on blur and quit): text, memo and writing mode, each only if changed. */
+  /** The autosave (debounced by the editor, and on blur and quit): text, memo, writing mode and ranges in one transaction. */
   save(input: { id: number; body?: string; memo?: string; writingMode?: WritingMode; generatedRanges?: TextRange[] }): { id: number; updatedAt: number; revisionId: number | null; changed: boolean } {
-    return this.store.run((s) => {
-      const now = Date.now();
-      const text = input.body === undefined ? null : s.documents.save(input.id, input.body, now);
-      const meta = input.memo !== undefined || input.writingMode !== undefined ? s.documents.setMeta(input.id, input, now) : false;
-      const ranges = input.generatedRanges === undefined ? false : s.documents.setGeneratedRanges(input.id, input.generatedRanges);
-      const changed = (text?.changed ?? false) || meta || ranges;
-      const updatedAt = changed ? now : s.documents.summary(input.id).updatedAt;
-      return { id: input.id, updatedAt, revisionId: text?.revisionId ?? null, changed };
-    });
+    const { id, ...change } = input;
+    return { id, ...this.store.run((s) => s.documents.autosave(id, change)) };
   }
 
   /** To the trash, or with `permanent` (only from the trash) gone for good. */

@@ -314,27 +314,49 @@ export class DocumentsRepo {
    * A save of unchanged text writes nothing.
    */
   save(id: number, text: string, now = Date.now(), snapshotReason?: string): { updatedAt: number; revisionId: number | null; changed: boolean } {
-    const body = wellFormed(text);
+    return this.autosave(id, { body: text }, now, snapshotReason);
+  }
+
+  /**
+   * The editor's autosave: text, memo, writing mode and generated ranges, each only when given, in one transaction,
+   * so that a failure (or a crash) part-way leaves the previous version whole, never new text with an old memo.
+   */
+  autosave(
+    id: number,
+    change: { body?: string; memo?: string; writingMode?: WritingMode; generatedRanges?: TextRange[] },
+    now = Date.now(),
+    snapshotReason?: string,
+  ): { updatedAt: number; revisionId: number | null; changed: boolean } {
     const current = this.summary(id);
-    const layout = this.layoutOf(id);
-    const old = layout.body;
-    if (old === body) return { updatedAt: current.updatedAt, revisionId: null, changed: false };
+    const body = change.body === undefined ? null : wellFormed(change.body);
+    const layout = body === null ? null : this.layoutOf(id);
     const result = this.durably(() =>
       this.db.transaction(() => {
-        let revisionId: number | null = null;
-        const last = this.s.lastRevision.get(id) as { created_at: number } | undefined;
-        const { prefix, suffix } = commonEnds(old, body);
-        const large = old.length - prefix - suffix >= Math.max(LARGE_CHANGE_CHARS, old.length / 4);
-        if (snapshotReason) revisionId = this.snapshot(id, layout, current.updatedAt, snapshotReason);
-        else if (old.length > 0 && (large || !last || now - last.created_at >= REVISION_INTERVAL_MS)) {
-          revisionId = this.snapshot(id, layout, current.updatedAt, large ? 'large-change' : 'periodic');
-        }
-        return { updatedAt: now, revisionId, changed: true, layout: this.writeText(id, layout, body, now) };
+        const text = layout && body !== null && layout.body !== body ? this.replaceText(id, current, layout, body, now, snapshotReason) : null;
+        const meta = change.memo !== undefined || change.writingMode !== undefined ? this.setMeta(id, change, now) : false;
+        const ranges = change.generatedRanges === undefined ? false : this.setGeneratedRanges(id, change.generatedRanges);
+        return { text, changed: text !== null || meta || ranges };
       })(),
     );
-    this.remember(id, result.layout);
-    this.onQueued();
-    return { updatedAt: result.updatedAt, revisionId: result.revisionId, changed: true };
+    if (result.text) {
+      this.remember(id, result.text.layout);
+      this.onQueued();
+    }
+    return { updatedAt: result.changed ? now : current.updatedAt, revisionId: result.text?.revisionId ?? null, changed: result.changed };
+  }
+
+  /** Inside a transaction: snapshots the text `layout` stores when due (or for `snapshotReason`), then writes `body`. */
+  private replaceText(id: number, current: DocumentSummary, layout: Layout, body: string, now: number, snapshotReason?: string): { revisionId: number | null; layout: Layout } {
+    const old = layout.body;
+    let revisionId: number | null = null;
+    const last = this.s.lastRevision.get(id) as { created_at: number } | undefined;
+    const { prefix, suffix } = commonEnds(old, body);
+    const large = old.length - prefix - suffix >= Math.max(LARGE_CHANGE_CHARS, old.length / 4);
+    if (snapshotReason) revisionId = this.snapshot(id, layout, current.updatedAt, snapshotReason);
+    else if (old.length > 0 && (large || !last || now - last.created_at >= REVISION_INTERVAL_MS)) {
+      revisionId = this.snapshot(id, layout, current.updatedAt, large ? 'large-change' : 'periodic');
+    }
+    return { revisionId, layout: this.writeText(id, layout, body, now) };
   }
 
   /**

@@ -51,6 +51,22 @@ describe('documents, history, settings and db over the router', () => {
     expect((await ok('documents.restoreRevision', { id: doc.id, revisionId: overwrite.revisionId })).body).toBe('第一稿');
   });
 
+  it('an autosave is one transaction: a failure in its last statement leaves the previous text, memo and ranges', async () => {
+    const { store, ok, call } = await setup();
+    const doc = await ok('documents.create', { body: '第一稿。', memo: '旧メモ' });
+    await ok('documents.save', { id: doc.id, generatedRanges: [[0, 2]] });
+    // Fault injection: the ranges (written after the text and the memo) fail, as a full disk or a crash would.
+    store.db.exec("CREATE TEMP TRIGGER fail_ranges BEFORE UPDATE OF generated_ranges ON documents BEGIN SELECT RAISE(ABORT, 'injected'); END");
+    const failed = await call('documents.save', { id: doc.id, body: '第二稿。書き足した。', memo: '新メモ', writingMode: 'vertical', generatedRanges: [[4, 8]] });
+    expect(failed.ok).toBe(false);
+    store.db.exec('DROP TRIGGER temp.fail_ranges');
+    expect(await ok('documents.get', { id: doc.id })).toMatchObject({ body: '第一稿。', memo: '旧メモ', writingMode: 'horizontal', generatedRanges: [[0, 2]] });
+    expect(await ok('documents.revisions', { id: doc.id })).toEqual({ items: [] });
+    // The cached text is not the rolled-back one: the next save starts from what the file holds.
+    await ok('documents.save', { id: doc.id, body: '第一稿。続き。' });
+    expect(store.documents.get(doc.id).body).toBe('第一稿。続き。');
+  });
+
   it('history list, search (1, 2, 3+ characters), get with siblings, setStatus, delete, export, import', async () => {
     const { store, ok, call } = await setup();
     const doc = store.documents.create({ title: '猫の本', body: '吾輩は猫である。' });
