@@ -8,8 +8,8 @@ import { TsuzukiError } from '../util/errors';
 const SCHEMA = `
 syntax = "proto2";
 message TrainerSpec {
-  enum ModelType { UNIGRAM = 1; BPE = 2; WORD = 3; CHAR = 4; }
-  optional ModelType model_type = 3 [default = UNIGRAM];
+  // ModelType { UNIGRAM = 1; BPE = 2; WORD = 3; CHAR = 4; } read as its number, like a piece's type below.
+  optional int32 model_type = 3 [default = 1];
   optional int32 vocab_size = 4 [default = 8000];
   optional bool treat_whitespace_as_suffix = 24 [default = false];
   optional bool split_by_whitespace = 22 [default = true];
@@ -29,10 +29,11 @@ message NormalizerSpec {
 }
 message ModelProto {
   message SentencePiece {
-    enum Type { NORMAL = 1; UNKNOWN = 2; CONTROL = 3; USER_DEFINED = 4; BYTE = 6; UNUSED = 5; }
     optional string piece = 1;
     optional float score = 2;
-    optional Type type = 3 [default = NORMAL];
+    // The Type enum (PieceType below), read as its number: a proto2 decoder drops an unknown enum value and
+    // reports NORMAL, which would let a foreign file through; as a number it is seen and refused.
+    optional int32 type = 3 [default = 1];
   }
   repeated SentencePiece pieces = 1;
   optional TrainerSpec trainer_spec = 2;
@@ -103,13 +104,34 @@ function corrupt(file: string, why: string, cause?: unknown): TsuzukiError {
   );
 }
 
+/**
+ * At most this many pieces: the vocabulary bound config.json is held to (the largest SentencePiece vocabularies in
+ * use have about 256,000 pieces). Counted before decoding, so a crafted file cannot make millions of piece objects.
+ */
+export const MAX_PIECES = 1_000_000;
+
+/** Counts the top-level `pieces` fields without decoding them (throws on malformed wire data, as decoding would). */
+function countPieces(bytes: Uint8Array): number {
+  const reader = protobuf.Reader.create(bytes);
+  let count = 0;
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 1) count++;
+    reader.skipType(tag & 7);
+  }
+  return count;
+}
+
 /** Decodes and validates a serialized ModelProto; `file` only names the source in error messages. */
 export function readModelProto(bytes: Uint8Array, file: string): SentencePieceModel {
   if (bytes.length === 0) throw corrupt(file, 'the file is empty');
   let message: protobuf.Message;
   try {
+    const count = countPieces(bytes);
+    if (count > MAX_PIECES) throw corrupt(file, `it has ${count} pieces, more than the ${MAX_PIECES.toLocaleString('en-US')} Tsuzuki accepts`);
     message = type().decode(bytes);
   } catch (error) {
+    if (error instanceof TsuzukiError) throw error;
     throw corrupt(file, `protobuf decoding failed: ${error instanceof Error ? error.message : String(error)}`, error);
   }
   const obj = type().toObject(message, { defaults: true, longs: Number, enums: Number, bytes: Uint8Array }) as {
@@ -151,10 +173,12 @@ export function readModelProto(bytes: Uint8Array, file: string): SentencePieceMo
     eosPiece: t.eosPiece ?? '</s>',
     padPiece: t.padPiece ?? '<pad>',
   };
+  const modelTypeName = ['', 'unigram', 'BPE', 'word', 'char'][trainer.modelType];
+  if (!modelTypeName) throw corrupt(file, `its model type ${trainer.modelType} is no SentencePiece model type`);
   if (trainer.modelType !== 1) {
     throw new TsuzukiError(
       'unsupported',
-      `${file} is a SentencePiece ${['', 'unigram', 'BPE', 'word', 'char'][trainer.modelType] ?? 'unknown'} model; Tsuzuki reads unigram models only.`,
+      `${file} is a SentencePiece ${modelTypeName} model; Tsuzuki reads unigram models only.`,
     );
   }
   if (trainer.byteFallback) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -61,6 +61,15 @@ describe('corrupt, truncated and foreign files', () => {
   });
   it('a missing file is not_found', async () => {
     await expect(loadTokenizer(join(dir, 'nope.model'))).rejects.toMatchObject({ code: 'not_found' });
+  });
+  it('a file larger than any SentencePiece model is refused before it is read', async () => {
+    const file = join(dir, 'huge.model');
+    writeFileSync(file, good);
+    truncateSync(file, (64 << 20) + 1);
+    await expect(loadTokenizer(file)).rejects.toMatchObject({
+      code: 'corrupt_file',
+      message: expect.stringContaining(`${file} is ${(64 << 20) + 1} bytes, larger than any SentencePiece model`),
+    });
   });
 });
 
@@ -316,5 +325,24 @@ describe('hand-built models', () => {
   it('refuses a model without an unknown piece or with a piece twice', async () => {
     await expect(load(modelBytes([['a', 0, 1]]))).rejects.toMatchObject({ code: 'corrupt_file' });
     await expect(load(modelBytes([['<unk>', 0, 2], ['a', 0, 1], ['a', -1, 1]]))).rejects.toThrow(/defined twice/);
+  });
+
+  it('refuses more pieces than any vocabulary Tsuzuki accepts, before decoding them', async () => {
+    const pieces = Array.from({ length: 1_000_001 }, (): [string, number, number] => ['a', 0, 1]);
+    await expect(load(modelBytes(pieces))).rejects.toMatchObject({
+      code: 'corrupt_file',
+      message: expect.stringMatching(/spiece\.model is not a usable SentencePiece model \(it has 1000001 pieces, more than the 1,000,000 Tsuzuki accepts\)/),
+    });
+  });
+
+  it('refuses unknown piece and model types, which a proto2 decoder would quietly read as the defaults', async () => {
+    await expect(load(modelBytes([['<unk>', 0, 2], ['a', 0, 9]]))).rejects.toMatchObject({
+      code: 'corrupt_file',
+      message: expect.stringContaining('piece 1 has unknown type 9'),
+    });
+    await expect(load(modelBytes([['<unk>', 0, 2], ['a', 0, 1]], 7))).rejects.toMatchObject({
+      code: 'corrupt_file',
+      message: expect.stringContaining('is not a usable SentencePiece model (its model type 7 is no SentencePiece model type)'),
+    });
   });
 });
