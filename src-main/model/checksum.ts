@@ -81,6 +81,18 @@ export async function hashFile(
   });
 }
 
+/**
+ * What is wrong with the file at `path` (`missing`, its size, or its digest), or null when it is as expected.
+ * The size is compared first: a truncated file is found without reading it.
+ */
+export async function fileProblem(path: string, expected: Digest, size: number, signal?: AbortSignal): Promise<string | null> {
+  const actual = (await stat(path).catch(() => null))?.size;
+  if (actual === undefined) return 'missing';
+  if (actual !== size) return `size ${actual}, expected ${size}`;
+  const { hex } = await hashFile(path, expected.algorithm, { signal });
+  return hex === expected.value ? null : `${expected.algorithm} ${hex}, expected ${expected.value}`;
+}
+
 /** Whether the file at `path` has the expected digest. */
 export async function verifyFile(path: string, expected: Digest, signal?: AbortSignal): Promise<boolean> {
   const { hex } = await hashFile(path, expected.algorithm, { signal });

@@ -16,6 +16,7 @@ import { freeSpace as defaultFreeSpace, formatBytes, type FreeSpaceProbe } from 
 import { findCachedFile, findCachedSnapshot, hfCacheDirs } from './hf-cache';
 import { backoff, HubClient, selectModelFiles, type HubClientOptions, type HubFile, type RepoSnapshot } from './hub';
 import { isRetryable } from './hub-http';
+import { fileNameProblem } from './manifest';
 
 /** Written last into a download folder: its presence means every file is there and verified. */
 export const SOURCE_MANIFEST = 'tsuzuki-source.json';
@@ -26,7 +27,15 @@ export const sourceManifestSchema = z.object({
   revision: z.string(),
   commit: z.string(),
   endpoint: z.string().nullable(),
-  files: z.array(z.object({ path: z.string(), size: z.number(), algorithm: z.enum(['sha256', 'git-sha1']), digest: z.string() })),
+  files: z.array(
+    z.object({
+      // Files of the folder itself, as the manifest of a converted model names them.
+      path: z.string().refine((p) => fileNameProblem(p) === null, { error: (issue) => `${JSON.stringify(issue.input)} is not a plain file name` }),
+      size: z.number(),
+      algorithm: z.enum(['sha256', 'git-sha1']),
+      digest: z.string(),
+    }),
+  ),
   completedAt: z.string(),
 });
 export type SourceManifest = z.infer<typeof sourceManifestSchema>;

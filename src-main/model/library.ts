@@ -8,15 +8,16 @@
  * `<id>` is the repo id with `/` as `--` (rinna--japanese-gpt-1b). A folder only counts once its manifest exists,
  * and manifests are written last, so an interrupted download or conversion never shows up as installed.
  */
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { copyFile, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TsuzukiError } from '../util/errors';
-import { hashFile, type Digest } from './checksum';
+import { fileProblem, hashFile, type Digest } from './checksum';
 import { freeSpace as defaultFreeSpace, formatBytes, type FreeSpaceProbe } from './disk';
 import { selectModelFiles, type RepoSnapshot } from './hub';
 import { SOURCE_MANIFEST, sourceManifestSchema, type SourceManifest } from './hub-download';
-import { MANIFEST_FILE, readManifest, type Manifest } from './manifest';
+import { checkModelFiles, fileInsideProblem } from './integrity';
+import { MANIFEST_FILE, readManifest, VERIFIED_FILE } from './manifest';
 import { PRECISIONS, type Precision } from './weights';
 
 const LIBRARY_FILE = 'library.json';
@@ -141,21 +142,17 @@ export class ModelLibrary {
     return { id, precision: variant.precision, dir: variant.dir };
   }
 
-  /** Hashes every file again and compares with the manifests (source: the hub's checksums; converted: tsuzuki.json). */
+  /**
+   * Hashes every file again and compares with the manifests (source: the hub's checksums; converted: tsuzuki.json).
+   * A damaged converted model also loses its record of verified files, so that loading it hashes and refuses it.
+   */
   async verify(id: string, options: { signal?: AbortSignal } = {}): Promise<VerifyReport> {
     const model = await this.get(id);
     const files: VerifyReport['files'] = [];
     const check = async (part: VerifyReport['files'][number]['part'], dir: string, path: string, expected: Digest, size: number) => {
-      const full = join(dir, path);
-      const actualSize = (await stat(full).catch(() => null))?.size;
-      let problem: string | null = null;
-      if (actualSize === undefined) problem = 'missing';
-      else if (actualSize !== size) problem = `size ${actualSize}, expected ${size}`;
-      else {
-        const { hex } = await hashFile(full, expected.algorithm, { signal: options.signal });
-        if (hex !== expected.value) problem = `${expected.algorithm} ${hex}, expected ${expected.value}`;
-      }
+      const problem = await fileProblem(join(dir, path), expected, size, options.signal);
       files.push({ part, path, ok: problem === null, problem });
+      return problem === null;
     };
     if (model.source) {
       const manifest = await readSourceManifest(model.source.dir);
@@ -163,7 +160,9 @@ export class ModelLibrary {
     }
     for (const v of model.variants) {
       const manifest = await readManifest(v.dir);
-      for (const [path, f] of Object.entries(manifest.files.outputs)) await check(v.precision, v.dir, path, { algorithm: 'sha256', value: f.sha256 }, f.size);
+      let ok = true;
+      for (const [path, f] of Object.entries(manifest.files.outputs)) ok = (await check(v.precision, v.dir, path, { algorithm: 'sha256', value: f.sha256 }, f.size)) && ok;
+      if (!ok) await rm(join(v.dir, VERIFIED_FILE), { force: true });
     }
     return { id, ok: files.every((f) => f.ok), files };
   }
@@ -206,12 +205,12 @@ export class ModelLibrary {
     if (await exists(join(target, MANIFEST_FILE))) {
       throw new TsuzukiError('busy', `${id} already has a ${manifest.precision} model. Remove it first (\`tsuzuki models remove ${id} --converted\`).`);
     }
-    const files = [...Object.keys(manifest.files.outputs).filter((f) => f !== MANIFEST_FILE), MANIFEST_FILE];
-    await this.copyInto(from, target, files, options.signal);
-    const report = await this.verifyVariant(target, manifest, options.signal);
-    if (report.length > 0) {
+    await this.copyInto(from, target, [...Object.keys(manifest.files.outputs), MANIFEST_FILE], from, options.signal);
+    // Hashed once here; the first load finds them recorded as verified.
+    const { problem } = await checkModelFiles(target, manifest, options.signal);
+    if (problem) {
       await this.discard(id, target);
-      throw new TsuzukiError('corrupt_file', `${from} does not match its ${MANIFEST_FILE}: ${report.join('; ')}. Convert the model again.`);
+      throw new TsuzukiError('corrupt_file', `${from} does not match its ${MANIFEST_FILE} (${problem}). Convert the model again.`);
     }
     return this.get(id);
   }
@@ -231,7 +230,9 @@ export class ModelLibrary {
     if (await exists(join(target, SOURCE_MANIFEST))) {
       throw new TsuzukiError('busy', `${id} already has source files. Remove them first (\`tsuzuki models remove ${id} --source\`).`);
     }
-    await this.copyInto(from, target, wanted, options.signal);
+    // A Hugging Face cache's snapshot entries are links into the repo's blobs/ folder, two levels up.
+    const within = hfCacheOrigin(from).repo ? dirname(dirname(from)) : from;
+    await this.copyInto(from, target, wanted, within, options.signal);
     const files: SourceManifest['files'] = [];
     for (const path of wanted) {
       const known = existing?.files.find((f) => f.path === path);
@@ -255,10 +256,18 @@ export class ModelLibrary {
     return this.get(id);
   }
 
-  /** Copies files into a temp folder beside `target`, then renames it into place (after checking disk space). */
-  private async copyInto(from: string, target: string, files: string[], signal?: AbortSignal): Promise<void> {
+  /**
+   * Copies files into a temp folder beside `target`, then renames it into place (after checking disk space). Each
+   * must be a file whose real place is inside the folder `within`: a link that leads elsewhere is refused.
+   */
+  private async copyInto(from: string, target: string, files: string[], within: string, signal?: AbortSignal): Promise<void> {
+    const root = await realpath(within);
     let need = 0;
-    for (const f of files) need += (await stat(join(from, f))).size;
+    for (const f of files) {
+      const problem = await fileInsideProblem(root, join(from, f));
+      if (problem) throw new TsuzukiError('corrupt_file', `${join(from, f)} cannot be imported: ${problem}. Import a folder that holds the model's own files.`);
+      need += (await stat(join(from, f))).size;
+    }
     await mkdir(this.dir, { recursive: true });
     const free = await this.probeFreeSpace(this.dir);
     if (free < need) {
@@ -285,15 +294,6 @@ export class ModelLibrary {
     await rm(target, { recursive: true, force: true });
     const left = await readdir(this.modelDir(id)).catch(() => null);
     if (left && left.length === 0) await rm(this.modelDir(id), { recursive: true, force: true });
-  }
-
-  private async verifyVariant(dir: string, manifest: Manifest, signal?: AbortSignal): Promise<string[]> {
-    const problems: string[] = [];
-    for (const [path, f] of Object.entries(manifest.files.outputs)) {
-      const { hex, size } = await hashFile(join(dir, path), 'sha256', { signal }).catch(() => ({ hex: '', size: -1 }));
-      if (hex !== f.sha256 || size !== f.size) problems.push(`${path} ${size < 0 ? 'is missing' : 'differs'}`);
-    }
-    return problems;
   }
 
   private async read(id: string, state: LibraryState): Promise<InstalledModel> {
@@ -375,7 +375,7 @@ export async function readSourceManifest(dir: string): Promise<SourceManifest> {
     // Reported below as not a manifest.
   }
   const parsed = sourceManifestSchema.safeParse(json);
-  if (!parsed.success) throw new TsuzukiError('corrupt_file', `${file} is not a Tsuzuki source manifest. Download the model again.`);
+  if (!parsed.success) throw new TsuzukiError('corrupt_file', `${file} is not a Tsuzuki source manifest (${z.prettifyError(parsed.error)}). Download the model again.`);
   return parsed.data;
 }
 

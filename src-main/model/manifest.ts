@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { TsuzukiError } from '../util/errors';
@@ -11,8 +11,36 @@ export const MODEL_FILE = 'model.onnx';
 export const RUNTIME_FILE = 'runtime.onnx';
 export const DATA_FILE = 'model.onnx.data';
 export const TOKENIZER_FILE = 'spiece.model';
+/** What the last check of the files found matching (see integrity.ts); Tsuzuki's own, never a manifest's. */
+export const VERIFIED_FILE = 'verified.json';
 /** Bumped whenever the runtime graph's inputs or outputs change: the engine runs only the current one. */
 export const FORMAT_VERSION = 4;
+
+/** A real manifest is a few KB (about 100 io names for 24 layers); anything much larger is not one, and is not read. */
+const MAX_MANIFEST_BYTES = 1 << 20;
+
+/**
+ * Why `name` cannot be a file of a model's folder, or null when it can. Manifests come from any folder a user
+ * imports, and the library copies and reads the files they name: each must be a plain name in that folder (the
+ * converter and the downloader write nothing else), never a path that leads elsewhere.
+ */
+export function fileNameProblem(name: string): string | null {
+  if (name === '' || name === '.' || name === '..') return 'is not a file name';
+  if (name.length > 255) return 'is longer than a file name can be';
+  // `/` and `\` are separators, `:` starts a drive (`C:x`) or an NTFS stream; control characters include NUL.
+  if (/[/\\:]/.test(name) || [...name].some((c) => c < ' ' || c === '\x7f')) return 'is not a plain file name (it holds a separator, a drive, or a control character)';
+  return null;
+}
+
+/** A record keyed by file names, each checked by `fileNameProblem` and none of `reserved` (an issue names its entry). */
+function fileRecord<T extends z.ZodType>(entry: T, reserved: string[] = []) {
+  return z.record(z.string(), entry).superRefine((record, ctx) => {
+    for (const name of Object.keys(record)) {
+      const problem = reserved.includes(name) ? 'is a file Tsuzuki writes itself' : fileNameProblem(name);
+      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: `${JSON.stringify(name)} ${problem}` });
+    }
+  });
+}
 
 const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
 
@@ -48,7 +76,7 @@ export const manifestSchema = z.object({
     revision: z.string().nullable(),
   }),
   /** sha256 of every file read (`inputs`, relative to the source folder) and written (`outputs`). */
-  files: z.object({ inputs: z.record(z.string(), fileEntry), outputs: z.record(z.string(), fileEntry) }),
+  files: z.object({ inputs: fileRecord(fileEntry), outputs: fileRecord(fileEntry, [MANIFEST_FILE, VERIFIED_FILE]) }),
   converter: z.string(),
   createdAt: z.string(),
 });
@@ -59,16 +87,21 @@ export type FileEntry = z.infer<typeof fileEntry>;
 /** Reads and validates `<dir>/tsuzuki.json`. */
 export async function readManifest(dir: string): Promise<Manifest> {
   const file = join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    throw new TsuzukiError(
+  const unreadable = (cause: unknown) =>
+    new TsuzukiError(
       'not_found',
       `${file} could not be read: ${dir} is not a converted model folder. Convert a model with \`tsuzuki convert <hf-dir> <out-dir>\`.`,
       { cause },
     );
+  const { size } = await stat(file).catch((cause: unknown) => {
+    throw unreadable(cause);
+  });
+  if (size > MAX_MANIFEST_BYTES) {
+    throw new TsuzukiError('corrupt_file', `${file} is ${size} bytes, too large for a Tsuzuki model manifest (at most ${MAX_MANIFEST_BYTES}). Convert the model again.`);
   }
+  const text = await readFile(file, 'utf8').catch((cause: unknown) => {
+    throw unreadable(cause);
+  });
   let json: unknown;
   try {
     json = JSON.parse(text);

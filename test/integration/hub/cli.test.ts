@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { craftedManifestFolder } from '../../helpers/crafted-model';
 import { FakeHub, sha256, type FakeRepo } from '../../helpers/fake-hub';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -111,5 +112,14 @@ describe('tsuzuki models', () => {
     expect((await cli(['models', 'remove', 'rinna--tiny-gpt2']).result).code).toBe(0);
     expect(JSON.parse((await cli(['models', 'list']).result).stdout).models).toEqual([]);
     expect((await cli(['models', 'frobnicate']).result).code).toBe(2);
+  });
+
+  it('add <folder> refuses a folder whose manifest names a file outside it', async () => {
+    const crafted = await craftedManifestFolder(join(dir, 'attack'));
+    const refused = await cli(['models', 'add', crafted.folder]).result;
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('"../../../victim.txt" is not a plain file name');
+    expect(await readFile(crafted.victim, 'utf8')).toBe(crafted.precious);
+    expect(JSON.parse((await cli(['models', 'list']).result).stdout).models).toEqual([]);
   });
 });

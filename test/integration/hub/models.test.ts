@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelLibrary } from '../../../src-main/model/library';
 import { ModelsService, type ModelJobStatus, type ModelsServiceOptions } from '../../../src-main/services/models';
+import { craftedManifestFolder } from '../../helpers/crafted-model';
 import { FakeHub, sha256, type FakeRepo } from '../../helpers/fake-hub';
 
 const FIXTURES = new URL('../../fixtures/model/', import.meta.url).pathname;
@@ -238,6 +239,17 @@ describe('models service', () => {
     await expect(third.import({ path: damaged }).done).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringContaining('model.onnx') });
     expect((await third.list()).models).toEqual([]);
     expect((await readdir(join(dir, 'third')).catch(() => [])).filter((n) => n !== 'library.json')).toEqual([]);
+  });
+
+  it('the import job refuses a folder whose manifest names a file outside it, and writes nothing outside the library', async () => {
+    const crafted = await craftedManifestFolder(join(dir, 'attack'));
+    const events: ModelJobStatus[] = [];
+    const models = service(events);
+    await expect(models.import({ path: crafted.folder }).done).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringContaining('"../../../victim.txt"') });
+    expect(events.at(-1)).toMatchObject({ state: 'failed', error: { code: 'corrupt_file' } });
+    expect(await readFile(crafted.victim, 'utf8')).toBe(crafted.precious);
+    expect(await readdir(join(dir, 'attack'))).toEqual(['in', 'victim.txt']);
+    expect((await models.list()).models).toEqual([]);
   });
 
   it('reports a failed conversion and keeps the verified download for the next try', async () => {
