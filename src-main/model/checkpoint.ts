@@ -1,5 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { loadTokenizer } from '../tokenizer';
 import { TsuzukiError } from '../util/errors';
 import { readGpt2Config, type Gpt2Config } from './config';
 import { isTensorDtype, toFloat32, type TensorDtype } from './dtype';
@@ -147,6 +148,25 @@ export async function openCheckpoint(hfDir: string): Promise<Checkpoint> {
     },
     close: () => reader.close(),
   };
+}
+
+/**
+ * Refuses a tokenizer file that is not a SentencePiece unigram model, or one that does not fit `config`: every piece
+ * id must be a row of the embedding (the table may be larger than the vocabulary, padded, as rinna's is), and the
+ * special tokens config.json names must be pieces.
+ */
+export async function checkTokenizer(file: string, config: Gpt2Config): Promise<void> {
+  const pieces = (await loadTokenizer(file)).vocabSize;
+  const mismatch = (why: string): TsuzukiError =>
+    new TsuzukiError(
+      'corrupt_file',
+      `${file} ${why}: the tokenizer does not belong to these weights. Download spiece.model and config.json from the same repository.`,
+    );
+  if (pieces > config.vocabSize) throw mismatch(`has ${pieces} pieces but config.json's vocab_size is ${config.vocabSize}`);
+  const special = { bos_token_id: config.bosTokenId, eos_token_id: config.eosTokenId, pad_token_id: config.padTokenId };
+  for (const [key, id] of Object.entries(special)) {
+    if (id !== null && id >= pieces) throw mismatch(`has ${pieces} pieces, so no piece for config.json's ${key} ${id}`);
+  }
 }
 
 async function firstExisting(dir: string): Promise<(typeof WEIGHT_FILES)[number] & { path: string }> {

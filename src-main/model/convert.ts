@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { TsuzukiError } from '../util/errors';
-import { openCheckpoint } from './checkpoint';
+import { checkTokenizer, openCheckpoint } from './checkpoint';
 import { DataFileWriter } from './data-file';
 import { decoderIoNames, buildGpt2Graph, type GraphLayout } from './gpt2-graph';
 import { GraphBuilder } from './graph';
@@ -67,6 +67,7 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
     if (!(await stat(tokenizer).then((s) => s.isFile(), () => false))) {
       throw new TsuzukiError('not_found', `${tokenizer} is missing. Download the model's tokenizer (spiece.model) into ${checkpoint.dir}.`);
     }
+    await checkTokenizer(tokenizer, checkpoint.config);
     await mkdir(dirname(tmp), { recursive: true });
     await mkdir(tmp);
     const report = options.onProgress ?? (() => undefined);
