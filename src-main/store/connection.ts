@@ -31,7 +31,7 @@ export interface OpenReport {
 const SQLITE_HEADER = 'SQLite format 3\0';
 
 /** What the first bytes of the file say it is. */
-function inspectFile(path: string): 'missing' | 'empty' | 'sqlite' | 'truncated' | 'foreign' {
+export function inspectFile(path: string): 'missing' | 'empty' | 'sqlite' | 'truncated' | 'foreign' {
   if (!existsSync(path)) return 'missing';
   const stat = statSync(path);
   if (stat.isDirectory()) throw new TsuzukiError('invalid_argument', `${path} is a folder, not a database file. Choose a file.`);

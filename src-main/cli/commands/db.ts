@@ -1,3 +1,4 @@
+import { checkFile } from '../../store/check';
 import { defaultDatabasePath } from '../../store/location';
 import { Store } from '../../store/store';
 import { TsuzukiError } from '../../util/errors';
@@ -8,7 +9,7 @@ const usage = 'tsuzuki db check|backup [--db FILE]';
 
 export const db: Command = {
   name: 'db',
-  summary: 'Check a Tsuzuki database fully (integrity_check) or take an online backup of it; prints JSON',
+  summary: 'Check a Tsuzuki database fully (integrity_check, read-only: writes nothing) or take an online backup of it; prints JSON',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(usage, args, { db: { type: 'string', default: defaultDatabasePath() } });
@@ -16,17 +17,18 @@ export const db: Command = {
     if ((action !== 'check' && action !== 'backup') || rest.length > 0) {
       throw new TsuzukiError('invalid_argument', `${action === undefined ? 'missing action' : `unknown action "${[action, ...rest].join(' ')}"`}\nUsage: ${usage}`);
     }
-    // Never create, never recover here: a damaged or foreign file is reported (exit 1) and left as it is.
-    const store = await Store.open(values.db, { create: false });
-    try {
-      if (action === 'backup') {
-        process.stdout.write(JSON.stringify(await store.backup(), null, 2) + '\n');
-        return 0;
-      }
-      const result = store.check();
+    if (action === 'check') {
+      // Writes nothing (no migration, no journal mode, no file beside it): works on a read-only file or folder.
+      const result = checkFile(values.db);
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       if (!result.ok) process.stderr.write(`tsuzuki db: ${values.db} is damaged: ${result.integrity.slice(0, 3).join('; ')}\n`);
       return result.ok ? 0 : 1;
+    }
+    // Never create, never recover here: a damaged or foreign file is reported (exit 1) and left as it is.
+    const store = await Store.open(values.db, { create: false });
+    try {
+      process.stdout.write(JSON.stringify(await store.backup(), null, 2) + '\n');
+      return 0;
     } finally {
       store.close();
     }

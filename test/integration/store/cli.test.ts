@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../src-main/store/connection';
+import { migrations } from '../../../src-main/store/migrations';
 import { Store } from '../../../src-main/store/store';
 import { generation } from '../../unit/store/helpers';
 import { repoRoot } from './spawn';
@@ -80,6 +82,32 @@ describe('tsuzuki db', () => {
     const backup = await tsuzuki('db', 'backup', '--db', db);
     expect(backup.code).toBe(0);
     expect(JSON.parse(backup.stdout).path).toContain(`${db}-backups`);
+  });
+
+  it('check writes nothing: a read-only file in a read-only folder, of an older schema, in rollback-journal mode', async () => {
+    const folder = join(dir, 'read-only');
+    mkdirSync(folder);
+    const file = join(folder, 'old.db');
+    const { db: old } = await openDatabase(file, { migrations: migrations.slice(0, -1) });
+    old.prepare("INSERT INTO documents (uuid, title, created_at, updated_at) VALUES ('doc-1', '古い', 1, 1)").run();
+    old.pragma('journal_mode = DELETE');
+    old.close();
+    chmodSync(file, 0o444);
+    chmodSync(folder, 0o555);
+    const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
+    const mtime = statSync(file).mtimeMs;
+    try {
+      const check = await tsuzuki('db', 'check', '--db', file);
+      expect(check.stderr).toBe('');
+      expect(check.code).toBe(0);
+      expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, schemaVersion: migrations.length - 1, documents: 1 });
+    } finally {
+      chmodSync(folder, 0o755);
+    }
+    // As root, permissions stop nothing: what proves it is that nothing changed (no migration, no journal mode).
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(sha);
+    expect(statSync(file).mtimeMs).toBe(mtime);
+    expect(readdirSync(folder)).toEqual(['old.db']);
   });
 
   it('exits 1 with a clear message for a foreign or damaged file, and leaves it as it was', async () => {
