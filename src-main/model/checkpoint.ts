@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadTokenizer } from '../tokenizer';
 import { TsuzukiError } from '../util/errors';
@@ -180,8 +180,15 @@ async function firstExisting(dir: string): Promise<(typeof WEIGHT_FILES)[number]
   );
 }
 
+/** A shard index has one line of about 100 bytes per tensor; this allows some 160,000 tensors. */
+const MAX_INDEX_BYTES = 16 << 20;
+
 /** Reads a `*.index.json` (`{weight_map: {tensor: shard file}}`): shard path → the tensors it must hold. */
 async function readShardIndex(dir: string, indexFile: string): Promise<Map<string, string[]>> {
+  const { size } = await stat(indexFile);
+  if (size > MAX_INDEX_BYTES) {
+    throw new TsuzukiError('corrupt_file', `${indexFile} is ${size} bytes, too large for a shard index (at most ${MAX_INDEX_BYTES}). Download it again.`);
+  }
   let index: unknown;
   try {
     index = JSON.parse(await readFile(indexFile, 'utf8'));

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsuzukiError } from '../util/errors';
 
@@ -53,13 +53,24 @@ export interface Gpt2Config {
   padTokenId: number | null;
 }
 
+/** A GPT-2 config.json is a few kilobytes; a larger file is refused before it is read into memory. */
+const MAX_CONFIG_BYTES = 1 << 20;
+
 /** Reads and validates `<dir>/config.json`. */
 export async function readGpt2Config(dir: string): Promise<Gpt2Config> {
   const file = join(dir, 'config.json');
   let text: string;
   try {
+    const { size } = await stat(file);
+    if (size > MAX_CONFIG_BYTES) {
+      throw new TsuzukiError(
+        'corrupt_file',
+        `${file} is ${size} bytes, too large for a model's config.json (at most ${MAX_CONFIG_BYTES}). Download it again from the model's repository.`,
+      );
+    }
     text = await readFile(file, 'utf8');
   } catch (cause) {
+    if (cause instanceof TsuzukiError) throw cause;
     throw new TsuzukiError(
       'not_found',
       `${file} could not be read (${(cause as Error).message}). A Hugging Face model folder needs its config.json; download it with the weights.`,

@@ -202,6 +202,11 @@ describe('openCheckpoint on damaged or hostile folders', () => {
     await expect(openCheckpoint(dir)).rejects.toThrow(/invalid shard name/);
     await writeFile(indexPath, '{"metadata": {}}');
     await expect(openCheckpoint(dir)).rejects.toThrow(/no weight_map/);
+    await truncate(indexPath, (16 << 20) + 1);
+    await expect(openCheckpoint(dir)).rejects.toMatchObject({
+      code: 'corrupt_file',
+      message: expect.stringContaining(`${indexPath} is ${(16 << 20) + 1} bytes, too large for a shard index`),
+    });
   });
 
   it('reads a sharded PyTorch checkpoint (pytorch_model.bin.index.json)', async () => {

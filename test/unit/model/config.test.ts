@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -162,5 +162,16 @@ describe('readGpt2Config', () => {
     await expect(readGpt2Config(dir)).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining(join(dir, 'config.json')) });
     await writeFile(join(dir, 'config.json'), '{"model_type": "gpt2",');
     await expect(readGpt2Config(dir)).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringContaining('not valid JSON') });
+  });
+
+  it('refuses a config.json too large to be one before reading it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsuzuki-config-'));
+    dirs.push(dir);
+    await writeFile(join(dir, 'config.json'), JSON.stringify(RINNA));
+    await truncate(join(dir, 'config.json'), (1 << 20) + 1);
+    await expect(readGpt2Config(dir)).rejects.toMatchObject({
+      code: 'corrupt_file',
+      message: expect.stringContaining(`${join(dir, 'config.json')} is ${(1 << 20) + 1} bytes, too large for a model's config.json`),
+    });
   });
 });
