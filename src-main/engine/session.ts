@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type * as OrtModule from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TsuzukiError } from '../util/errors';
-import { MODEL_FILE, RUNTIME_FILE, readManifest, type Manifest } from '../model/manifest';
+import { checkModelFiles } from '../model/integrity';
+import { MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, readManifest, type Manifest } from '../model/manifest';
 import { DeviceKvCache, DeviceKvOps } from './device-kv-cache';
 import { KvCache, type CacheData, type Kv } from './kv-cache';
 
@@ -66,6 +67,14 @@ export class DecoderSession {
 
   static async load(dir: string, options: SessionOptions = {}): Promise<DecoderSession> {
     const manifest = await readManifest(dir);
+    // A damaged weight file loads without a word from onnxruntime and then writes garbage.
+    const { problem } = await checkModelFiles(dir, manifest);
+    if (problem) {
+      throw new TsuzukiError(
+        'corrupt_file',
+        `The model in ${dir} is damaged: its files do not match ${MANIFEST_FILE} (${problem}). Download or convert it again (\`tsuzuki models verify\` checks every model).`,
+      );
+    }
     const ort = await loadOrt();
     const provider = options.executionProvider ?? 'cpu';
     const onDevice = provider === 'webgpu';
