@@ -203,8 +203,8 @@ async function readShardIndex(dir: string, indexFile: string): Promise<Map<strin
   }
   const shards = new Map<string, string[]>();
   for (const [tensor, shard] of Object.entries(weightMap)) {
-    // A shard name is a file next to the index, never a path elsewhere.
-    if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\') || shard === '..' || shard === '.') {
+    // A shard name is a file next to the index, never a path elsewhere (nor the folder itself, nor a NUL byte).
+    if (typeof shard !== 'string' || !/^[^/\\\0]+$/.test(shard) || shard === '..' || shard === '.') {
       throw new TsuzukiError('corrupt_file', `${indexFile}: tensor ${tensor} maps to an invalid shard name. Download it again.`);
     }
     const path = join(dir, shard);

@@ -200,6 +200,10 @@ describe('openCheckpoint on damaged or hostile folders', () => {
 
     await writeFile(indexPath, JSON.stringify({ weight_map: { ...index.weight_map, 'transformer.wte.weight': '../x.safetensors' } }));
     await expect(openCheckpoint(dir)).rejects.toThrow(/invalid shard name/);
+    for (const shard of ['', 'model\0.safetensors', '..\\x.safetensors']) {
+      await writeFile(indexPath, JSON.stringify({ weight_map: { ...index.weight_map, 'transformer.wte.weight': shard } }));
+      await expect(openCheckpoint(dir)).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringContaining('invalid shard name') });
+    }
     await writeFile(indexPath, '{"metadata": {}}');
     await expect(openCheckpoint(dir)).rejects.toThrow(/no weight_map/);
     await truncate(indexPath, (16 << 20) + 1);
