@@ -11,6 +11,7 @@ import type { ConvertProgress } from '../model/convert';
 import type { FreeSpaceProbe } from '../model/disk';
 import { checkRepoId, type HubClientOptions } from '../model/hub';
 import { downloadModel, SOURCE_MANIFEST, type DownloadHandle, type DownloadProgress } from '../model/hub-download';
+import { checkModelFiles } from '../model/integrity';
 import { ModelLibrary, modelIdFor, readSourceManifest, type ActiveModel, type InstalledModel, type RemovePart, type VerifyReport } from '../model/library';
 import type { Manifest } from '../model/manifest';
 import type { Precision } from '../model/weights';
@@ -241,13 +242,17 @@ export class ModelsService {
     await rm(this.library.variantDir(id, precision), { recursive: true, force: true });
     this.update(job, { stage: 'convert' });
     const origin = await readSourceManifest(this.library.sourceDir(id));
-    await this.convert(this.library.sourceDir(id), this.library.variantDir(id, precision), {
+    const dir = this.library.variantDir(id, precision);
+    const manifest = await this.convert(this.library.sourceDir(id), dir, {
       precision,
       ...(blockSize !== undefined ? { blockSize } : {}),
       ...(origin.repo && origin.commit ? { source: { repo: origin.repo, revision: origin.commit } } : {}),
       signal: job.controller.signal,
       onProgress: (p) => this.update(job, { convert: p }),
     });
+    // Hashed here, while the job shows its progress, rather than on the first load, which would wait for it.
+    const { problem } = await checkModelFiles(dir, manifest, job.controller.signal);
+    if (problem) throw new TsuzukiError('corrupt_file', `The conversion into ${dir} does not match its own manifest (${problem}). Add the model again.`);
   }
 
   private async finish(job: RunningJob, id: string, precision: Precision, activate: boolean | undefined): Promise<InstalledModel> {

@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkModelFiles } from '../../../src-main/model/integrity';
 import { ModelLibrary } from '../../../src-main/model/library';
+import { readManifest } from '../../../src-main/model/manifest';
 import { ModelsService, type ModelJobStatus, type ModelsServiceOptions } from '../../../src-main/services/models';
 import { craftedManifestFolder } from '../../helpers/crafted-model';
 import { FakeHub, sha256, type FakeRepo } from '../../helpers/fake-hub';
@@ -58,6 +60,8 @@ describe('models service', () => {
     const manifest = JSON.parse(await readFile(join(model.variants[0]!.dir, 'tsuzuki.json'), 'utf8'));
     expect(manifest.source).toMatchObject({ repo: tiny.id, revision: tiny.commit });
     expect(manifest.files.inputs['model.safetensors'].sha256).toBe(sha256(tiny.files['model.safetensors']!));
+    // Hashed within the job: the first load finds every file verified and hashes nothing.
+    expect(await checkModelFiles(model.variants[0]!.dir, await readManifest(model.variants[0]!.dir))).toEqual({ problem: null, hashed: [] });
 
     const stages = [...new Set(events.map((e) => e.stage))];
     expect(stages).toEqual(['download', 'convert', 'done']);
@@ -231,6 +235,7 @@ describe('models service', () => {
     // tsuzuki.json names the source repo, so the import lands under the same id.
     expect(imported).toMatchObject({ id: 'rinna--tiny-gpt2', repo: tiny.id, source: null, active: 'fp32' });
     expect((await other.verify(imported.id)).ok).toBe(true);
+    expect(await checkModelFiles(imported.variants[0]!.dir, await readManifest(imported.variants[0]!.dir))).toEqual({ problem: null, hashed: [] });
 
     const damaged = join(dir, 'damaged');
     await cp(exported, damaged, { recursive: true });
