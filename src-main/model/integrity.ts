@@ -14,7 +14,7 @@ import { VERIFIED_FILE, type Manifest } from './manifest';
 const verifiedSchema = z.record(z.string(), z.object({ sha256: z.string(), size: z.number(), mtimeMs: z.number() }));
 type Verified = z.infer<typeof verifiedSchema>;
 
-export interface ModelFilesCheck {
+interface ModelFilesCheck {
   /** The first file that does not match and how (`model.onnx.data: size 100, expected 721920`); null when all match. */
   problem: string | null;
   /** The files this check hashed; the others were as they were when they last matched. */
