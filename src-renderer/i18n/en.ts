@@ -191,6 +191,10 @@ export const en: Record<MessageKey, string> = {
   'errors.invalid': 'A value is not valid. Check the settings.',
   'errors.cancelled': 'Cancelled.',
   'errors.internal': 'Something unexpected happened. Try again; if it persists, restart the app.',
+  'errors.invalid_payload': 'What was sent could not be accepted (too large, or not in the expected form). Send less, or reload the page, and try again.',
+  'errors.unknown_channel': 'The window and the app are from different versions. Restart the app (or tsuzuki serve).',
+  'errors.foreign_file': 'This is not a Tsuzuki file. It was left untouched; choose another file.',
+  'errors.detail': 'Details',
   'history.import': 'Import (JSONL)',
   'history.imported': 'Added {generations} generations and {documents} documents (duplicates are skipped).',
 };

@@ -190,6 +190,10 @@ export const ja = {
   'errors.invalid': '値が正しくありません。設定を確かめてください。',
   'errors.cancelled': 'キャンセルしました。',
   'errors.internal': '予期しないエラーが起きました。もう一度試し、続くようならアプリを再起動してください。',
+  'errors.invalid_payload': '送った内容を受け付けられませんでした(大きすぎるか、形式が違います)。内容を減らすか、ページを読み込み直してから、もう一度試してください。',
+  'errors.unknown_channel': '画面とアプリ本体の版が合っていません。アプリ(または tsuzuki serve)を起動し直してください。',
+  'errors.foreign_file': 'Tsuzuki のファイルではありません。そのファイルには手を付けていません。別のファイルを選んでください。',
+  'errors.detail': '詳細',
   'history.import': '読み込み(JSONL)',
   'history.imported': '生成 {generations} 件、文書 {documents} 件を追加しました(重複は読み込みません)。',
 } as const;
