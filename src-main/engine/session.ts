@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type * as OrtModule from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TsuzukiError } from '../util/errors';
+import { checkCommandLine } from './command-line';
 import { checkModelFiles } from '../model/integrity';
 import { MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, readManifest, type Manifest } from '../model/manifest';
 import { DeviceKvCache, DeviceKvOps } from './device-kv-cache';
@@ -9,9 +10,13 @@ import { KvCache, type CacheData, type Kv } from './kv-cache';
 
 type Ort = typeof OrtModule;
 
-/** onnxruntime is imported on first use, so a broken native library cannot stop the app from starting. */
+/**
+ * onnxruntime is imported on first use, so a broken native library cannot stop the app from starting. Every session
+ * is created through here, after the check that keeps onnxruntime from crashing on a long command line.
+ */
 let ortModule: Promise<Ort> | undefined;
 export function loadOrt(): Promise<Ort> {
+  checkCommandLine();
   ortModule ??= import('onnxruntime-node');
   return ortModule;
 }

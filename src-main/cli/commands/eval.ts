@@ -1,12 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { slidingPerplexity } from '../../engine/perplexity';
 import { GenerationRuntime } from '../../services/generation-runtime';
 import { TsuzukiError } from '../../util/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
+import { readTextInput } from '../text-input';
 import { deviceOption, numberOption } from './generate';
 
-const usage = 'tsuzuki eval --model <dir> --text FILE [--stride N] [--device …] [--threads N]';
+const usage = 'tsuzuki eval --model <dir> --text FILE|- (standard input) [--stride N] [--device …] [--threads N]';
 
 /** Perplexity over the model's full context, sliding by `--stride` (half the context by default). */
 export const evaluate: Command = {
@@ -22,12 +22,8 @@ export const evaluate: Command = {
     );
     if (!values.model || !values.text) throw new TsuzukiError('invalid_argument', `--model and --text are required.\nUsage: ${usage}`);
     const threads = numberOption('threads', values.threads, true, usage);
-    let text: string;
-    try {
-      text = await readFile(values.text, 'utf8');
-    } catch (cause) {
-      throw new TsuzukiError('not_found', `Cannot read ${values.text}: ${(cause as Error).message}`, { cause });
-    }
+    const stdin = values.text === '-';
+    const text = await readTextInput({ argument: stdin ? '-' : undefined, file: stdin ? undefined : values.text, fileOption: 'text', what: 'text', usage });
     const started = performance.now();
     const runtime = await GenerationRuntime.open(values.model, { device: deviceOption(values.device, usage), ...(threads ? { threads } : {}) });
     try {

@@ -8,10 +8,12 @@ import { GenerationRuntime } from '../../services/generation-runtime';
 import { TsuzukiError } from '../../util/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
+import { readTextInput } from '../text-input';
 
 const usage =
   'tsuzuki generate --model <dir> [--device auto|cpu|cuda|dml|webgpu|coreml] [--max-new-tokens N] [--min-new-tokens N] ' +
-  '[--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--no-sample] [--seed S] [--num N] [--threads N] [--json] PROMPT';
+  '[--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--no-sample] [--seed S] [--num N] [--threads N] [--json] ' +
+  'PROMPT | - (standard input) | --prompt-file FILE';
 
 /** A numeric option: undefined when absent, else a finite number (integer when asked). */
 export function numberOption(name: string, value: string | undefined, integer: boolean, commandUsage: string): number | undefined {
@@ -40,11 +42,12 @@ export function providerOption(value: string | undefined, commandUsage: string):
 
 export const generate: Command = {
   name: 'generate',
-  summary: 'Continue PROMPT with a converted model, streaming the text (--json: ids, texts and timings as JSON)',
+  summary: 'Continue PROMPT (or standard input, or a file) with a converted model, streaming the text (--json: ids, texts and timings as JSON)',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(usage, args, {
       model: { type: 'string' },
+      'prompt-file': { type: 'string' },
       device: { type: 'string' },
       'max-new-tokens': { type: 'string' },
       'min-new-tokens': { type: 'string' },
@@ -59,8 +62,7 @@ export const generate: Command = {
       json: { type: 'boolean', default: false },
     });
     if (!values.model) throw new TsuzukiError('invalid_argument', `--model is required.\nUsage: ${usage}`);
-    if (positionals.length !== 1) throw new TsuzukiError('invalid_argument', `Give exactly one PROMPT (quote it).\nUsage: ${usage}`);
-    const prompt = positionals[0]!;
+    if (positionals.length > 1) throw new TsuzukiError('invalid_argument', `Give exactly one PROMPT (quote it).\nUsage: ${usage}`);
     const int = (name: string) => numberOption(name, values[name as keyof typeof values] as string | undefined, true, usage);
     const float = (name: string) => numberOption(name, values[name as keyof typeof values] as string | undefined, false, usage);
     const maxNewTokens = int('max-new-tokens') ?? 60;
@@ -81,6 +83,7 @@ export const generate: Command = {
     // Checked before the model loads (seconds at full size); the generator checks them again for every other caller.
     if (sampling.doSample) validateSeed(seed);
     checkAlternatives(n, sampling.doSample);
+    const prompt = await readTextInput({ argument: positionals[0], file: values['prompt-file'], fileOption: 'prompt-file', what: 'prompt', usage });
 
     const runtime = await GenerationRuntime.open(values.model, { device: deviceOption(values.device, usage), ...(threads ? { threads } : {}) });
     try {

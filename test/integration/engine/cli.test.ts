@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,11 +9,14 @@ import { convertTiny, type TinyModel } from './tiny-model';
 
 const bin = fileURLToPath(new URL('../../../bin/tsuzuki.js', import.meta.url));
 
-function tsuzuki(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** `signal`: what killed the process, when something did (a crash is not an exit code). */
+function tsuzuki(args: string[], input?: string): Promise<{ code: number; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    const child = execFile(process.execPath, [bin, ...args], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      const failed = error as { code?: number; signal?: string } | null;
+      resolve({ code: failed ? (failed.code ?? 1) : 0, signal: failed?.signal ?? null, stdout, stderr });
     });
+    child.stdin!.end(input ?? '');
   });
 }
 
@@ -75,6 +79,58 @@ describe('tsuzuki generate', () => {
       expect(big.code).toBe(2);
       expect(big.stderr).toMatch(/seed must be an integer from 0 to 4294967295/);
     }
+  });
+});
+
+describe('tsuzuki generate: long text', () => {
+  // 300,000 characters of prose with sentence ends: far more than the tiny model's 256 positions, and more than one
+  // command-line argument can hold (Linux allows 128 KiB).
+  const long = Array.from({ length: 20_000 }, (_, i) => `${'あいうえおかきくけこさしすせそ'.slice(i % 7, (i % 7) + 7 + (i % 5))}。`).join('').padEnd(300_000, 'ん');
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tsuzuki-cli-text-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const args = ['generate', '--model', '', '--device', 'cpu', '--no-sample', '--max-new-tokens', '5', '--json'];
+  const withModel = () => args.map((a) => a || model.dir);
+
+  it('reads a 300,000-character prompt from --prompt-file and from standard input (-), and continues its tail', async () => {
+    const file = join(dir, 'prompt.txt');
+    await writeFile(file, long);
+    const fromFile = await tsuzuki([...withModel(), '--prompt-file', file]);
+    expect(fromFile).toMatchObject({ code: 0, signal: null });
+    expect(fromFile.stderr).toMatch(/The prompt is too long: using its last \d+ characters/);
+    const out = JSON.parse(fromFile.stdout) as { prompt_ids: number[]; ids: number[][]; stats: { newTokens: number } };
+    expect(out.prompt_ids.length).toBeGreaterThan(0);
+    expect(out.prompt_ids.length).toBeLessThanOrEqual(256 - 5);
+    expect(out.stats.newTokens).toBeGreaterThan(0);
+
+    const fromStdin = await tsuzuki([...withModel(), '-'], long);
+    expect(fromStdin).toMatchObject({ code: 0, signal: null });
+    expect(JSON.parse(fromStdin.stdout)).toEqual({ ...out, stats: expect.any(Object) });
+  });
+
+  it('a prompt argument too long for onnxruntime is refused with what to do instead, not a crash', async () => {
+    // onnxruntime parses the process's command line when it starts; about 28 KB of it overflowed the stack (SIGSEGV).
+    const r = await tsuzuki([...withModel(), long.slice(0, 30_000)]);
+    expect(r).toMatchObject({ code: 2, signal: null });
+    expect(r.stderr).toMatch(/command line .* file or on standard input/);
+  });
+
+  it('refuses a prompt given twice, a missing file and a file that is not UTF-8 text', async () => {
+    const both = await tsuzuki([...withModel(), '--prompt-file', join(dir, 'x'), 'text']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/Give the prompt once/);
+    const missing = await tsuzuki([...withModel(), '--prompt-file', join(dir, 'missing.txt')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/Cannot read .*missing\.txt/);
+    const binary = join(dir, 'binary.txt');
+    await writeFile(binary, Buffer.from([0xe3, 0x81, 0x82, 0xff, 0xfe]));
+    const notText = await tsuzuki([...withModel(), '--prompt-file', binary]);
+    expect(notText.code).toBe(2);
+    expect(notText.stderr).toMatch(/not UTF-8 text/);
   });
 });
 

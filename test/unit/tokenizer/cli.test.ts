@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { inputs, modelPath, readJsonl, type Golden } from './fixtures';
@@ -28,6 +31,16 @@ describe('tsuzuki tokenize / detokenize', () => {
     expect(r.status).toBe(0);
     const out = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as number[]);
     expect(out).toEqual(lines.map((l) => goldens[cases.indexOf(l)]![0]));
+  });
+
+  it('tokenize reads the text from --text-file or standard input (-) as from the argument', () => {
+    const i = cases.findIndex((c) => c.includes('。') && c.length > 20 && c.length < 200);
+    const file = join(mkdtempSync(join(tmpdir(), 'tsuzuki-tokenize-')), 'text.txt');
+    writeFileSync(file, cases[i]!);
+    const fromArgument = tsuzuki(['tokenize', '--tokenizer', model, cases[i]!]).stdout;
+    expect(tsuzuki(['tokenize', '--tokenizer', model, '--text-file', file])).toMatchObject({ status: 0, stdout: fromArgument });
+    expect(tsuzuki(['tokenize', '--tokenizer', model, '-'], cases[i])).toMatchObject({ status: 0, stdout: fromArgument });
+    rmSync(dirname(file), { recursive: true });
   });
 
   it('detokenize prints the text', () => {
