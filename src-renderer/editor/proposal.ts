@@ -2,59 +2,95 @@
  * A continuation being proposed: shown at the cursor as an inline widget (so it flows correctly in horizontal and
  * vertical writing) and kept out of the document until accepted. Accepting inserts it in one transaction, so one
  * undo restores the text as it was before the continuation.
+ *
+ * As in editors with inline suggestions, the writer may type through it: a typed character equal to the proposal's
+ * next one goes into the text as ordinary typing and the proposal shrinks by it. Any other change of the text or move
+ * of the cursor dismisses it, leaving nothing of it behind.
  */
 import { Plugin, PluginKey, TextSelection, type EditorState, type Transaction } from 'prosemirror-state';
 import { Decoration, DecorationSet } from 'prosemirror-view';
 import { schema } from './schema';
 
 export interface Proposal {
-  /** Where the continuation goes (a document position). */
+  /** Where the rest of the continuation goes (a document position): the cursor, after what was typed through. */
   pos: number;
   /** One text per alternative; they grow as deltas arrive. */
   texts: string[];
   /** The alternative being shown. */
   index: number;
   streaming: boolean;
+  /** What the writer has typed through: the start of the shown alternative, already in the document before `pos`. */
+  typed: string;
 }
 
 type Action =
   | { type: 'start'; pos: number; count: number }
   | { type: 'append'; alternative: number; text: string }
-  | { type: 'select'; index: number }
+  | { type: 'cycle'; delta: number }
+  | { type: 'typed'; text: string }
   | { type: 'finish' }
   | { type: 'clear' };
 
 export const proposalKey = new PluginKey<Proposal | null>('proposal');
+
+/** The part of the shown alternative not typed through yet. */
+export function remaining(proposal: Proposal): string {
+  return (proposal.texts[proposal.index] ?? '').slice(proposal.typed.length);
+}
+
+/** The character the writer would type through next (a whole code point), or '' when none has arrived. */
+export function nextCharacter(proposal: Proposal): string {
+  const code = remaining(proposal).codePointAt(0);
+  return code === undefined ? '' : String.fromCodePoint(code);
+}
+
+/** Typed through to its end, with nothing more to come: that counts as accepting it. */
+export function typedThrough(proposal: Proposal): boolean {
+  return !proposal.streaming && proposal.typed.length > 0 && remaining(proposal) === '';
+}
 
 function render(proposal: Proposal): HTMLElement {
   const span = document.createElement('span');
   span.className = 'proposal';
   span.dataset.testid = 'proposal';
   span.setAttribute('aria-live', 'polite');
-  span.textContent = proposal.texts[proposal.index] ?? '';
+  span.textContent = remaining(proposal);
   if (proposal.streaming) span.classList.add('streaming');
   return span;
+}
+
+/** The next alternative in `delta`'s direction that begins with what the writer has typed through (others cannot follow it). */
+function cycle(proposal: Proposal, delta: number): number {
+  const count = proposal.texts.length;
+  for (let step = 1; step <= count; step++) {
+    const index = (((proposal.index + delta * step) % count) + count) % count;
+    if (proposal.texts[index]!.startsWith(proposal.typed)) return index;
+  }
+  return proposal.index;
 }
 
 export const proposalPlugin = new Plugin<Proposal | null>({
   key: proposalKey,
   state: {
     init: () => null,
-    apply(tr, value): Proposal | null {
+    apply(tr, value, before, after): Proposal | null {
       const action = tr.getMeta(proposalKey) as Action | undefined;
-      let next = value && tr.docChanged ? { ...value, pos: tr.mapping.map(value.pos, 1) } : value;
-      if (!action) return next;
+      if (!action) {
+        // The writer changed the text or moved the cursor some other way (a click, a paste, a drop): dismissed.
+        return value && (tr.docChanged || !after.selection.eq(before.selection)) ? null : value;
+      }
+      const next = value && tr.docChanged ? { ...value, pos: tr.mapping.map(value.pos, 1) } : value;
       switch (action.type) {
         case 'start':
-          return { pos: action.pos, texts: Array.from({ length: action.count }, () => ''), index: 0, streaming: true };
+          return { pos: action.pos, texts: Array.from({ length: action.count }, () => ''), index: 0, streaming: true, typed: '' };
         case 'append':
-          if (!next) return next;
-          next = { ...next, texts: next.texts.map((t, i) => (i === action.alternative ? t + action.text : t)) };
-          return next;
-        case 'select':
-          return next ? { ...next, index: ((action.index % next.texts.length) + next.texts.length) % next.texts.length } : next;
+          return next && { ...next, texts: next.texts.map((t, i) => (i === action.alternative ? t + action.text : t)) };
+        case 'cycle':
+          return next && { ...next, index: cycle(next, action.delta) };
+        case 'typed':
+          return next && { ...next, typed: next.typed + action.text };
         case 'finish':
-          return next ? { ...next, streaming: false } : next;
+          return next && { ...next, streaming: false };
         case 'clear':
           return null;
       }
@@ -64,8 +100,8 @@ export const proposalPlugin = new Plugin<Proposal | null>({
     decorations(state) {
       const proposal = proposalKey.getState(state);
       if (!proposal) return null;
-      // A new key per content, so the widget is redrawn as text streams in.
-      const key = `p${proposal.index}:${proposal.texts[proposal.index]?.length ?? 0}:${proposal.streaming}`;
+      // A new key per content, so the widget is redrawn as text streams in or is typed through.
+      const key = `p${proposal.index}:${proposal.texts[proposal.index]?.length ?? 0}:${proposal.typed.length}:${proposal.streaming}`;
       return DecorationSet.create(state.doc, [Decoration.widget(proposal.pos, () => render(proposal), { side: 1, key })]);
     },
   },
@@ -74,22 +110,40 @@ export const proposalPlugin = new Plugin<Proposal | null>({
 export const proposalActions = {
   start: (tr: Transaction, pos: number, count: number) => tr.setMeta(proposalKey, { type: 'start', pos, count } satisfies Action),
   append: (tr: Transaction, alternative: number, text: string) => tr.setMeta(proposalKey, { type: 'append', alternative, text } satisfies Action),
-  select: (tr: Transaction, index: number) => tr.setMeta(proposalKey, { type: 'select', index } satisfies Action),
+  cycle: (tr: Transaction, delta: number) => tr.setMeta(proposalKey, { type: 'cycle', delta } satisfies Action),
   finish: (tr: Transaction) => tr.setMeta(proposalKey, { type: 'finish' } satisfies Action),
   clear: (tr: Transaction) => tr.setMeta(proposalKey, { type: 'clear' } satisfies Action),
 };
 
 /**
- * The transaction that accepts the shown alternative: the text goes in (marked as generated, with `key` until the
- * history entry's id is known), the cursor after it.
+ * The transaction that types `char` through the proposal: inserted at the cursor as the writer's typing would be,
+ * the proposal after it. Null when `char` is not the proposal's next character (or the cursor is elsewhere); a line
+ * break is never typed through (it is Enter's, which makes a paragraph).
+ */
+export function typeThroughTransaction(state: EditorState, char: string): Transaction | null {
+  const proposal = proposalKey.getState(state);
+  if (!proposal || !char || char === '\n' || char !== nextCharacter(proposal)) return null;
+  if (!state.selection.empty || state.selection.head !== proposal.pos) return null;
+  return state.tr.insertText(char).scrollIntoView().setMeta(proposalKey, { type: 'typed', text: char } satisfies Action);
+}
+
+/** Whether a transaction puts an accepted proposal into the text (the writer's edits are the others). */
+export function isAcceptance(tr: Transaction): boolean {
+  return tr.docChanged && (tr.getMeta(proposalKey) as Action | undefined)?.type === 'clear';
+}
+
+/**
+ * The transaction that accepts the shown alternative: the rest of the text goes in, and with what was typed through
+ * it is marked as generated (with `key` until the history entry's id is known), the cursor after it.
  */
 export function acceptTransaction(state: EditorState, key: string): Transaction | null {
   const proposal = proposalKey.getState(state);
   if (!proposal) return null;
-  const text = proposal.texts[proposal.index] ?? '';
   const tr = proposalActions.clear(state.tr);
-  if (!text) return tr;
   const mark = schema.marks.generated!.create({ key });
+  if (proposal.typed) tr.addMark(proposal.pos - proposal.typed.length, proposal.pos, mark);
+  const text = remaining(proposal);
+  if (!text) return tr;
   const lines = text.split('\n');
   let pos = proposal.pos;
   lines.forEach((line, i) => {

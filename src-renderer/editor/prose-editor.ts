@@ -12,9 +12,18 @@
 import { baseKeymap } from 'prosemirror-commands';
 import { history, isHistoryTransaction, redo, undo } from 'prosemirror-history';
 import { keymap } from 'prosemirror-keymap';
-import { EditorState, Plugin, TextSelection } from 'prosemirror-state';
+import { EditorState, Plugin, TextSelection, type Selection } from 'prosemirror-state';
 import { EditorView } from 'prosemirror-view';
-import { acceptTransaction, proposalActions, proposalKey, proposalPlugin, type Proposal } from './proposal';
+import {
+  acceptTransaction,
+  isAcceptance,
+  proposalActions,
+  proposalKey,
+  proposalPlugin,
+  typedThrough,
+  typeThroughTransaction,
+  type Proposal,
+} from './proposal';
 import { docToText, editedGenerations, offsetToPos, posToOffset, schema, textToDoc, type Range } from './schema';
 import { defaultBindings, isImeEvent, matchesShortcut, type Bindings } from './shortcuts';
 
@@ -47,6 +56,11 @@ const LINK = 'tsuzuki-link-generation';
 
 const MODIFIER_KEYS = new Set(['Shift', 'Control', 'Alt', 'Meta', 'CapsLock', 'Fn', 'Hyper', 'Super', 'OS']);
 
+/** The character a key types by itself ('' for named keys such as ArrowLeft, and for chords with Ctrl, Alt or ⌘). */
+function typedCharacter(event: KeyboardEvent): string {
+  return !event.ctrlKey && !event.metaKey && !event.altKey && [...event.key].length === 1 ? event.key : '';
+}
+
 export class ProseEditor {
   readonly view: EditorView;
   private bindings: Bindings = defaultBindings;
@@ -61,6 +75,13 @@ export class ProseEditor {
     const guard = new Plugin({
       props: {
         handleKeyDown: (view, event) => this.onKeyDown(view, event),
+        // A click that moves the cursor dismisses a proposal as any cursor move does; one on the cursor (or on the
+        // proposal) does too, and leaves the cursor where the click was.
+        handleClick: (view, pos) => {
+          if (!this.proposal) return false;
+          this.reject(TextSelection.near(view.state.doc.resolve(pos)));
+          return true;
+        },
         handleDOMEvents: {
           // ProseMirror leaves keys alone during a composition (the IME owns them, keyCode 229). A key that reaches
           // the page anyway while composing (an Enter without 229) must not split the paragraph or run a command.
@@ -69,6 +90,12 @@ export class ProseEditor {
               event.preventDefault();
               return true;
             }
+            return false;
+          },
+          // Composed text is the writer's own: a proposal goes before the IME writes anything (usually already on the
+          // keydown that starts the composition, see onKeyDown).
+          compositionstart: (view) => {
+            if (this.proposal && !view.composing) this.reject();
             return false;
           },
           compositionend: () => {
@@ -84,15 +111,18 @@ export class ProseEditor {
       attributes: { class: 'prose', spellcheck: 'false', role: 'textbox', 'aria-multiline': 'true', 'data-testid': 'editor' },
       dispatchTransaction: (tr) => {
         const before = this.view.state.doc;
+        const proposal = this.proposal;
         const state = this.view.state.apply(tr);
         this.view.updateState(state);
+        // Dismissed by another change of the text or move of the cursor (see the proposal plugin).
+        if (proposal && !this.proposal && !tr.getMeta(proposalKey)) this.events.proposalEnded('rejected', '', proposal.index, '');
         if (!tr.docChanged) {
           if (tr.selectionSet) this.events.cursorMoved();
           return;
         }
         this.events.change();
         // Undo and redo put back what was there; only the writer's own edits of accepted text count.
-        if (!isHistoryTransaction(tr) && !tr.getMeta(proposalKey) && !tr.getMeta(LINK)) {
+        if (!isHistoryTransaction(tr) && !isAcceptance(tr) && !tr.getMeta(LINK)) {
           const changes: [number, number][] = [];
           tr.mapping.maps.forEach((map, i) => map.forEach((from, to) => changes.push([tr.mapping.slice(0, i).invert().map(from), tr.mapping.slice(0, i).invert().map(to)])));
           const edited = editedGenerations(before, changes);
@@ -119,8 +149,9 @@ export class ProseEditor {
     this.bindings = bindings;
   }
 
-  /** Replaces the whole document (opening another one); history starts afresh. */
+  /** Replaces the whole document (opening another one); history starts afresh, and a proposal shown is dismissed. */
   load(text: string, generated: readonly Range[]): void {
+    this.reject();
     const guard = this.view.state.plugins[0]!;
     this.view.updateState(this.createState(text, generated, [guard]));
   }
@@ -183,29 +214,36 @@ export class ProseEditor {
   finishProposal(): void {
     if (!this.proposal) return;
     this.view.dispatch(proposalActions.finish(this.view.state.tr));
+    this.acceptIfTypedThrough();
   }
 
   cycleProposal(delta: number): void {
     const proposal = this.proposal;
     if (!proposal || proposal.texts.length < 2) return;
-    this.view.dispatch(proposalActions.select(this.view.state.tr, proposal.index + delta));
+    this.view.dispatch(proposalActions.cycle(this.view.state.tr, delta));
     this.events.alternativeShown(this.proposal?.index ?? 0);
   }
 
-  accept(outcome: 'accepted' | 'interrupted' = 'accepted'): void {
+  accept(): void {
     const proposal = this.proposal;
     const key = `p${++this.acceptances}`;
     const tr = acceptTransaction(this.view.state, key);
     if (!proposal || !tr) return;
     this.view.dispatch(tr);
-    this.events.proposalEnded(outcome, proposal.texts[proposal.index] ?? '', proposal.index, key);
+    this.events.proposalEnded('accepted', proposal.texts[proposal.index] ?? '', proposal.index, key);
   }
 
-  reject(): void {
+  /** Dismisses the proposal, leaving the document as it is; `selection`: where the cursor goes meanwhile. */
+  reject(selection?: Selection): void {
     const proposal = this.proposal;
     if (!proposal) return;
-    this.view.dispatch(proposalActions.clear(this.view.state.tr));
+    const tr = proposalActions.clear(this.view.state.tr);
+    this.view.dispatch(selection ? tr.setSelection(selection) : tr);
     this.events.proposalEnded('rejected', '', proposal.index, '');
+  }
+
+  private acceptIfTypedThrough(): void {
+    if (this.proposal && typedThrough(this.proposal)) this.accept();
   }
 
   /** Ties accepted text (marked with `key`) to its history entry, so later edits of it can be recorded there. */
@@ -228,10 +266,10 @@ export class ProseEditor {
   }
 
   private onKeyDown(view: EditorView, event: KeyboardEvent): boolean {
-    // Never act during an IME composition, nor on the key that starts or commits one; but starting to type
-    // through the IME while a proposal is shown keeps what has arrived, like any other typing.
+    // Never act during an IME composition, nor on the key that starts or commits one; starting one dismisses a
+    // proposal, and what is composed is then typed as usual.
     if (isImeEvent(event, view.composing)) {
-      if (this.proposal && !view.composing && event.keyCode === 229) this.accept('interrupted');
+      if (this.proposal && !view.composing) this.reject();
       return false;
     }
     const b = this.bindings;
@@ -259,8 +297,14 @@ export class ProseEditor {
       }
       if (matchesShortcut(event, b['generation.start'])) return true;
       if (MODIFIER_KEYS.has(event.key)) return false;
-      // Any other key: keep what has arrived, stop the generation, then let the key do its usual work.
-      this.accept('interrupted');
+      // The proposal's next character is typed through; any other key dismisses it, then does its usual work.
+      const typed = typeThroughTransaction(view.state, typedCharacter(event));
+      if (typed) {
+        view.dispatch(typed);
+        this.acceptIfTypedThrough();
+        return true;
+      }
+      this.reject();
       return false;
     }
     if (matchesShortcut(event, b['generation.start'])) {
