@@ -35,11 +35,19 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
+/** `String(value)`, except that it never throws (an object without a usable toString) and stays short. */
+function printable(value: unknown, max = 1000): string {
+  try {
+    return String(value).slice(0, max);
+  } catch {
+    return `(${typeof value})`;
+  }
+}
+
 export function toErrorInfo(error: unknown): { code: string; message: string } {
   if (error instanceof TsuzukiError) return { code: error.code, message: error.message };
   if (error instanceof z.ZodError) return { code: 'invalid_payload', message: describeIssues(error) };
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: 'internal', message };
+  return { code: 'internal', message: error instanceof Error ? printable(error.message) : printable(error) };
 }
 
 export function createRouter<C extends ContractShape>(contract: C, handlers: Handlers<C>): Router<C> {
@@ -49,15 +57,17 @@ export function createRouter<C extends ContractShape>(contract: C, handlers: Han
   return {
     contract,
     async dispatch(channel, payload, ctx) {
+      // The channel comes from outside: it is printed only when it is a string.
       if (!has(channel)) {
-        return { ok: false, error: { code: 'unknown_channel', message: `Unknown channel: ${String(channel).slice(0, 100)}` } };
+        const name = typeof channel === 'string' ? channel.slice(0, 100) : `(${typeof channel})`;
+        return { ok: false, error: { code: 'unknown_channel', message: `Unknown channel: ${name}` } };
       }
       const spec = contract.requests[channel]!;
-      const input = spec.input.safeParse(payload);
-      if (!input.success) {
-        return { ok: false, error: { code: 'invalid_payload', message: `${channel}: ${describeIssues(input.error)}` } };
-      }
       try {
+        const input = spec.input.safeParse(payload);
+        if (!input.success) {
+          return { ok: false, error: { code: 'invalid_payload', message: `${channel}: ${describeIssues(input.error)}` } };
+        }
         const value = await handlers[channel](input.data as never, ctx);
         const output = spec.output.safeParse(value);
         if (!output.success) {

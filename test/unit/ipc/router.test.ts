@@ -10,6 +10,7 @@ const testContract = {
     'math.fail': { input: z.object({}).strict(), output: z.number() },
     'math.crash': { input: z.object({}).strict(), output: z.number() },
     'math.lie': { input: z.object({}).strict(), output: z.number() },
+    'math.throwOdd': { input: z.object({ kind: z.enum(['string', 'null', 'unprintable']) }).strict(), output: z.number() },
     'count.start': { input: z.object({ requestId: z.string().min(1) }).strict(), output: z.object({ started: z.literal(true) }) },
     'count.cancel': { input: z.object({ requestId: z.string() }).strict(), output: z.object({ cancelled: z.boolean() }) },
   },
@@ -36,6 +37,10 @@ function makeRouter() {
       throw new Error('boom');
     },
     'math.lie': () => 'not a number' as unknown as number,
+    'math.throwOdd': ({ kind }) => {
+      // Values that are not Errors; the last one throws when printed.
+      throw kind === 'string' ? 'plain text' : kind === 'null' ? null : Object.create(null);
+    },
     'count.start': ({ requestId }, ctx) => {
       const controller = new AbortController();
       running.set(requestId, controller);
@@ -81,6 +86,21 @@ describe('router', () => {
       const result = await router.dispatch(channel, {}, context());
       expect(result).toMatchObject({ ok: false, error: { code: 'unknown_channel' } });
     }
+  });
+
+  it('answers a channel that is not a string with unknown_channel, even one that throws when printed', async () => {
+    const router = makeRouter();
+    const unprintable = [Object.create(null), { toString: 1 }, { toString: () => { throw new Error('no'); } }, Symbol('s'), 10n, [], {}];
+    for (const channel of unprintable) {
+      expect(await router.dispatch(channel, {}, context())).toMatchObject({ ok: false, error: { code: 'unknown_channel' } });
+    }
+  });
+
+  it('turns a thrown non-Error (text, null, an object that cannot be printed) into internal', async () => {
+    const router = makeRouter();
+    expect(await router.dispatch('math.throwOdd', { kind: 'string' }, context())).toEqual({ ok: false, error: { code: 'internal', message: 'plain text' } });
+    expect(await router.dispatch('math.throwOdd', { kind: 'null' }, context())).toEqual({ ok: false, error: { code: 'internal', message: 'null' } });
+    expect(await router.dispatch('math.throwOdd', { kind: 'unprintable' }, context())).toMatchObject({ ok: false, error: { code: 'internal' } });
   });
 
   it('turns a thrown TsuzukiError into its typed error and any other throw into internal', async () => {
