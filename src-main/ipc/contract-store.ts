@@ -79,7 +79,17 @@ const historyFilter = z.object({
   to: time.optional(),
 });
 
-const recovery = z.object({ damagedPath: z.string(), backupPath: z.string(), backupCreatedAt: time, problem: z.string() }).nullable();
+const count = z.number().int().nonnegative();
+const salvage = z.object({
+  documents: z.object({ added: count, updated: count, unchanged: count }),
+  generations: z.object({ added: count, unchanged: count }),
+  incomplete: z.array(z.string()),
+  unreadable: z.object({ documents: count, revisions: count, generations: count }),
+  error: z.string().nullable(),
+});
+const recovery = z
+  .object({ damagedPath: z.string(), backupPath: z.string().nullable(), backupCreatedAt: time.nullable(), problem: z.string(), salvage: salvage.nullable() })
+  .nullable();
 const backupInfo = z.object({ path: z.string(), createdAt: time, reason: z.string(), bytes: z.number().int() });
 const exportFormat = z.enum(['md', 'txt', 'jsonl']);
 
@@ -163,8 +173,9 @@ export const storeRequests = {
   'settings.set': { input: settingsSchema.partial().strict(), output: settingsSchema },
 
   /**
-   * Cheap, for the UI at start: `recovery` is set when the database was damaged and the app restored its newest good
-   * backup (tell the user: what was written after `backupCreatedAt` is in the damaged file kept at `damagedPath`).
+   * Cheap, for the UI at start: `recovery` is set when the database was damaged: the app restored its newest good
+   * backup (none: `backupPath` null) and salvaged what it could read from the damaged file, kept at `damagedPath`
+   * (tell the user what was recovered, what was not, and where that file is).
    */
   'db.status': {
     input: z.object({}).strict(),

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { TsuzukiError } from '../util/errors';
 import { startWorker } from '../util/worker';
 import { APPLICATION_ID } from './migrations';
+import { readSalvage, type Salvaged, type SalvageReport } from './salvage';
 
 /** How many backups are kept per database; the oldest is removed when a new one is taken. */
 export const DEFAULT_MAX_BACKUPS = 5;
@@ -84,6 +85,21 @@ function verifyBackupOffThread(path: string): Promise<string | null> {
 }
 
 /**
+ * A backup copies the live database's pages, header included, so it would be a WAL-mode file: opening it (to verify
+ * or restore it) would leave -wal/-shm files beside it. In rollback-journal mode it is one closed, self-contained file.
+ */
+function selfContained(path: string): void {
+  const copy = new Database(path, { fileMustExist: true });
+  try {
+    // EXCLUSIVE first: no -shm is ever created for the switch.
+    copy.pragma('locking_mode = EXCLUSIVE');
+    copy.pragma('journal_mode = DELETE');
+  } finally {
+    copy.close();
+  }
+}
+
+/**
  * Takes an online backup through SQLite's backup API (consistent even while the app writes), verifies it and
  * keeps only the newest `max` backups.
  */
@@ -95,6 +111,7 @@ export async function takeBackup(db: Database.Database, dbPath: string, reason: 
   const path = join(dir, `${stamp(now)}-${seq}-${reason}.sqlite`);
   try {
     await db.backup(path);
+    selfContained(path);
   } catch (error) {
     rmSync(path, { force: true });
     const code = (error as { code?: string }).code ?? '';
@@ -114,16 +131,22 @@ export async function takeBackup(db: Database.Database, dbPath: string, reason: 
 
 export interface Recovery {
   damagedPath: string;
-  backupPath: string;
-  backupCreatedAt: number;
+  /** The backup the database was restored from; null when none was good (the salvage went into a new database). */
+  backupPath: string | null;
+  backupCreatedAt: number | null;
   problem: string;
+  /** What was taken from the damaged file (set once merged). */
+  salvage: SalvageReport | null;
 }
 
 /**
- * Replaces a damaged database by its newest good backup. The damaged file (and its -wal) is renamed aside, never
- * deleted; when no backup is good, nothing is touched and the error says so.
+ * Recovers a damaged database: reads what it can from it (salvage.ts), sets the damaged file (and its -wal) aside,
+ * never deleting it, and puts the newest good backup in its place (or nothing, for a new database, when no backup
+ * is good). When there is neither a good backup nor a readable row, nothing is touched and the error says so. The
+ * caller merges `salvaged` once the database is open.
  */
-export async function restoreNewestGoodBackup(dbPath: string, problem: string): Promise<Recovery> {
+export async function recoverDamaged(dbPath: string, problem: string): Promise<{ recovery: Recovery; salvaged: Salvaged }> {
+  const salvaged = readSalvage(dbPath);
   let good: BackupInfo | undefined;
   for (const backup of listBackups(dbPath)) {
     if ((await verifyBackupOffThread(backup.path)) === null) {
@@ -131,11 +154,11 @@ export async function restoreNewestGoodBackup(dbPath: string, problem: string): 
       break;
     }
   }
-  if (!good) {
+  if (!good && salvaged.records.length === 0) {
     throw new TsuzukiError(
       'corrupt_file',
-      `${dbPath} is damaged (${problem}) and there is no good backup in ${backupDir(dbPath)}. The file was left untouched; ` +
-        'copy it somewhere safe and try `tsuzuki db check`, or open another database.',
+      `${dbPath} is damaged (${problem}), nothing in it could be read, and there is no good backup in ${backupDir(dbPath)}. ` +
+        'The file was left untouched; copy it somewhere safe and try `tsuzuki db check`, or open another database.',
     );
   }
   const damagedPath = join(dirname(dbPath), `${basename(dbPath)}.damaged-${stamp(Date.now())}`);
@@ -143,11 +166,38 @@ export async function restoreNewestGoodBackup(dbPath: string, problem: string): 
   for (const suffix of ['-wal', '-shm', '-journal']) {
     if (existsSync(dbPath + suffix)) renameSync(dbPath + suffix, damagedPath + suffix);
   }
-  const source = new Database(good.path, { readonly: true, fileMustExist: true });
-  try {
-    await source.backup(dbPath);
-  } finally {
-    source.close();
+  if (good) {
+    const source = new Database(good.path, { readonly: true, fileMustExist: true });
+    try {
+      await source.backup(dbPath);
+    } finally {
+      source.close();
+    }
   }
-  return { damagedPath, backupPath: good.path, backupCreatedAt: good.createdAt, problem };
+  return {
+    recovery: { damagedPath, backupPath: good?.path ?? null, backupCreatedAt: good?.createdAt ?? null, problem, salvage: null },
+    salvaged,
+  };
+}
+
+/** What a recovery did, in one paragraph for the log and the CLI (the UI words it from the same fields). */
+export function describeRecovery(dbPath: string, r: Recovery): string {
+  const parts = [
+    `${dbPath} was damaged (${r.problem}); the damaged file is kept at ${r.damagedPath}.`,
+    r.backupPath !== null && r.backupCreatedAt !== null
+      ? `Restored from the backup of ${new Date(r.backupCreatedAt).toISOString()} (${r.backupPath}).`
+      : 'No good backup: a new database was started.',
+  ];
+  const s = r.salvage;
+  if (s) {
+    parts.push(
+      `Salvaged from the damaged file: ${s.documents.added} new and ${s.documents.updated} newer document(s) (${s.documents.unchanged} already up to date), ` +
+        `${s.generations.added} generation(s).`,
+    );
+    const { documents, revisions, generations } = s.unreadable;
+    if (documents + revisions + generations > 0) parts.push(`Unreadable: up to ${documents} document(s), ${revisions} revision(s), ${generations} generation(s).`);
+    if (s.incomplete.length > 0) parts.push(`Newest text not readable whole (an older version was kept): ${s.incomplete.slice(0, 20).map((t) => `「${t}」`).join(', ')}.`);
+    if (s.error !== null) parts.push(`Salvage incomplete: ${s.error}.`);
+  }
+  return parts.join(' ');
 }

@@ -1,16 +1,13 @@
 /**
  * `tsuzuki db check`: a full check of a database file that writes nothing — not the file, and nothing beside it.
- * SQLite opening a WAL-mode file even read-only creates `-wal`/`-shm` files next to it, and refuses a read-only
- * folder; so the check reads a private copy (with its `-wal`, which holds committed writes too) in a temp folder.
+ * It reads a private copy (see private-copy.ts).
  */
-import { constants, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { TsuzukiError } from '../util/errors';
 import { listBackups, type BackupInfo } from './backups';
 import { inspectFile } from './connection';
 import { APPLICATION_ID } from './migrations';
+import { withPrivateCopy } from './private-copy';
 import { isCorruption, toStoreError } from './sqlite-errors';
 
 export interface FileCheck {
@@ -41,18 +38,8 @@ export function checkFile(path: string): FileCheck {
     throw new TsuzukiError('foreign_file', `${path} is not a Tsuzuki database (it is not an SQLite file). It was left untouched.`);
   }
   if (kind === 'truncated') throw new TsuzukiError('corrupt_file', `${path} is damaged (the file is truncated). It was left untouched.`);
-  const dir = mkdtempSync(join(tmpdir(), 'tsuzuki-check-'));
   try {
-    const copy = join(dir, 'check.db');
-    copyFileSync(path, copy, constants.COPYFILE_FICLONE);
-    if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`, constants.COPYFILE_FICLONE);
-    let db: Database.Database;
-    try {
-      db = new Database(copy, { readonly: true, fileMustExist: true });
-    } catch (error) {
-      throw toStoreError(error, path);
-    }
-    try {
+    return withPrivateCopy(path, (db) => {
       const appId = db.pragma('application_id', { simple: true }) as number;
       const schemaVersion = db.pragma('user_version', { simple: true }) as number;
       if (appId !== APPLICATION_ID) throw new TsuzukiError('foreign_file', `${path} is an SQLite database but not a Tsuzuki one. It was left untouched.`);
@@ -66,12 +53,11 @@ export function checkFile(path: string): FileCheck {
         generations: countOrNull(db, 'generations'),
         backups: listBackups(path),
       };
-    } catch (error) {
-      throw isCorruption(error) ? new TsuzukiError('corrupt_file', `${path} is damaged (${(error as Error).message}). It was left untouched.`, { cause: error }) : toStoreError(error, path);
-    } finally {
-      db.close();
+    });
+  } catch (error) {
+    if (isCorruption(error) && (error as { code?: string }).code !== 'SQLITE_NOTADB') {
+      throw new TsuzukiError('corrupt_file', `${path} is damaged (${(error as Error).message}). It was left untouched.`, { cause: error });
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    throw toStoreError(error, path);
   }
 }

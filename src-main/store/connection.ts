@@ -2,15 +2,16 @@ import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, read
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TsuzukiError } from '../util/errors';
-import { listBackups, restoreNewestGoodBackup, takeBackup, type Recovery } from './backups';
+import { listBackups, recoverDamaged, takeBackup, type Recovery } from './backups';
 import { APPLICATION_ID, LATEST_VERSION, migrate, migrations as allMigrations, type Migration } from './migrations';
+import type { Salvaged } from './salvage';
 import { isCorruption, toStoreError } from './sqlite-errors';
 import { gramsOf } from './text-index';
 
 export interface OpenOptions {
   /** Create the file when it does not exist (default true). */
   create?: boolean;
-  /** On corruption, set the damaged file aside and restore the newest good backup (default false: report it). */
+  /** On corruption, set the damaged file aside, restore the newest good backup and salvage the damaged file (default false: report it). */
   recover?: boolean;
   /** How long to wait for another process's lock before giving up (default 1000 ms). */
   busyTimeoutMs?: number;
@@ -24,7 +25,7 @@ export interface OpenReport {
   created: boolean;
   migratedFrom: number;
   migratedTo: number;
-  /** Set when the file was damaged and replaced by a backup: the UI must tell the user. */
+  /** Set when the file was damaged and recovered: the UI must tell the user. */
   recovery: Recovery | null;
 }
 
@@ -135,13 +136,14 @@ function connect(path: string, options: OpenOptions, latest: number): { db: Data
 
 /**
  * Opens (or creates) the database at `path`: instance lock, WAL, foreign keys, quick_check, then migrations with a
- * backup before them. A damaged file is reported, or with `recover`, replaced by the newest good backup — never
- * silently replaced by an empty database.
+ * backup before them. A damaged file is reported, or with `recover`, set aside and replaced by the newest good backup,
+ * with what could be read from it returned as `salvaged` for the caller to merge — never silently replaced.
  */
-export async function openDatabase(path: string, options: OpenOptions = {}): Promise<{ db: Database.Database; report: OpenReport }> {
+export async function openDatabase(path: string, options: OpenOptions = {}): Promise<{ db: Database.Database; report: OpenReport; salvaged: Salvaged | null }> {
   const list = options.migrations ?? allMigrations;
   const latest = options.migrations ? list[list.length - 1]?.version ?? 0 : LATEST_VERSION;
   let recovery: Recovery | null = null;
+  let salvaged: Salvaged | null = null;
   let connection: { db: Database.Database; created: boolean };
   try {
     connection = connect(path, options, latest);
@@ -152,10 +154,11 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
       throw new TsuzukiError(
         'corrupt_file',
         `${path} is damaged (${error.message}). It was left untouched. ` +
-          (backups > 0 ? `${backups} backup(s) exist; starting the app restores the newest good one.` : 'There is no backup of it.'),
+          (backups > 0 ? `${backups} backup(s) exist; ` : 'There is no backup of it; ') +
+          'starting the app (or `tsuzuki db recover`) keeps it aside and salvages what can be read from it.',
       );
     }
-    recovery = await restoreNewestGoodBackup(path, error.message);
+    ({ recovery, salvaged } = await recoverDamaged(path, error.message));
     connection = connect(path, options, latest);
   }
   const { db, created } = connection;
@@ -163,7 +166,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > 0 && version < latest) await takeBackup(db, path, `before-v${version + 1}`, options.maxBackups);
     const { from, to } = migrate(db, list);
-    return { db, report: { path, created, migratedFrom: from, migratedTo: to, recovery } };
+    return { db, report: { path, created, migratedFrom: from, migratedTo: to, recovery }, salvaged };
   } catch (error) {
     db.close();
     throw toStoreError(error, path);

@@ -94,7 +94,7 @@ function encodeTokens(ids: number[]): Buffer {
   return buffer;
 }
 
-function decodeTokens(blob: Buffer): number[] {
+export function decodeTokens(blob: Buffer): number[] {
   const ids: number[] = [];
   for (let i = 0; i + 4 <= blob.length; i += 4) ids.push(blob.readInt32LE(i));
   return ids;

@@ -3,6 +3,7 @@ import { takeBackup, listBackups, DEFAULT_MAX_BACKUPS, type BackupInfo } from '.
 import { integrityCheck, openDatabase, type OpenOptions, type OpenReport } from './connection';
 import { DocumentsRepo } from './documents';
 import { GenerationsRepo } from './generations';
+import { applySalvage } from './salvage';
 import { SettingsRepo } from './settings';
 import { guard } from './sqlite-errors';
 import { exportAll, importJsonl, type ImportSummary } from './transfer';
@@ -66,8 +67,10 @@ export class Store {
   }
 
   static async open(path: string, options: OpenOptions = {}): Promise<Store> {
-    const { db, report } = await openDatabase(path, options);
-    return new Store(db, path, report, options.maxBackups ?? DEFAULT_MAX_BACKUPS);
+    const { db, report, salvaged } = await openDatabase(path, options);
+    const store = new Store(db, path, report, options.maxBackups ?? DEFAULT_MAX_BACKUPS);
+    if (report.recovery && salvaged) report.recovery.salvage = applySalvage(store, salvaged);
+    return store;
   }
 
   /** Runs store work, turning SQLite failures (disk full, read-only…) into TsuzukiErrors that name the file. */

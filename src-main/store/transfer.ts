@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { TsuzukiError } from '../util/errors';
-import type { DocumentsRepo } from './documents';
+import type { DocumentsRepo, TextRange } from './documents';
 import { GENERATION_STATUSES, type GenerationRecord, type GenerationsRepo, type JsonValue } from './generations';
 import type { SettingsRepo } from './settings';
 
@@ -30,6 +30,11 @@ const documentRecord = z.object({
   updatedAt: time,
   deletedAt: time.nullable().default(null),
   revisions: z.array(z.object({ body: text(), createdAt: time, reason: text(100) })).default([]),
+  /** [from, to) (and the generation) of the text that came from the model. */
+  generatedRanges: z
+    .array(z.union([z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]), z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int()])]))
+    .max(100_000)
+    .default([]),
 });
 
 const generationRecord = z.object({
@@ -58,15 +63,28 @@ const settingRecord = z.object({ type: z.literal('setting'), key: text(200), val
 
 const record = z.discriminatedUnion('type', [headerRecord, documentRecord, generationRecord, settingRecord]);
 
+export type TransferRecord = z.infer<typeof record>;
+
+/** Validates one record (from a file, or salvaged from a damaged database): the record, or what is wrong with it. */
+export function parseRecord(value: unknown): { record: TransferRecord } | { problem: string } {
+  const result = record.safeParse(value);
+  if (result.success) return { record: result.data };
+  const issue = result.error.issues[0]!;
+  return { problem: `${issue.path.join('.') || 'record'}: ${issue.message}` };
+}
+
 export interface ImportSummary {
   documents: { added: number; updated: number; unchanged: number };
   generations: { added: number; updated: number; unchanged: number };
   settings: { added: number; unchanged: number };
 }
 
-export function documentLine(doc: { uuid: string; title: string; body: string; memo: string; writingMode: string; createdAt: number; updatedAt: number; deletedAt: number | null }, revisions: Array<{ body: string; createdAt: number; reason: string }> = []): string {
-  const { uuid, title, body, memo, writingMode, createdAt, updatedAt, deletedAt } = doc;
-  return JSON.stringify({ type: 'document', uuid, title, body, memo, writingMode, createdAt, updatedAt, deletedAt, revisions });
+export function documentLine(
+  doc: { uuid: string; title: string; body: string; memo: string; writingMode: string; createdAt: number; updatedAt: number; deletedAt: number | null; generatedRanges?: TextRange[] },
+  revisions: Array<{ body: string; createdAt: number; reason: string }> = [],
+): string {
+  const { uuid, title, body, memo, writingMode, createdAt, updatedAt, deletedAt, generatedRanges = [] } = doc;
+  return JSON.stringify({ type: 'document', uuid, title, body, memo, writingMode, createdAt, updatedAt, deletedAt, revisions, generatedRanges });
 }
 
 export function generationLine(g: GenerationRecord, documentUuid: string | null): string {
@@ -78,7 +96,7 @@ function headerLine(schemaVersion: number): string {
   return JSON.stringify({ type: 'tsuzuki-export', version: EXPORT_FORMAT_VERSION, schema: schemaVersion, exportedAt: new Date().toISOString() });
 }
 
-interface Repos {
+export interface Repos {
   db: Database.Database;
   documents: DocumentsRepo;
   generations: GenerationsRepo;
@@ -111,7 +129,7 @@ export function* exportAll({ db, documents, generations, settings }: Repos): Gen
 
 /** Parses and validates every line first, then applies them all in one transaction. */
 export function importJsonl(repos: Repos, content: string, source: string): ImportSummary {
-  const records: Array<z.infer<typeof record>> = [];
+  const records: TransferRecord[] = [];
   content.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
     let parsed: unknown;
@@ -120,16 +138,22 @@ export function importJsonl(repos: Repos, content: string, source: string): Impo
     } catch {
       throw new TsuzukiError('invalid_argument', `${source}, line ${i + 1}: not JSON. Nothing was imported.`);
     }
-    const result = record.safeParse(parsed);
-    if (!result.success) {
-      const issue = result.error.issues[0]!;
-      throw new TsuzukiError('invalid_argument', `${source}, line ${i + 1}: ${issue.path.join('.') || 'record'}: ${issue.message}. Nothing was imported.`);
+    const result = parseRecord(parsed);
+    if ('problem' in result) throw new TsuzukiError('invalid_argument', `${source}, line ${i + 1}: ${result.problem}. Nothing was imported.`);
+    if (result.record.type === 'tsuzuki-export' && result.record.version > EXPORT_FORMAT_VERSION) {
+      throw new TsuzukiError('unsupported', `${source} was exported by a newer Tsuzuki (format ${result.record.version}). Update Tsuzuki to import it.`);
     }
-    if (result.data.type === 'tsuzuki-export' && result.data.version > EXPORT_FORMAT_VERSION) {
-      throw new TsuzukiError('unsupported', `${source} was exported by a newer Tsuzuki (format ${result.data.version}). Update Tsuzuki to import it.`);
-    }
-    records.push(result.data);
+    records.push(result.record);
   });
+  return applyRecords(repos, records, 'before-import');
+}
+
+/**
+ * Merges records into the database in one transaction, by uuid: a document newer than ours replaces our text (ours
+ * stays reachable as a revision named `reason`, and the newer revisions come along); missing documents and
+ * generations are added; a newer generation status wins.
+ */
+export function applyRecords(repos: Repos, records: TransferRecord[], reason: string): ImportSummary {
   const summary: ImportSummary = {
     documents: { added: 0, updated: 0, unchanged: 0 },
     generations: { added: 0, updated: 0, unchanged: 0 },
@@ -147,11 +171,16 @@ export function importJsonl(repos: Repos, content: string, source: string): Impo
       if (!local) {
         const { id } = documents.create(r);
         for (const rev of r.revisions) insertRevision.run({ id, body: rev.body, createdAt: rev.createdAt, reason: rev.reason });
+        documents.setGeneratedRanges(id, r.generatedRanges);
         summary.documents.added++;
       } else if (r.updatedAt > local.updatedAt) {
-        // The other machine's text is newer; ours stays reachable as a revision.
-        documents.save(local.id, r.body, r.updatedAt, 'before-import');
+        // The other text is newer; ours stays reachable as a revision, followed by the other's newer ones.
+        documents.save(local.id, r.body, r.updatedAt, reason);
+        for (const rev of r.revisions) {
+          if (rev.createdAt > local.updatedAt) insertRevision.run({ id: local.id, body: rev.body, createdAt: rev.createdAt, reason: rev.reason });
+        }
         updateDocument.run(r.title, r.memo, r.writingMode, r.deletedAt, local.id);
+        documents.setGeneratedRanges(local.id, r.generatedRanges);
         summary.documents.updated++;
       } else summary.documents.unchanged++;
     }

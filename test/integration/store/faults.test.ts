@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { storeRequests } from '../../../src-main/ipc/contract-store';
+import { createRouter } from '../../../src-main/ipc/router';
+import { openAppStore } from '../../../src-main/services/open-store';
+import { createStoreHandlers } from '../../../src-main/services/store-handlers';
 import { Store } from '../../../src-main/store/store';
+import { generation } from '../../unit/store/helpers';
 import { runChild, startChild } from './spawn';
 
 let dir: string;
@@ -56,7 +61,10 @@ describe('a damaged database', () => {
         expect(recovery).not.toBeNull();
         expect(sha(recovery.damagedPath)).toBe(damaged);
         expect(recovery.backupPath).toContain('-manual.sqlite');
-        expect(store.documents.list(100, null)).toHaveLength(30);
+        // Salvage brings back the document written after the backup when its pages survived.
+        const titles = store.documents.list(100, null).map((d) => d.title);
+        expect(titles).toEqual(expect.arrayContaining(Array.from({ length: 30 }, (_, i) => `doc ${i}`)));
+        expect(titles.length).toBe(name === 'pages overwritten with garbage' ? 31 : 30);
         expect(store.check().ok).toBe(true);
       } finally {
         store.close();
@@ -64,11 +72,31 @@ describe('a damaged database', () => {
     });
   }
 
-  it('with no backup: a clear error, the file untouched, never an empty database', async () => {
+  it('with no backup: what can be read is salvaged into a new database, and the damaged file kept', async () => {
     const store = await Store.open(path);
     for (let i = 0; i < 30; i++) store.documents.create({ title: `doc ${i}`, body: '本文。'.repeat(1500) });
     store.close();
     damages['pages overwritten with garbage']!();
+    const damaged = sha(path);
+    const recovered = await Store.open(path, { recover: true });
+    try {
+      const recovery = recovered.report.recovery!;
+      expect(recovery).toMatchObject({ backupPath: null, backupCreatedAt: null });
+      expect(sha(recovery.damagedPath)).toBe(damaged);
+      const salvaged = recovered.documents.list(100, null).length;
+      expect(salvaged).toBeGreaterThan(0);
+      expect(recovery.salvage!.documents.added).toBe(salvaged);
+      expect(recovered.check().ok).toBe(true);
+    } finally {
+      recovered.close();
+    }
+  });
+
+  it('with no backup and nothing readable: a clear error, the file untouched, never an empty database', async () => {
+    const store = await Store.open(path);
+    store.documents.create({ title: 'doc' });
+    store.close();
+    damages['truncated inside the header']!();
     const damaged = sha(path);
     await expect(Store.open(path, { recover: true })).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringContaining('no good backup') });
     expect(sha(path)).toBe(damaged);
@@ -86,6 +114,69 @@ describe('a damaged database', () => {
     const recovered = await Store.open(path, { recover: true });
     expect(recovered.report.recovery!.backupPath).toBe(join(`${path}-backups`, first[0]!));
     recovered.close();
+  });
+});
+
+/** Overwrites with garbage the first non-root leaf page of each table: rows written early, before the backup. */
+function damageEarlyLeaves(tables: string[]): void {
+  const db = new Database(path, { readonly: true });
+  const pages = tables.map((name) => db.prepare("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' AND path != '/' ORDER BY path LIMIT 1").pluck().get(name) as number);
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.close();
+  const fd = openSync(path, 'r+');
+  for (const page of pages) writeSync(fd, Buffer.alloc(pageSize, 0x5a), 0, pageSize, (page - 1) * pageSize);
+  closeSync(fd);
+}
+
+describe('salvage: writing newer than the last backup survives damage', () => {
+  it('the app keeps the damaged file, salvages the newer documents and generations, and reports what was lost', async () => {
+    const store = await Store.open(path);
+    const old = [];
+    for (let i = 0; i < 40; i++) old.push(store.documents.create({ title: `古い${i}`, body: `第${i}章。\n`.repeat(400), createdAt: 1000 + i }));
+    for (let i = 0; i < 400; i++) store.generations.insert(generation({ text: `古い続き${i}。`.repeat(20), createdAt: 1000 + i }));
+    await store.backup();
+    // Written after the backup: an edit to an old document, new documents, new generations.
+    store.documents.save(old[39]!.id, '書き直した最終章。\n'.repeat(50));
+    const fresh = [0, 1, 2].map((i) => store.documents.create({ title: `新しい${i}`, body: `バックアップの後に書いた${i}。\n`.repeat(300), memo: `メモ${i}` }));
+    const newGen = store.generations.insert(generation({ documentId: fresh[0]!.id, text: '新しい続き。' }));
+    store.close();
+    const lines: string[] = [];
+    damageEarlyLeaves(['document_chunk_texts', 'generations']);
+    const damaged = sha(path);
+
+    const opened = await openAppStore(path, (line) => lines.push(line));
+    const recovered = opened.store!;
+    try {
+      const recovery = recovered.report.recovery!;
+      expect(sha(recovery.damagedPath)).toBe(damaged);
+      expect(recovery.damagedPath).toMatch(/tsuzuki\.db\.damaged-\d{8}T\d{9}Z$/);
+      const salvage = recovery.salvage!;
+      expect(salvage.error).toBeNull();
+      expect(salvage.documents).toMatchObject({ added: 3, updated: 1 });
+      expect(salvage.generations.added).toBe(1);
+      expect(salvage.unreadable.generations).toBeGreaterThan(0);
+      expect(salvage.unreadable.documents + salvage.incomplete.length).toBeGreaterThan(0);
+      for (const doc of fresh) {
+        const got = recovered.documents.findByUuid(doc.uuid)!;
+        expect(recovered.documents.get(got.id)).toMatchObject({ title: doc.title, body: doc.body, memo: doc.memo });
+      }
+      const edited = recovered.documents.findByUuid(old[39]!.uuid)!;
+      expect(recovered.documents.get(edited.id).body).toBe('書き直した最終章。\n'.repeat(50));
+      // The backup's version of the edited document stays reachable.
+      expect(recovered.documents.revisions(edited.id).map((r) => r.reason)).toContain('before-salvage');
+      expect(recovered.generations.get(recovered.generations.findByUuid(newGen.uuid)!.id)).toMatchObject({ text: '新しい続き。', documentId: recovered.documents.findByUuid(fresh[0]!.uuid)!.id });
+      // Documents whose text was on the damaged page keep the backup's whole text, never a text with holes.
+      for (const doc of old.slice(0, 39)) expect(recovered.documents.get(recovered.documents.findByUuid(doc.uuid)!.id).body).toBe(doc.body);
+      expect(recovered.check().ok).toBe(true);
+      expect(lines.join("\n")).toMatch(/kept at .*damaged-.*Salvaged from the damaged file: 3 new and 1 newer document/s);
+      expect(readdirSync(`${path}-backups`).filter((f) => /-(wal|shm|journal)$/.test(f))).toEqual([]);
+      // What the renderer gets to tell the writer.
+      const router = createRouter({ requests: storeRequests, events: {} }, createStoreHandlers(opened));
+      const status = await router.dispatch('db.status', {}, { emit: () => {}, signal: new AbortController().signal });
+      expect(status).toMatchObject({ ok: true, value: { recovery: { damagedPath: recovery.damagedPath, salvage: { documents: { added: 3, updated: 1 } } } } });
+    } finally {
+      recovered.close();
+    }
   });
 });
 

@@ -1,0 +1,222 @@
+/**
+ * What can still be read from a damaged database, row by row, to merge into the recovered one. Tables are read by
+ * rowid ranges; a range that runs into a damaged page is split until the unreadable rows are isolated, so one bad
+ * page costs only the rows on it. Each document comes back as its newest version that reads whole (its text, else
+ * its newest whole revision, else its text with the unreadable parts marked), as an import record: the merge is the
+ * import's (transfer.ts), so a version newer than the backup's wins and the backup's stays as a revision.
+ */
+import type Database from 'better-sqlite3';
+import { decodeTokens } from './generations';
+import { LATEST_VERSION } from './migrations';
+import { withPrivateCopy } from './private-copy';
+import { isCorruption } from './sqlite-errors';
+import { applyRecords, parseRecord, type ImportSummary, type Repos, type TransferRecord } from './transfer';
+
+/** Rows read per query; a failing range is bisected. */
+const RANGE = 256;
+/** When a table's last rowid is unreadable: this many ranges in a row with nothing readable end its scan. */
+const TRAILING_RANGES = 64;
+/** A bound on the scan of one table (256 million rowids), whatever a damaged page claims its last rowid is. */
+const MAX_RANGES = 1_000_000;
+/** Stands in for a stretch of text on a damaged page, so the writer sees where something is missing. */
+export const UNREADABLE_MARK = '〔この部分は破損のため読めませんでした〕';
+
+export interface Salvaged {
+  records: TransferRecord[];
+  /** uuid → title of documents whose newest text did not read whole. */
+  incomplete: Map<string, string>;
+  /** uuids of documents salvaged with marked gaps: taken only when the recovered database lacks them. */
+  gapped: Set<string>;
+  unreadable: { documents: number; revisions: number; generations: number };
+  error: string | null;
+}
+
+export interface SalvageReport {
+  documents: { added: number; updated: number; unchanged: number };
+  generations: { added: number; unchanged: number };
+  /** Titles of documents whose newest text could not be read whole: they may lack their latest changes. */
+  incomplete: string[];
+  /** Rows on unreadable pages: at most this many were lost. */
+  unreadable: { documents: number; revisions: number; generations: number };
+  /** Set when nothing could be read, or the merge failed. */
+  error: string | null;
+}
+
+type Row = Record<string, unknown>;
+
+function orUndefined<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (isCorruption(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Calls `onRow` for every readable row of `table`; returns how many rowids sat on unreadable pages. */
+function readRows(db: Database.Database, table: string, columns: string, onRow: (row: Row) => void): number {
+  const select = db.prepare(`SELECT ${columns} FROM ${table} WHERE rowid BETWEEN ? AND ? ORDER BY rowid`);
+  const next = db.prepare(`SELECT rowid FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT 1`).pluck();
+  const first = orUndefined(() => db.prepare(`SELECT min(rowid) FROM ${table}`).pluck().get() as number | null);
+  const last = orUndefined(() => db.prepare(`SELECT max(rowid) FROM ${table}`).pluck().get() as number | null);
+  if (first === null && last === null) return 0;
+  let unreadable = 0;
+  const read = (from: number, to: number): boolean => {
+    try {
+      const rows = select.all(from, to) as Row[];
+      rows.forEach(onRow);
+      return rows.length > 0;
+    } catch (error) {
+      if (!isCorruption(error)) throw error;
+      if (from === to) {
+        unreadable++;
+        return false;
+      }
+      const mid = Math.floor((from + to) / 2);
+      const low = read(from, mid);
+      return read(mid + 1, to) || low;
+    }
+  };
+  let from = first ?? 1;
+  for (let idle = 0, ranges = 0; (typeof last === 'number' ? from <= last : idle < TRAILING_RANGES) && ranges < MAX_RANGES; ranges++) {
+    const to = from + RANGE - 1;
+    idle = read(from, to) ? 0 : idle + 1;
+    // Jump over gaps (deleted rows) to the next rowid when the way there reads; else step on.
+    let after: number | undefined | null;
+    try {
+      after = next.get(to) as number | undefined;
+    } catch (error) {
+      if (!isCorruption(error)) throw error;
+      after = null;
+    }
+    if (after === undefined && typeof last !== 'number') break;
+    from = typeof after === 'number' ? after : to + 1;
+  }
+  return unreadable;
+}
+
+interface TextPiece {
+  text: string;
+  /** How many of its chunks were unreadable (each replaced by UNREADABLE_MARK). */
+  missing: number;
+}
+
+function readSalvageFrom(db: Database.Database): Salvaged {
+  const salvaged: Salvaged = { records: [], incomplete: new Map(), gapped: new Set(), unreadable: { documents: 0, revisions: 0, generations: 0 }, error: null };
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version !== LATEST_VERSION) {
+    salvaged.error = `the damaged file has schema version ${version}; only version ${LATEST_VERSION} can be salvaged`;
+    return salvaged;
+  }
+  const chunk = db.prepare('SELECT body FROM document_chunk_texts WHERE chunk_id = ?').pluck();
+  const textOf = (chunkIds: string): TextPiece => {
+    let missing = 0;
+    const parts = chunkIds.split(',').filter(Boolean).map((id) => {
+      const body = orUndefined(() => chunk.get(Number(id)) as string | undefined);
+      if (typeof body === 'string') return body;
+      missing++;
+      return UNREADABLE_MARK;
+    });
+    return { text: parts.join(''), missing };
+  };
+
+  const revisions = new Map<number, Array<{ body: string; createdAt: number; reason: string }>>();
+  salvaged.unreadable.revisions += readRows(db, 'document_revisions', 'document_id, body, created_at, reason, chunk_ids', (r) => {
+    const text = r.chunk_ids === null ? { text: String(r.body), missing: 0 } : textOf(String(r.chunk_ids));
+    if (text.missing > 0) {
+      salvaged.unreadable.revisions++;
+      return;
+    }
+    const list = revisions.get(Number(r.document_id)) ?? [];
+    list.push({ body: text.text, createdAt: Number(r.created_at), reason: String(r.reason) });
+    revisions.set(Number(r.document_id), list);
+  });
+
+  const uuids = new Map<number, string>();
+  const add = (value: Record<string, unknown>, kind: 'documents' | 'generations'): boolean => {
+    const parsed = parseRecord(value);
+    if ('problem' in parsed) {
+      salvaged.unreadable[kind]++;
+      return false;
+    }
+    salvaged.records.push(parsed.record);
+    return true;
+  };
+  const documentColumns = 'id, uuid, title, created_at, updated_at, deleted_at, memo, writing_mode, chunk_ids, generated_ranges';
+  salvaged.unreadable.documents += readRows(db, 'documents', documentColumns, (d) => {
+    const own = (revisions.get(Number(d.id)) ?? []).sort((a, b) => a.createdAt - b.createdAt);
+    const text = textOf(String(d.chunk_ids));
+    let body = text.text;
+    let updatedAt = Number(d.updated_at);
+    let ranges: unknown = [];
+    if (text.missing === 0) {
+      ranges = orUndefined(() => JSON.parse(String(d.generated_ranges)) as unknown) ?? [];
+    } else {
+      salvaged.incomplete.set(String(d.uuid), String(d.title));
+      const newest = own.pop();
+      if (newest) ({ body, createdAt: updatedAt } = newest);
+      else salvaged.gapped.add(String(d.uuid));
+    }
+    const record = {
+      type: 'document', uuid: d.uuid, title: d.title, body, memo: d.memo, writingMode: d.writing_mode,
+      createdAt: d.created_at, updatedAt, deletedAt: d.deleted_at, revisions: own, generatedRanges: Array.isArray(ranges) ? ranges : [],
+    };
+    if (add(record, 'documents')) uuids.set(Number(d.id), String(d.uuid));
+  });
+
+  salvaged.unreadable.generations += readRows(db, 'generations', '*', (g) => {
+    let params: unknown;
+    let timings: unknown;
+    try {
+      params = JSON.parse(String(g.params));
+      timings = JSON.parse(String(g.timings));
+    } catch {
+      salvaged.unreadable.generations++;
+      return;
+    }
+    add({
+      type: 'generation', uuid: g.uuid, documentUuid: g.document_id === null ? null : uuids.get(Number(g.document_id)) ?? null,
+      groupId: g.group_id, altIndex: g.alt_index, contextBefore: g.context_before, contextAfter: g.context_after, text: g.text,
+      tokenIds: Buffer.isBuffer(g.token_ids) ? decodeTokens(g.token_ids) : [], params, seed: g.seed, modelId: g.model_id,
+      precision: g.precision, device: g.device, timings, finishReason: g.finish_reason, status: g.status,
+      statusChangedAt: g.status_changed_at, createdAt: g.created_at,
+    }, 'generations');
+  });
+  return salvaged;
+}
+
+/** Reads what it can from the damaged file at `path` (through a private copy: the file itself is never touched). */
+export function readSalvage(path: string): Salvaged {
+  try {
+    return withPrivateCopy(path, readSalvageFrom);
+  } catch (error) {
+    return { records: [], incomplete: new Map(), gapped: new Set(), unreadable: { documents: 0, revisions: 0, generations: 0 }, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * Merges the salvaged rows into the recovered database in one transaction. A document salvaged with marked gaps is
+ * taken only when the recovered database lacks it: a whole older text beats one with holes.
+ */
+export function applySalvage(repos: Repos, salvaged: Salvaged): SalvageReport {
+  const records = salvaged.records.filter((r) => r.type !== 'document' || !salvaged.gapped.has(r.uuid) || repos.documents.findByUuid(r.uuid) === null);
+  const report: SalvageReport = {
+    documents: { added: 0, updated: 0, unchanged: salvaged.records.length - records.length },
+    generations: { added: 0, unchanged: 0 },
+    incomplete: [...salvaged.incomplete.values()],
+    unreadable: salvaged.unreadable,
+    error: salvaged.error,
+  };
+  let summary: ImportSummary;
+  try {
+    summary = applyRecords(repos, records, 'before-salvage');
+  } catch (error) {
+    report.error = `the salvaged rows could not be written: ${error instanceof Error ? error.message : String(error)}`;
+    return report;
+  }
+  report.documents.added = summary.documents.added;
+  report.documents.updated = summary.documents.updated;
+  report.documents.unchanged += summary.documents.unchanged;
+  report.generations = { added: summary.generations.added, unchanged: summary.generations.unchanged + summary.generations.updated };
+  return report;
+}
