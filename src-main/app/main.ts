@@ -11,11 +11,12 @@ import { guardClose } from './close-guard';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol';
 import { installSecurityGuards } from './security';
 import { setupAutoUpdate } from './updater';
+import { isAppUrl as isAppUrlOf, rendererUrl } from './urls';
 import { loadWindowState, rememberWindowState } from './window-state';
 
-// electron-vite sets this in `npm run dev` only; packaged and preview builds load app://.
-const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
-const isAppUrl = (url: string) => url.startsWith(`${APP_ORIGIN}/`) || (devServerUrl !== undefined && url.startsWith(devServerUrl));
+// The dev server in `npm run dev` only; packaged and preview builds load app://.
+const devServerUrl = rendererUrl(process.env, app.isPackaged);
+const isAppUrl = (url: string) => isAppUrlOf(url, APP_ORIGIN, devServerUrl);
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();

@@ -50,8 +50,10 @@ export function contentSecurityPolicy(connect: string[]): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
-    // Svelte sets style attributes for dynamic values (vertical writing, font size); no inline scripts are allowed.
-    "style-src 'self' 'unsafe-inline'",
+    // No inline styles either: Svelte's style: directives and ProseMirror set styles through the CSSOM, which CSP
+    // does not govern, and the built CSS is a file (test/e2e/csp.browser.test.ts). index.html's own policy keeps
+    // 'unsafe-inline' for the Vite dev server, which injects <style> elements; both policies apply, so this one wins.
+    "style-src 'self'",
     "img-src 'self' data:",
     "font-src 'self'",
     `connect-src ${connect.length ? connect.join(' ') : "'none'"}`,
