@@ -42,7 +42,10 @@ export class DocumentsService {
   /** The autosave (debounced by the editor, and on blur and quit): text, memo, writing mode and ranges in one transaction. */
   save(input: { id: number; body?: string; memo?: string; writingMode?: WritingMode; generatedRanges?: TextRange[] }): { id: number; updatedAt: number; revisionId: number | null; changed: boolean } {
     const { id, ...change } = input;
-    return { id, ...this.store.run((s) => s.documents.autosave(id, change)) };
+    const saved = this.store.run((s) => s.documents.autosave(id, change));
+    // The writing is safe in the database either way; a failed backup is tried again after the interval.
+    if (saved.changed) this.store.backupWhileWriting().catch(() => undefined);
+    return { id, ...saved };
   }
 
   /** To the trash, or with `permanent` (only from the trash) gone for good. */

@@ -109,22 +109,25 @@ export async function takeBackup(db: Database.Database, dbPath: string, reason: 
   const now = Date.now();
   const seq = backupCounter++;
   const path = join(dir, `${stamp(now)}-${seq}-${reason}.sqlite`);
+  // Written under another name and renamed once verified: a backup cut short (a crash, a full disk) is never listed.
+  const partial = `${path}.partial`;
   try {
-    await db.backup(path);
-    selfContained(path);
+    await db.backup(partial);
+    selfContained(partial);
   } catch (error) {
-    rmSync(path, { force: true });
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(partial + suffix, { force: true });
     const code = (error as { code?: string }).code ?? '';
     if (code.startsWith('SQLITE_FULL') || (error as NodeJS.ErrnoException).code === 'ENOSPC') {
       throw new TsuzukiError('disk_full', `No space left to back up ${dbPath} into ${dir}. Free some space and try again.`, { cause: error });
     }
     throw new TsuzukiError('internal', `Backing up ${dbPath} into ${dir} failed: ${(error as Error).message}`, { cause: error });
   }
-  const problem = await verifyBackupOffThread(path);
+  const problem = await verifyBackupOffThread(partial);
   if (problem !== null) {
-    rmSync(path, { force: true });
+    rmSync(partial, { force: true });
     throw new TsuzukiError('internal', `The backup of ${dbPath} did not verify (${problem}); it was discarded.`);
   }
+  renameSync(partial, path);
   for (const old of listBackups(dbPath).slice(max)) rmSync(old.path, { force: true });
   return { path, createdAt: now, reason, bytes: statSync(path).size };
 }

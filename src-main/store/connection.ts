@@ -16,6 +16,8 @@ export interface OpenOptions {
   /** How long to wait for another process's lock before giving up (default 1000 ms). */
   busyTimeoutMs?: number;
   maxBackups?: number;
+  /** While writing, a backup on the first save this long after the newest backup (default 30 minutes). */
+  writingBackupEveryMs?: number;
   /** For tests of old schema versions only. */
   migrations?: Migration[];
 }

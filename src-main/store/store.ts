@@ -24,6 +24,9 @@ export interface CheckResult {
   backups: BackupInfo[];
 }
 
+/** While writing, a backup on the first save this long after the newest one (the daily one at start is the floor). */
+export const WRITING_BACKUP_MS = 30 * 60_000;
+
 /** The app's one database: documents, generations, settings. Opened once per process (it holds an instance lock). */
 export class Store {
   readonly documents: DocumentsRepo;
@@ -31,13 +34,19 @@ export class Store {
   readonly settings: SettingsRepo;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private indexTimer: NodeJS.Timeout | null = null;
+  /** When the newest backup was taken or last tried (a failing one is retried after the interval, not on every save). */
+  private lastBackupAt: number;
+  private backingUp = false;
 
   private constructor(
     readonly db: Database.Database,
     readonly path: string,
     readonly report: OpenReport,
     private readonly maxBackups: number,
+    private readonly writingBackupEveryMs: number,
   ) {
+    // With no backup yet, the interval counts from the open (the app takes one at start anyway).
+    this.lastBackupAt = listBackups(path)[0]?.createdAt ?? Date.now();
     this.documents = new DocumentsRepo(db);
     this.generations = new GenerationsRepo(db);
     this.settings = new SettingsRepo(db);
@@ -68,7 +77,7 @@ export class Store {
 
   static async open(path: string, options: OpenOptions = {}): Promise<Store> {
     const { db, report, salvaged } = await openDatabase(path, options);
-    const store = new Store(db, path, report, options.maxBackups ?? DEFAULT_MAX_BACKUPS);
+    const store = new Store(db, path, report, options.maxBackups ?? DEFAULT_MAX_BACKUPS, options.writingBackupEveryMs ?? WRITING_BACKUP_MS);
     if (report.recovery && salvaged) report.recovery.salvage = applySalvage(store, salvaged);
     return store;
   }
@@ -117,8 +126,23 @@ export class Store {
     });
   }
 
-  backup(reason = 'manual'): Promise<BackupInfo> {
-    return takeBackup(this.db, this.path, reason, this.maxBackups);
+  async backup(reason = 'manual'): Promise<BackupInfo> {
+    const info = await takeBackup(this.db, this.path, reason, this.maxBackups);
+    this.lastBackupAt = Math.max(this.lastBackupAt, info.createdAt);
+    return info;
+  }
+
+  /**
+   * Called after each save that changed something: a backup in the background when the newest one is older than the
+   * interval, so a damaged file never costs more than that much writing, even without salvage. SQLite's online backup
+   * copies a few pages per turn of the event loop (better-sqlite3), so typing goes on meanwhile; it cannot move to a
+   * worker, which could not open the file this connection holds locked. Resolves to null when none was due.
+   */
+  backupWhileWriting(): Promise<BackupInfo | null> {
+    if (this.backingUp || Date.now() - this.lastBackupAt < this.writingBackupEveryMs) return Promise.resolve(null);
+    this.backingUp = true;
+    this.lastBackupAt = Date.now();
+    return this.backup('writing').finally(() => (this.backingUp = false));
   }
 
   /** A backup when the newest one is older than `maxAgeMs` (the app calls this at start: a daily safety net). */

@@ -1,8 +1,12 @@
-import { truncateSync } from 'node:fs';
+import { readdirSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { storeRequests } from '../../../src-main/ipc/contract-store';
 import { createRouter, type CallContext } from '../../../src-main/ipc/router';
+import { DocumentsService } from '../../../src-main/services/documents';
 import { createStoreHandlers } from '../../../src-main/services/store-handlers';
+import { listBackups } from '../../../src-main/store/backups';
 import { Store } from '../../../src-main/store/store';
 import { TsuzukiError } from '../../../src-main/util/errors';
 import { generation, useTempDir } from '../../unit/store/helpers';
@@ -65,6 +69,34 @@ describe('documents, history, settings and db over the router', () => {
     // The cached text is not the rolled-back one: the next save starts from what the file holds.
     await ok('documents.save', { id: doc.id, body: '第一稿。続き。' });
     expect(store.documents.get(doc.id).body).toBe('第一稿。続き。');
+  });
+
+  it('while writing, the first save after the interval takes a self-contained backup in the background', async () => {
+    const path = join(tmp.dir(), 'writing.db');
+    const store = await Store.open(path, { writingBackupEveryMs: 60_000 });
+    try {
+      const documents = new DocumentsService(store);
+      const doc = documents.create({ body: '書き始め。' });
+      await store.backup();
+      documents.save({ id: doc.id, body: '書き始め。続き。' });
+      expect(listBackups(path)).toHaveLength(1);
+      // The interval is over (as if 30 minutes had passed): the next save backs up, once.
+      (store as unknown as { writingBackupEveryMs: number }).writingBackupEveryMs = 0;
+      documents.save({ id: doc.id, body: '書き始め。続き。さらに。' });
+      documents.save({ id: doc.id, body: '書き始め。続き。さらに。まだ。' });
+      const deadline = Date.now() + 20_000;
+      while (!listBackups(path).some((b) => b.reason === 'writing') && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+      const writing = listBackups(path).filter((b) => b.reason === 'writing');
+      expect(writing).toHaveLength(1);
+      const copy = new Database(writing[0]!.path, { readonly: true });
+      expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
+      // It holds at least the save that started it (the backup runs after it returns, so maybe the next one too).
+      expect(copy.prepare('SELECT char_count FROM documents').pluck().get()).toBeGreaterThanOrEqual('書き始め。続き。さらに。'.length);
+      copy.close();
+      expect(readdirSync(`${path}-backups`).filter((f) => !f.endsWith('.sqlite'))).toEqual([]);
+    } finally {
+      store.close();
+    }
   });
 
   it('history list, search (1, 2, 3+ characters), get with siblings, setStatus, delete, export, import', async () => {
