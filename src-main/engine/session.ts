@@ -129,7 +129,7 @@ export class DecoderSession {
     const total = sharedLength + cache.length + seq;
     const { nPositions, vocabSize } = this.manifest.architecture;
     if (total > nPositions) {
-      throw new TsuzukiError('invalid_argument', `forward: ${total} positions exceed the model's context of ${nPositions} tokens.`);
+      throw new TsuzukiError('invalid_argument', `The text is ${total} tokens, more than the ${nPositions} the model reads at once; give fewer tokens.`);
     }
     if (cache.rows !== batch || cache.length + seq > cache.capacity) {
       throw new TsuzukiError('invalid_argument', `forward: the cache holds ${cache.rows} rows and room for ${cache.capacity} positions, not ${batch} rows and ${cache.length + seq}.`);
@@ -150,7 +150,7 @@ export class DecoderSession {
     };
     for (const id of input.ids.flat()) {
       if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-        throw new TsuzukiError('invalid_argument', `forward: token id ${id} is outside the vocabulary (0…${vocabSize - 1}).`);
+        throw new TsuzukiError('invalid_argument', `Token id ${id} is not in the model's vocabulary (0–${vocabSize - 1}); give ids from this model's tokenizer.`);
       }
     }
     const ids = matrix(input.ids, seq, 'ids');

@@ -134,6 +134,17 @@ describe('tsuzuki generate: long text', () => {
   });
 });
 
+describe('tsuzuki logits', () => {
+  it('ids past the context or outside the vocabulary are refused in words a user reads, naming no function', async () => {
+    const long = await tsuzuki(['logits', '--model', model.dir, '--ids', Array(300).fill(5).join(',')]);
+    expect(long.code).toBe(2);
+    expect(long.stderr).toMatch(/^tsuzuki logits: The text is 300 tokens, more than the 256 the model reads at once; give fewer tokens\.\n$/);
+    const unknown = await tsuzuki(['logits', '--model', model.dir, '--ids', '1,1000']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^tsuzuki logits: Token id 1000 is not in the model's vocabulary \(0–999\); give ids from this model's tokenizer\.\n$/);
+  });
+});
+
 describe('tsuzuki bench', () => {
   it('reports every measurement as JSON', async () => {
     const r = await tsuzuki(['bench', '--model', model.dir, '--device', 'cpu', '--threads', '1', '--decode-tokens', '4']);
