@@ -1,3 +1,4 @@
+import { describeRecovery } from '../../store/backups';
 import { checkFile } from '../../store/check';
 import { defaultDatabasePath } from '../../store/location';
 import { Store } from '../../store/store';
@@ -5,16 +6,16 @@ import { TsuzukiError } from '../../util/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 
-const usage = 'tsuzuki db check|backup [--db FILE]';
+const usage = 'tsuzuki db check|backup|recover [--db FILE]';
 
 export const db: Command = {
   name: 'db',
-  summary: 'Check a Tsuzuki database fully (integrity_check, read-only: writes nothing) or take an online backup of it; prints JSON',
+  summary: 'Check a Tsuzuki database fully (read-only: writes nothing), take an online backup of it, or recover it as the app would; prints JSON',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(usage, args, { db: { type: 'string', default: defaultDatabasePath() } });
     const [action, ...rest] = positionals;
-    if ((action !== 'check' && action !== 'backup') || rest.length > 0) {
+    if ((action !== 'check' && action !== 'backup' && action !== 'recover') || rest.length > 0) {
       throw new TsuzukiError('invalid_argument', `${action === undefined ? 'missing action' : `unknown action "${[action, ...rest].join(' ')}"`}\nUsage: ${usage}`);
     }
     if (action === 'check') {
@@ -23,6 +24,18 @@ export const db: Command = {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       if (!result.ok) process.stderr.write(`tsuzuki db: ${values.db} is damaged: ${result.integrity.slice(0, 3).join('; ')}\n`);
       return result.ok ? 0 : 1;
+    }
+    if (action === 'recover') {
+      // What the app does at start: a damaged file is kept aside, the newest good backup restored and the file salvaged.
+      const store = await Store.open(values.db, { create: false, recover: true });
+      try {
+        const { recovery } = store.report;
+        process.stdout.write(JSON.stringify({ path: values.db, recovery }, null, 2) + '\n');
+        process.stderr.write(`tsuzuki db: ${recovery ? describeRecovery(values.db, recovery) : `${values.db} is not damaged; nothing to recover.`}\n`);
+        return 0;
+      } finally {
+        store.close();
+      }
     }
     // Never create, never recover here: a damaged or foreign file is reported (exit 1) and left as it is.
     const store = await Store.open(values.db, { create: false });

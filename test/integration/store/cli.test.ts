@@ -110,6 +110,31 @@ describe('tsuzuki db', () => {
     expect(readdirSync(folder)).toEqual(['old.db']);
   });
 
+  it('recover keeps the damaged file, restores the backup, salvages what was written after it and prints what it did', async () => {
+    const file = join(dir, 'recover.db');
+    const store = await Store.open(file);
+    for (let i = 0; i < 20; i++) store.documents.create({ title: `${i}`, body: '本文。\n'.repeat(2000) });
+    await store.backup();
+    const late = store.documents.create({ title: '後から', body: 'バックアップの後の原稿。' });
+    store.close();
+    const bytes = readFileSync(file);
+    bytes.fill(0xab, 4096 * 3, 4096 * 6);
+    writeFileSync(file, bytes);
+    const result = await tsuzuki('db', 'recover', '--db', file);
+    expect(result.code).toBe(0);
+    const { recovery } = JSON.parse(result.stdout);
+    expect(recovery).toMatchObject({ damagedPath: expect.stringContaining('recover.db.damaged-'), salvage: { documents: { added: 1 } } });
+    expect(readFileSync(recovery.damagedPath).equals(bytes)).toBe(true);
+    expect(result.stderr).toMatch(/kept at .*recover\.db\.damaged-.*Salvaged from the damaged file: 1 new/s);
+    const recovered = await Store.open(file);
+    try {
+      expect(recovered.documents.get(recovered.documents.findByUuid(late.uuid)!.id).body).toBe('バックアップの後の原稿。');
+    } finally {
+      recovered.close();
+    }
+    expect(JSON.parse((await tsuzuki('db', 'recover', '--db', file)).stdout).recovery).toBeNull();
+  });
+
   it('exits 1 with a clear message for a foreign or damaged file, and leaves it as it was', async () => {
     const foreign = join(dir, 'notes.txt');
     writeFileSync(foreign, 'ただのメモ\n'.repeat(50));
