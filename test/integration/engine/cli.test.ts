@@ -180,6 +180,12 @@ describe('tsuzuki eval', () => {
     expect(report.perplexity).toBeCloseTo(Math.exp(nll / 25), 6);
   });
 
+  it('reads the text from standard input with --text -', async () => {
+    const r = await tsuzuki(['eval', '--model', model.dir, '--text', '-', '--device', 'cpu'], withText.text);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ tokens: 26, scoredTokens: 25, windows: 1 });
+  });
+
   it('slides windows of the full context by the stride and scores each token once', async () => {
     const file = join(model.dir, 'long.txt');
     await writeFile(file, withText.text.repeat(20));
