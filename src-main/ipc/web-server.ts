@@ -9,9 +9,28 @@ import { TsuzukiError } from '../util/errors';
 import { contentSecurityPolicy, readStatic } from '../util/static-files';
 import type { ContractShape } from './contract';
 import type { Router } from './router';
-import { attachWebSocket, tokenMatches } from './transport-ws';
+import { APP_MESSAGE_LIMITS, attachWebSocket, isOwnHost, tokenMatches, type MessageLimits } from './transport-ws';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Refuses any address but loopback; `tsuzuki serve` checks it before it opens or creates anything. */
+export function assertLoopbackHost(host: string): void {
+  if (!LOOPBACK.has(host)) {
+    throw new TsuzukiError(
+      'invalid_argument',
+      `Refusing to listen on ${host}: tsuzuki serve only listens on loopback (127.0.0.1, ::1 or localhost), so that no other machine can reach your writing.`,
+    );
+  }
+}
+
+/**
+ * The Host values that name this server: its own address and `localhost`, with its port. A DNS-rebinding page
+ * reaches the same socket under its own name, so a request with any other Host is refused.
+ */
+function ownHosts(address: AddressInfo): Set<string> {
+  const ip = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return new Set([`${ip}:${address.port}`, `localhost:${address.port}`]);
+}
 
 export interface WebServer {
   url: string;
@@ -25,13 +44,19 @@ export async function startWebServer<C extends ContractShape>(options: {
   rendererDir: string;
   host?: string;
   port?: number;
+  /** Bytes per WebSocket message; the app's bounds unless a test needs others. */
+  messageLimits?: MessageLimits;
 }): Promise<WebServer> {
   const host = options.host ?? '127.0.0.1';
-  if (!LOOPBACK.has(host)) {
-    throw new TsuzukiError('invalid_argument', `Refusing to listen on ${host}: tsuzuki serve only listens on loopback (127.0.0.1, ::1).`);
-  }
+  assertLoopbackHost(host);
   const token = randomBytes(24).toString('base64url');
+  // Filled in once the server listens (the port is known then); until then no Host is accepted.
+  const hosts = new Set<string>();
   const server: Server = createServer(async (req, res) => {
+    if (!isOwnHost(req, hosts)) {
+      res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8' }).end('421: open the URL printed by `tsuzuki serve`.\n');
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const isPage = url.pathname === '/' || url.pathname === '/index.html';
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -48,10 +73,9 @@ export async function startWebServer<C extends ContractShape>(options: {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404\n');
         return;
       }
-      const hostHeader = req.headers.host ?? `${host}`;
       res.writeHead(200, {
         'content-type': file.type,
-        'content-security-policy': contentSecurityPolicy([`ws://${hostHeader}`]),
+        'content-security-policy': contentSecurityPolicy([...hosts].map((h) => `ws://${h}`)),
         'x-content-type-options': 'nosniff',
         'referrer-policy': 'no-referrer',
         'cache-control': 'no-store',
@@ -61,12 +85,14 @@ export async function startWebServer<C extends ContractShape>(options: {
       res.writeHead(500).end();
     }
   });
-  attachWebSocket(server, options.router, token);
+  const wss = attachWebSocket(server, { router: options.router, token, hosts, limits: options.messageLimits ?? APP_MESSAGE_LIMITS });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  const address = server.address() as AddressInfo;
+  for (const own of ownHosts(address)) hosts.add(own);
+  const port = address.port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}/?token=${token}`,
@@ -75,6 +101,7 @@ export async function startWebServer<C extends ContractShape>(options: {
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
+        for (const client of wss.clients) client.terminate();
         server.close(() => resolve());
       }),
   };
