@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { contract } from '../../ipc/contract';
 import { createRouter } from '../../ipc/router';
-import { startWebServer } from '../../ipc/web-server';
+import { assertLoopbackHost, startWebServer } from '../../ipc/web-server';
 import type { Device } from '../../engine/device';
 import { createAppServices } from '../../services/app-services';
 import { openAppStore } from '../../services/open-store';
@@ -37,6 +37,8 @@ export const serve: Command = {
     }, false);
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got ${values.port}\nUsage: ${usage}`);
+    // Before anything is built, opened or created: a refused address must leave no database behind.
+    assertLoopbackHost(values.host);
     await ensureRenderer(values.renderer);
     const { store, storeError } = await openAppStore(values.db, (message) => process.stderr.write(`tsuzuki serve: ${message}\n`));
     // An unknown device is refused by the engine with the list of valid ones, on the first generation.
