@@ -1,11 +1,13 @@
 /**
  * What can still be read from a damaged database, row by row, to merge into the recovered one. Tables are read by
  * rowid ranges; a range that runs into a damaged page is split until the unreadable rows are isolated, so one bad
- * page costs only the rows on it. Each document comes back as its newest version that reads whole (its text, else
- * its newest whole revision, else its text with the unreadable parts marked), as an import record: the merge is the
- * import's (transfer.ts), so a version newer than the backup's wins and the backup's stays as a revision.
+ * page costs only the rows on it. A document's text is checked against its chunks' hashes: a damaged overflow page
+ * reads as garbage, not as an error. Each document comes back as its newest version that reads whole (its text,
+ * else its newest whole revision, else its text with the unreadable parts marked), as an import record: the merge
+ * is the import's (transfer.ts), so a version newer than the backup's wins and the backup's stays as a revision.
  */
 import type Database from 'better-sqlite3';
+import { chunkHash } from './chunks';
 import { decodeTokens } from './generations';
 import { LATEST_VERSION } from './migrations';
 import { withPrivateCopy } from './private-copy';
@@ -23,8 +25,8 @@ export const UNREADABLE_MARK = '〔この部分は破損のため読めません
 
 export interface Salvaged {
   records: TransferRecord[];
-  /** uuid → title of documents whose newest text did not read whole. */
-  incomplete: Map<string, string>;
+  /** uuid → title and time of the newest text, for documents whose newest text did not read whole. */
+  incomplete: Map<string, { title: string; updatedAt: number }>;
   /** uuids of documents salvaged with marked gaps: taken only when the recovered database lacks them. */
   gapped: Set<string>;
   unreadable: { documents: number; revisions: number; generations: number };
@@ -34,7 +36,7 @@ export interface Salvaged {
 export interface SalvageReport {
   documents: { added: number; updated: number; unchanged: number };
   generations: { added: number; unchanged: number };
-  /** Titles of documents whose newest text could not be read whole: they may lack their latest changes. */
+  /** Titles of documents whose newest text could not be read whole nor found in the backup: they lack their latest changes. */
   incomplete: string[];
   /** Rows on unreadable pages: at most this many were lost. */
   unreadable: { documents: number; revisions: number; generations: number };
@@ -62,10 +64,9 @@ function readRows(db: Database.Database, table: string, columns: string, onRow: 
   if (first === null && last === null) return 0;
   let unreadable = 0;
   const read = (from: number, to: number): boolean => {
+    let rows: Row[];
     try {
-      const rows = select.all(from, to) as Row[];
-      rows.forEach(onRow);
-      return rows.length > 0;
+      rows = select.all(from, to) as Row[];
     } catch (error) {
       if (!isCorruption(error)) throw error;
       if (from === to) {
@@ -76,6 +77,15 @@ function readRows(db: Database.Database, table: string, columns: string, onRow: 
       const low = read(from, mid);
       return read(mid + 1, to) || low;
     }
+    for (const row of rows) {
+      try {
+        onRow(row);
+      } catch {
+        // A row that reads but makes no sense (damaged inside) is lost like an unreadable one.
+        unreadable++;
+      }
+    }
+    return rows.length > 0;
   };
   let from = first ?? 1;
   for (let idle = 0, ranges = 0; (typeof last === 'number' ? from <= last : idle < TRAILING_RANGES) && ranges < MAX_RANGES; ranges++) {
@@ -109,11 +119,14 @@ function readSalvageFrom(db: Database.Database): Salvaged {
     return salvaged;
   }
   const chunk = db.prepare('SELECT body FROM document_chunk_texts WHERE chunk_id = ?').pluck();
+  const hash = db.prepare('SELECT hash FROM document_chunks WHERE id = ?').pluck();
   const textOf = (chunkIds: string): TextPiece => {
     let missing = 0;
     const parts = chunkIds.split(',').filter(Boolean).map((id) => {
       const body = orUndefined(() => chunk.get(Number(id)) as string | undefined);
-      if (typeof body === 'string') return body;
+      // A damaged overflow page reads as garbage, not as an error: the chunk's hash tells (when it reads itself).
+      const expected = orUndefined(() => hash.get(Number(id)) as string | undefined);
+      if (typeof body === 'string' && (typeof expected !== 'string' || chunkHash(body) === expected)) return body;
       missing++;
       return UNREADABLE_MARK;
     });
@@ -150,9 +163,13 @@ function readSalvageFrom(db: Database.Database): Salvaged {
     let updatedAt = Number(d.updated_at);
     let ranges: unknown = [];
     if (text.missing === 0) {
-      ranges = orUndefined(() => JSON.parse(String(d.generated_ranges)) as unknown) ?? [];
+      try {
+        ranges = JSON.parse(String(d.generated_ranges));
+      } catch {
+        // Ranges only feed a statistic: the text matters, not them.
+      }
     } else {
-      salvaged.incomplete.set(String(d.uuid), String(d.title));
+      salvaged.incomplete.set(String(d.uuid), { title: String(d.title), updatedAt });
       const newest = own.pop();
       if (newest) ({ body, createdAt: updatedAt } = newest);
       else salvaged.gapped.add(String(d.uuid));
@@ -200,10 +217,12 @@ export function readSalvage(path: string): Salvaged {
  */
 export function applySalvage(repos: Repos, salvaged: Salvaged): SalvageReport {
   const records = salvaged.records.filter((r) => r.type !== 'document' || !salvaged.gapped.has(r.uuid) || repos.documents.findByUuid(r.uuid) === null);
+  // A document the backup holds as of its newest text is whole, however damaged its pages in the file were.
+  const incomplete = [...salvaged.incomplete].filter(([uuid, newest]) => (repos.documents.findByUuid(uuid)?.updatedAt ?? -1) < newest.updatedAt);
   const report: SalvageReport = {
     documents: { added: 0, updated: 0, unchanged: salvaged.records.length - records.length },
     generations: { added: 0, unchanged: 0 },
-    incomplete: [...salvaged.incomplete.values()],
+    incomplete: incomplete.map(([, newest]) => newest.title),
     unreadable: salvaged.unreadable,
     error: salvaged.error,
   };
