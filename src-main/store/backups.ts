@@ -8,6 +8,8 @@ import { readSalvage, type Salvaged, type SalvageReport } from './salvage';
 
 /** How many backups are kept per database; the oldest is removed when a new one is taken. */
 export const DEFAULT_MAX_BACKUPS = 5;
+/** The reason of the backups taken while writing (Store.backupWhileWriting). */
+export const WRITING_REASON = 'writing';
 
 export interface BackupInfo {
   path: string;
@@ -128,7 +130,11 @@ export async function takeBackup(db: Database.Database, dbPath: string, reason: 
     throw new TsuzukiError('internal', `The backup of ${dbPath} did not verify (${problem}); it was discarded.`);
   }
   renameSync(partial, path);
-  for (const old of listBackups(dbPath).slice(max)) rmSync(old.path, { force: true });
+  // Backups taken while writing come every half hour; they never push out the newest of the others (the daily one,
+  // the one before a migration), which reaches furthest back.
+  const all = listBackups(dbPath);
+  const anchor = all.find((b) => b.reason !== WRITING_REASON);
+  for (const old of all.slice(max)) if (old !== anchor) rmSync(old.path, { force: true });
   return { path, createdAt: now, reason, bytes: statSync(path).size };
 }
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { takeBackup, listBackups, DEFAULT_MAX_BACKUPS, type BackupInfo } from './backups';
+import { takeBackup, listBackups, DEFAULT_MAX_BACKUPS, WRITING_REASON, type BackupInfo } from './backups';
 import { integrityCheck, openDatabase, type OpenOptions, type OpenReport } from './connection';
 import { DocumentsRepo } from './documents';
 import { GenerationsRepo } from './generations';
@@ -142,7 +142,7 @@ export class Store {
     if (this.backingUp || Date.now() - this.lastBackupAt < this.writingBackupEveryMs) return Promise.resolve(null);
     this.backingUp = true;
     this.lastBackupAt = Date.now();
-    return this.backup('writing').finally(() => (this.backingUp = false));
+    return this.backup(WRITING_REASON).finally(() => (this.backingUp = false));
   }
 
   /** A backup when the newest one is older than `maxAgeMs` (the app calls this at start: a daily safety net). */
