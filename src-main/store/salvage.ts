@@ -134,7 +134,7 @@ function readSalvageFrom(db: Database.Database): Salvaged {
   };
 
   const revisions = new Map<number, Array<{ body: string; createdAt: number; reason: string }>>();
-  salvaged.unreadable.revisions += readRows(db, 'document_revisions', 'document_id, body, created_at, reason, chunk_ids', (r) => {
+  const revisionRows = readRows(db, 'document_revisions', 'document_id, body, created_at, reason, chunk_ids', (r) => {
     const text = r.chunk_ids === null ? { text: String(r.body), missing: 0 } : textOf(String(r.chunk_ids));
     if (text.missing > 0) {
       salvaged.unreadable.revisions++;
@@ -144,6 +144,8 @@ function readSalvageFrom(db: Database.Database): Salvaged {
     list.push({ body: text.text, createdAt: Number(r.created_at), reason: String(r.reason) });
     revisions.set(Number(r.document_id), list);
   });
+  // Added after the scan: rows that read but made no sense were counted during it.
+  salvaged.unreadable.revisions += revisionRows;
 
   const uuids = new Map<number, string>();
   const add = (value: Record<string, unknown>, kind: 'documents' | 'generations'): boolean => {
@@ -156,7 +158,7 @@ function readSalvageFrom(db: Database.Database): Salvaged {
     return true;
   };
   const documentColumns = 'id, uuid, title, created_at, updated_at, deleted_at, memo, writing_mode, chunk_ids, generated_ranges';
-  salvaged.unreadable.documents += readRows(db, 'documents', documentColumns, (d) => {
+  const documentRows = readRows(db, 'documents', documentColumns, (d) => {
     const own = (revisions.get(Number(d.id)) ?? []).sort((a, b) => a.createdAt - b.createdAt);
     const text = textOf(String(d.chunk_ids));
     let body = text.text;
@@ -180,17 +182,12 @@ function readSalvageFrom(db: Database.Database): Salvaged {
     };
     if (add(record, 'documents')) uuids.set(Number(d.id), String(d.uuid));
   });
+  salvaged.unreadable.documents += documentRows;
 
-  salvaged.unreadable.generations += readRows(db, 'generations', '*', (g) => {
-    let params: unknown;
-    let timings: unknown;
-    try {
-      params = JSON.parse(String(g.params));
-      timings = JSON.parse(String(g.timings));
-    } catch {
-      salvaged.unreadable.generations++;
-      return;
-    }
+  // JSON that no longer parses throws, and readRows counts the row as lost.
+  const generationRows = readRows(db, 'generations', '*', (g) => {
+    const params: unknown = JSON.parse(String(g.params));
+    const timings: unknown = JSON.parse(String(g.timings));
     add({
       type: 'generation', uuid: g.uuid, documentUuid: g.document_id === null ? null : uuids.get(Number(g.document_id)) ?? null,
       groupId: g.group_id, altIndex: g.alt_index, contextBefore: g.context_before, contextAfter: g.context_after, text: g.text,
@@ -199,6 +196,7 @@ function readSalvageFrom(db: Database.Database): Salvaged {
       statusChangedAt: g.status_changed_at, createdAt: g.created_at,
     }, 'generations');
   });
+  salvaged.unreadable.generations += generationRows;
   return salvaged;
 }
 

@@ -190,6 +190,9 @@ describe('salvage: writing newer than the last backup survives damage', () => {
     store.documents.save(edited.id, 'あ'.repeat(6000) + marker('書き直し'));
     const fresh = store.documents.create({ title: '新作', body: 'い'.repeat(6000) + marker('新作') });
     const intact = store.documents.create({ title: '無事', body: 'う'.repeat(6000) });
+    // A row that reads but no longer makes sense is counted lost, like one on an unreadable page.
+    const broken = store.generations.insert(generation({ text: '壊れた続き。' }));
+    store.db.prepare("UPDATE generations SET params = '{broken' WHERE id = ?").run(broken.id);
     store.close();
     const bytes = readFileSync(path);
     const pageSize = bytes.readUInt16BE(16);
@@ -206,6 +209,8 @@ describe('salvage: writing newer than the last backup survives damage', () => {
       const salvage = recovered.report.recovery!.salvage!;
       expect(salvage.incomplete.sort()).toEqual(['新作', '書き直し'].sort());
       expect(salvage.documents).toMatchObject({ added: 2, updated: 0 });
+      expect(salvage.unreadable).toEqual({ documents: 0, revisions: 0, generations: 1 });
+      expect(salvage.generations.added).toBe(0);
       const get = (uuid: string) => recovered.documents.get(recovered.documents.findByUuid(uuid)!.id).body;
       expect(get(edited.uuid)).toBe('最初の原稿。');
       expect(get(fresh.uuid)).toMatch(new RegExp(`^い+${UNREADABLE_MARK}$|^${UNREADABLE_MARK}い+$|^い+${UNREADABLE_MARK}い+$`));
