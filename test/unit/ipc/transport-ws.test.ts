@@ -19,6 +19,7 @@ const contract = {
 };
 
 let server: WebServer;
+let router: ReturnType<typeof createRouter<typeof contract>>;
 let rendererDir: string;
 let aborted = 0;
 // Small bounds, so that messages over them are cheap to send: 4 KiB by default, 64 KiB for echo.big.
@@ -31,7 +32,7 @@ beforeAll(async () => {
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>t</title>');
   writeFileSync(join(root, 'secret.txt'), 'secret');
   symlinkSync(join(root, 'secret.txt'), join(rendererDir, 'link.txt'));
-  const router = createRouter(contract, {
+  router = createRouter(contract, {
     'echo.say': ({ text }) => `echo: ${text}`,
     'echo.stream': ({ requestId }, ctx) => {
       ctx.emit('echo.chunk', { requestId, text: 'a' });
@@ -71,9 +72,9 @@ function reply(ws: WebSocket, frame: string | Buffer): Promise<unknown> {
 }
 
 /** A plain HTTP GET with the given Host header (fetch does not let a caller set Host). */
-function getWithHost(path: string, host: string): Promise<{ status: number; csp: string | undefined }> {
+function getWithHost(path: string, host: string, to = { address: '127.0.0.1', port: server.port }): Promise<{ status: number; csp: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, path, headers: { host } }, (res) => {
+    const req = request({ host: to.address, port: to.port, path, headers: { host } }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode!, csp: res.headers['content-security-policy'] as string | undefined }));
     });
@@ -152,6 +153,19 @@ describe('WebSocket transport', () => {
     ws.close();
     await new Promise((r) => setTimeout(r, 50));
     expect(aborted).toBe(before + 1);
+  });
+
+  it('on ::1 answers under [::1]:PORT and localhost:PORT only', async () => {
+    const v6 = await startWebServer({ router, rendererDir, host: '::1', port: 0, messageLimits: limits });
+    try {
+      const to = { address: '::1', port: v6.port };
+      const page = `/?token=${v6.token}`;
+      expect((await getWithHost(page, `[::1]:${v6.port}`, to)).status).toBe(200);
+      expect((await getWithHost(page, `localhost:${v6.port}`, to)).csp).toContain(`connect-src ws://[::1]:${v6.port} ws://localhost:${v6.port};`);
+      expect((await getWithHost(page, `127.0.0.1:${v6.port}`, to)).status).toBe(421);
+    } finally {
+      await v6.close();
+    }
   });
 
   it('answers a call that is not one with an error and keeps the connection: object channels, non-objects, odd ids', async () => {
