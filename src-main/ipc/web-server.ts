@@ -1,6 +1,7 @@
 /**
  * `tsuzuki serve`: the built renderer over HTTP plus the WebSocket transport, on loopback only.
- * The page is served only with the per-launch token in its URL; it passes the token on to the WebSocket.
+ * The page is served only with the per-launch token in its URL; it passes the token on to the WebSocket. Every
+ * request, page or WebSocket, must name this server in its Host header (see ownHosts).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
