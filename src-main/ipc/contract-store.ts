@@ -84,7 +84,8 @@ const salvage = z.object({
   documents: z.object({ added: count, updated: count, unchanged: count }),
   generations: z.object({ added: count, unchanged: count }),
   incomplete: z.array(z.string()),
-  unreadable: z.object({ documents: count, revisions: count, generations: count }),
+  /** Per table, at most this many rows were lost; null: an unknown number (the table could not be read at all). */
+  unreadable: z.object({ documents: count.nullable(), revisions: count.nullable(), generations: count.nullable() }),
   error: z.string().nullable(),
 });
 const recovery = z

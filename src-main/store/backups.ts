@@ -204,7 +204,10 @@ export function describeRecovery(dbPath: string, r: Recovery): string {
         `${s.generations.added} generation(s).`,
     );
     const { documents, revisions, generations } = s.unreadable;
-    if (documents + revisions + generations > 0) parts.push(`Unreadable: up to ${documents} document(s), ${revisions} revision(s), ${generations} generation(s).`);
+    const upTo = (n: number | null, what: string) => (n === null ? `an unknown number of ${what}s` : `up to ${n} ${what}(s)`);
+    if (documents !== 0 || revisions !== 0 || generations !== 0) {
+      parts.push(`Unreadable: ${upTo(documents, 'document')}, ${upTo(revisions, 'revision')}, ${upTo(generations, 'generation')}.`);
+    }
     if (s.incomplete.length > 0) parts.push(`Newest text not readable whole (an older version was kept): ${s.incomplete.slice(0, 20).map((t) => `「${t}」`).join(', ')}.`);
     if (s.error !== null) parts.push(`Salvage incomplete: ${s.error}.`);
   }

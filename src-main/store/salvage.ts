@@ -29,8 +29,15 @@ export interface Salvaged {
   incomplete: Map<string, { title: string; updatedAt: number }>;
   /** uuids of documents salvaged with marked gaps: taken only when the recovered database lacks them. */
   gapped: Set<string>;
-  unreadable: { documents: number; revisions: number; generations: number };
+  unreadable: Unreadable;
   error: string | null;
+}
+
+/** Per table: at most this many rows were lost; null: an unknown number (the table's extent was unreadable). */
+export interface Unreadable {
+  documents: number | null;
+  revisions: number | null;
+  generations: number | null;
 }
 
 export interface SalvageReport {
@@ -38,8 +45,7 @@ export interface SalvageReport {
   generations: { added: number; unchanged: number };
   /** Titles of documents whose newest text could not be read whole nor found in the backup: they lack their latest changes. */
   incomplete: string[];
-  /** Rows on unreadable pages: at most this many were lost. */
-  unreadable: { documents: number; revisions: number; generations: number };
+  unreadable: Unreadable;
   /** Set when nothing could be read, or the merge failed. */
   error: string | null;
 }
@@ -55,14 +61,21 @@ function orUndefined<T>(read: () => T): T | undefined {
   }
 }
 
-/** Calls `onRow` for every readable row of `table`; returns how many rowids sat on unreadable pages. */
-function readRows(db: Database.Database, table: string, columns: string, onRow: (row: Row) => void): number {
-  const select = db.prepare(`SELECT ${columns} FROM ${table} WHERE rowid BETWEEN ? AND ? ORDER BY rowid`);
+/**
+ * Calls `onRow` for every readable row of `table`; returns how many rowids up to the table's last known row sat on
+ * unreadable pages or made no sense (at most that many rows were lost), or null when the table's extent could not be
+ * read (how many were lost is unknown).
+ */
+function readRows(db: Database.Database, table: string, columns: string, onRow: (row: Row) => void): number | null {
+  const select = db.prepare(`SELECT rowid AS salvage_rowid, ${columns} FROM ${table} WHERE rowid BETWEEN ? AND ? ORDER BY rowid`);
   const next = db.prepare(`SELECT rowid FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT 1`).pluck();
   const first = orUndefined(() => db.prepare(`SELECT min(rowid) FROM ${table}`).pluck().get() as number | null);
   const last = orUndefined(() => db.prepare(`SELECT max(rowid) FROM ${table}`).pluck().get() as number | null);
   if (first === null && last === null) return 0;
-  let unreadable = 0;
+  /** Unreadable rowids, as ascending [from, to] runs. */
+  const lost: Array<[number, number]> = [];
+  let senseless = 0;
+  let highest = 0;
   const read = (from: number, to: number): boolean => {
     let rows: Row[];
     try {
@@ -70,7 +83,9 @@ function readRows(db: Database.Database, table: string, columns: string, onRow: 
     } catch (error) {
       if (!isCorruption(error)) throw error;
       if (from === to) {
-        unreadable++;
+        const run = lost[lost.length - 1];
+        if (run && run[1] === from - 1) run[1] = from;
+        else lost.push([from, from]);
         return false;
       }
       const mid = Math.floor((from + to) / 2);
@@ -78,11 +93,12 @@ function readRows(db: Database.Database, table: string, columns: string, onRow: 
       return read(mid + 1, to) || low;
     }
     for (const row of rows) {
+      highest = Math.max(highest, Number(row.salvage_rowid));
       try {
         onRow(row);
       } catch {
         // A row that reads but makes no sense (damaged inside) is lost like an unreadable one.
-        unreadable++;
+        senseless++;
       }
     }
     return rows.length > 0;
@@ -102,7 +118,10 @@ function readRows(db: Database.Database, table: string, columns: string, onRow: 
     if (after === undefined && typeof last !== 'number') break;
     from = typeof after === 'number' ? after : to + 1;
   }
-  return unreadable;
+  // Past the last row known to exist, an unreadable rowid is as likely no row at all.
+  const bound = typeof last === 'number' ? last : highest;
+  if (bound === 0 && lost.length > 0) return null;
+  return senseless + lost.reduce((n, [a, b]) => n + Math.max(0, Math.min(b, bound) - a + 1), 0);
 }
 
 interface TextPiece {
@@ -136,26 +155,19 @@ function readSalvageFrom(db: Database.Database): Salvaged {
   const revisions = new Map<number, Array<{ body: string; createdAt: number; reason: string }>>();
   const revisionRows = readRows(db, 'document_revisions', 'document_id, body, created_at, reason, chunk_ids', (r) => {
     const text = r.chunk_ids === null ? { text: String(r.body), missing: 0 } : textOf(String(r.chunk_ids));
-    if (text.missing > 0) {
-      salvaged.unreadable.revisions++;
-      return;
-    }
+    // A revision with a hole is no version of the text: readRows counts it lost.
+    if (text.missing > 0) throw new Error('a chunk of the revision is unreadable');
     const list = revisions.get(Number(r.document_id)) ?? [];
     list.push({ body: text.text, createdAt: Number(r.created_at), reason: String(r.reason) });
     revisions.set(Number(r.document_id), list);
   });
-  // Added after the scan: rows that read but made no sense were counted during it.
-  salvaged.unreadable.revisions += revisionRows;
 
   const uuids = new Map<number, string>();
-  const add = (value: Record<string, unknown>, kind: 'documents' | 'generations'): boolean => {
+  /** A record that does not validate throws: readRows counts its row lost. */
+  const add = (value: Record<string, unknown>): void => {
     const parsed = parseRecord(value);
-    if ('problem' in parsed) {
-      salvaged.unreadable[kind]++;
-      return false;
-    }
+    if ('problem' in parsed) throw new Error(parsed.problem);
     salvaged.records.push(parsed.record);
-    return true;
   };
   const documentColumns = 'id, uuid, title, created_at, updated_at, deleted_at, memo, writing_mode, chunk_ids, generated_ranges';
   const documentRows = readRows(db, 'documents', documentColumns, (d) => {
@@ -180,9 +192,9 @@ function readSalvageFrom(db: Database.Database): Salvaged {
       type: 'document', uuid: d.uuid, title: d.title, body, memo: d.memo, writingMode: d.writing_mode,
       createdAt: d.created_at, updatedAt, deletedAt: d.deleted_at, revisions: own, generatedRanges: Array.isArray(ranges) ? ranges : [],
     };
-    if (add(record, 'documents')) uuids.set(Number(d.id), String(d.uuid));
+    add(record);
+    uuids.set(Number(d.id), String(d.uuid));
   });
-  salvaged.unreadable.documents += documentRows;
 
   // JSON that no longer parses throws, and readRows counts the row as lost.
   const generationRows = readRows(db, 'generations', '*', (g) => {
@@ -194,9 +206,9 @@ function readSalvageFrom(db: Database.Database): Salvaged {
       tokenIds: Buffer.isBuffer(g.token_ids) ? decodeTokens(g.token_ids) : [], params, seed: g.seed, modelId: g.model_id,
       precision: g.precision, device: g.device, timings, finishReason: g.finish_reason, status: g.status,
       statusChangedAt: g.status_changed_at, createdAt: g.created_at,
-    }, 'generations');
+    });
   });
-  salvaged.unreadable.generations += generationRows;
+  salvaged.unreadable = { documents: documentRows, revisions: revisionRows, generations: generationRows };
   return salvaged;
 }
 
