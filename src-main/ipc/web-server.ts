@@ -47,10 +47,18 @@ export async function startWebServer<C extends ContractShape>(options: {
   port?: number;
   /** Bytes per WebSocket message; the app's bounds unless a test needs others. */
   messageLimits?: MessageLimits;
+  /**
+   * The token to require, kept across restarts so an open page reconnects to the restarted server
+   * (TSUZUKI_SERVE_TOKEN); a fresh random one when absent.
+   */
+  token?: string;
 }): Promise<WebServer> {
   const host = options.host ?? '127.0.0.1';
   assertLoopbackHost(host);
-  const token = randomBytes(24).toString('base64url');
+  if (options.token !== undefined && !/^[A-Za-z0-9_-]{32,256}$/.test(options.token)) {
+    throw new Error('TSUZUKI_SERVE_TOKEN must be 32 to 256 characters of A–Z, a–z, 0–9, _ and - (as hard to guess as a password).');
+  }
+  const token = options.token ?? randomBytes(24).toString('base64url');
   // Filled in once the server listens (the port is known then); until then no Host is accepted.
   const hosts = new Set<string>();
   const server: Server = createServer(async (req, res) => {

@@ -44,7 +44,7 @@ export const serve: Command = {
     // An unknown device is refused by the engine with the list of valid ones, on the first generation.
     const services = createAppServices({ store, storeError, modelDir: values.model, device: values.device as Device | undefined, modelsDir: values.models });
     const router = createRouter(contract, services.handlers);
-    const server = await startWebServer({ router, rendererDir: values.renderer, host: values.host, port });
+    const server = await startWebServer({ router, rendererDir: values.renderer, host: values.host, port, token: process.env.TSUZUKI_SERVE_TOKEN || undefined });
     process.stdout.write(`Tsuzuki is serving at ${server.url}\n`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
