@@ -62,34 +62,98 @@ function electronTransport(raw: RawApi): Transport {
   };
 }
 
+/** How the renderer is connected to the services: always 'connected' inside Electron. */
+export type ConnectionState = 'connecting' | 'connected' | 'lost';
+
+function connectionSignal() {
+  let state: ConnectionState = 'connecting';
+  const listeners = new Set<(state: ConnectionState) => void>();
+  return {
+    get state() {
+      return state;
+    },
+    set(next: ConnectionState) {
+      if (next === state) return;
+      state = next;
+      listeners.forEach((listener) => listener(next));
+    },
+    on(listener: (state: ConnectionState) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+export const connection = connectionSignal();
+
+const RECONNECT_FIRST_MS = 250;
+const RECONNECT_MAX_MS = 4000;
+/** A call made while the socket is down waits this long for it to come back, then fails. */
+const CALL_WAIT_MS = 4000;
+
+/**
+ * The same contract over a WebSocket. When the socket closes, every call waiting for its answer fails with
+ * `disconnected` (the server will never answer it), and the socket is opened again with backoff on the same URL and
+ * token; listeners are kept here, so event subscriptions survive. The server sends every event to every connection.
+ */
 function webSocketTransport(url: string): Transport {
   let nextId = 1;
+  let socket: WebSocket;
+  let failures = 0;
   const pending = new Map<number, (result: Result<unknown>) => void>();
+  const waiting = new Set<() => void>();
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
   const disconnected: ErrorInfo = { code: 'disconnected', message: 'Tsuzuki のサーバーとの接続が切れました。' };
-  const socket = new WebSocket(url);
-  const open = new Promise<boolean>((resolve) => {
-    socket.addEventListener('open', () => resolve(true), { once: true });
-    socket.addEventListener('close', () => resolve(false), { once: true });
-  });
-  socket.addEventListener('message', (message) => {
-    const data = JSON.parse(String(message.data)) as
-      | { type: 'result'; id: number; result: Result<unknown> }
-      | { type: 'event'; event: string; payload: unknown };
-    if (data.type === 'result') {
-      pending.get(data.id)?.(data.result);
-      pending.delete(data.id);
-    } else {
-      listeners.get(data.event)?.forEach((listener) => listener(data.payload));
-    }
-  });
-  socket.addEventListener('close', () => {
-    pending.forEach((resolve) => resolve({ ok: false, error: disconnected }));
-    pending.clear();
-  });
+
+  function connect() {
+    socket = new WebSocket(url);
+    socket.addEventListener('open', () => {
+      failures = 0;
+      connection.set('connected');
+      waiting.forEach((wake) => wake());
+    });
+    socket.addEventListener('message', (message) => {
+      let data: { type?: unknown; id?: unknown; result?: Result<unknown>; event?: unknown; payload?: unknown };
+      try {
+        data = JSON.parse(String(message.data)) as typeof data;
+      } catch {
+        return;
+      }
+      if (data.type === 'result' && typeof data.id === 'number') {
+        pending.get(data.id)?.(data.result!);
+        pending.delete(data.id);
+      } else if (data.type === 'event' && typeof data.event === 'string') {
+        listeners.get(data.event)?.forEach((listener) => listener(data.payload));
+      }
+    });
+    socket.addEventListener('close', () => {
+      pending.forEach((resolve) => resolve({ ok: false, error: disconnected }));
+      pending.clear();
+      connection.set('lost');
+      setTimeout(connect, Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** failures++));
+    });
+  }
+  connect();
+
+  function isOpen(): Promise<boolean> {
+    if (socket.readyState === WebSocket.OPEN) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        waiting.delete(wake);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        waiting.delete(wake);
+        resolve(false);
+      }, CALL_WAIT_MS);
+      waiting.add(wake);
+    });
+  }
+
   return {
     async call(channel, input) {
-      if (!(await open)) return { ok: false, error: disconnected };
+      if (!(await isOpen())) return { ok: false, error: disconnected };
       const id = nextId++;
       return new Promise((resolve) => {
         pending.set(id, resolve);
@@ -106,7 +170,10 @@ function webSocketTransport(url: string): Transport {
 }
 
 function pickTransport(): Transport {
-  if (window.tsuzuki) return electronTransport(window.tsuzuki);
+  if (window.tsuzuki) {
+    connection.set('connected');
+    return electronTransport(window.tsuzuki);
+  }
   const token = new URLSearchParams(location.search).get('token') ?? '';
   return webSocketTransport(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
 }
