@@ -15,7 +15,7 @@ describe('npm start', () => {
     const cache = mkdtempSync(join(tmpdir(), 'tsuzuki-electron-cache-'));
     try {
       // Port 9 on loopback refuses at once: the download fails as it does offline, without waiting on DNS.
-      const env = { ...process.env, ELECTRON_MIRROR: 'http://127.0.0.1:9/', electron_config_cache: cache };
+      const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_MIRROR: 'http://127.0.0.1:9/', electron_config_cache: cache };
       delete env.ELECTRON_OVERRIDE_DIST_PATH;
       const run = spawnSync(process.execPath, [join(repoRoot, 'bin/start.js')], { env, encoding: 'utf8', timeout: 60_000 });
       expect(run.status).toBe(1);
