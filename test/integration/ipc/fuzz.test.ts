@@ -328,15 +328,6 @@ function rssBytes(pid: number): number {
 }
 const openFiles = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
-async function until(condition: () => boolean, deadlineMs: number): Promise<boolean> {
-  const end = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
-}
-
 describe('tsuzuki serve under hostile frames', () => {
   it('answers or closes every one of 10,000+ random and mutated frames, never dies, and still saves and generates', { timeout: 180_000 }, async () => {
     const pid = served.process.pid!;
@@ -355,8 +346,7 @@ describe('tsuzuki serve under hostile frames', () => {
     await saveAndGenerate();
 
     // Every closed connection gave its socket back.
-    const filesSettled = await until(() => openFiles(pid) <= before.files + 4, 15_000);
-    expect(filesSettled, `open files: ${before.files} before, ${openFiles(pid)} after`).toBe(true);
+    await expect.poll(() => openFiles(pid), { timeout: 15_000, message: `open files: ${before.files} before` }).toBeLessThanOrEqual(before.files + 4);
     // Generous: V8 keeps some of the heap it grew for the large frames; a leak of what 10,000 frames carried
     // (over 400 MB) would be above this.
     expect(rssBytes(pid), `RSS ${before.rss} bytes before`).toBeLessThan(before.rss + 256 * 1024 * 1024);
