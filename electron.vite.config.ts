@@ -18,7 +18,12 @@ export default defineConfig({
       outDir: 'out/main',
       rollupOptions: {
         input: { index: resolve(root, 'src-main/app/main.ts'), ...workers },
-        output: { entryFileNames: '[name].js' },
+        output: {
+          entryFileNames: '[name].js',
+          // `startWorker` finds the workers relative to its own file, so that file must have one known place
+          // (out/main/chunks/, beside out/main/workers/) and never be inlined into an entry elsewhere.
+          codeSplitting: { groups: [{ name: 'start-worker', test: /src-main[\\/]util[\\/]worker\.ts$/ }] },
+        },
       },
     },
   },

@@ -4,11 +4,12 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /**
  * Starts `src-main/workers/<name>.worker.ts`. From source (tsx, vitest) the worker needs tsx's loader;
- * in the electron-vite bundle the worker is its own entry, `out/main/workers/<name>.worker.js`.
+ * in the electron-vite bundle the worker is its own entry, `out/main/workers/<name>.worker.js`, and this file is
+ * always the chunk `out/main/chunks/start-worker-<hash>.js` (electron.vite.config.ts says so).
  */
 export function startWorker(name: string, options: WorkerOptions = {}): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
-  if (!fromSource) return new Worker(new URL(`./workers/${name}.worker.js`, import.meta.url), options);
+  if (!fromSource) return new Worker(new URL(`../workers/${name}.worker.js`, import.meta.url), options);
   // Node 20 does not apply loader hooks given as `--import` in a worker's execArgv ("Unknown file extension .ts"),
   // so the worker registers tsx itself before importing its entry.
   const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
