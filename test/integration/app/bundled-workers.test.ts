@@ -16,10 +16,11 @@ type StartWorker = (name: string, options?: WorkerOptions) => Worker;
 
 async function bundledStartWorker(): Promise<StartWorker> {
   const chunks = readdirSync(join(outMain, 'chunks')).filter((f) => f.startsWith('start-worker-'));
-  expect(chunks, 'out/main/chunks holds one start-worker chunk (run `npm run build` first)').toHaveLength(1);
-  const module = (await import(pathToFileURL(join(outMain, 'chunks', chunks[0])).href)) as Record<string, unknown>;
+  const [chunk] = chunks;
+  if (chunks.length !== 1 || !chunk) throw new Error('out/main/chunks must hold one start-worker chunk (run `npm run build` first)');
+  const module = (await import(pathToFileURL(join(outMain, 'chunks', chunk)).href)) as Record<string, unknown>;
   const start = Object.values(module).find((value) => typeof value === 'function' && value.name === 'startWorker');
-  if (!start) throw new Error(`no startWorker exported by ${chunks[0]}`);
+  if (!start) throw new Error(`no startWorker exported by ${chunk}`);
   return start as StartWorker;
 }
 
@@ -33,7 +34,7 @@ describe('the bundled app', () => {
       for (const entry of readdirSync(folder, { withFileTypes: true })) {
         const path = join(folder, entry.name);
         if (entry.isDirectory()) walk(path);
-        else if (entry.name.endsWith('.ts')) for (const m of readFileSync(path, 'utf8').matchAll(/startWorker\('([\w-]+)'/g)) names.add(m[1]);
+        else if (entry.name.endsWith('.ts')) for (const [, name] of readFileSync(path, 'utf8').matchAll(/startWorker\('([\w-]+)'/g)) names.add(name ?? '');
       }
     };
     walk(join(repoRoot, 'src-main'));
