@@ -1,0 +1,118 @@
+/**
+ * The contract between the main thread and the generation worker (workers/generation.worker.ts), served by the same
+ * router as the renderer's contract over the worker-thread transport (ipc/transport-port.ts). A call's `cancel` is
+ * the transport's cancel frame for its id; `runtime.delta` events name their call.
+ *
+ * The schemas check shapes; the bounds of the generation parameters are the engine's own (one schema, checked where
+ * the generator starts), so they are not repeated here.
+ */
+import { z } from 'zod';
+import { DEVICES } from '../engine/device';
+
+const count = z.number().int().nonnegative();
+const finite = z.number().finite();
+
+const promptSource = {
+  before: z.string(),
+  origin: count.optional(),
+  memo: z.string().optional(),
+};
+
+const samplingSchema = z.object({
+  doSample: z.boolean(),
+  temperature: finite,
+  topK: finite,
+  topP: finite,
+  repetitionPenalty: finite,
+  minNewTokens: finite,
+});
+
+const openedSchema = z.object({
+  device: z.enum(DEVICES).exclude(['auto']),
+  fallbackReason: z.string().nullable(),
+  loadMs: finite,
+  precision: z.string(),
+  /** The model's positions: the most tokens its context and a continuation hold together. */
+  positions: z.number().int().positive(),
+});
+
+const statsSchema = z.object({
+  promptTokens: count,
+  reusedTokens: count,
+  prefillTokens: count,
+  prefillMs: finite,
+  firstTokenMs: finite,
+  decodeMs: finite,
+  decodeSteps: count,
+  newTokens: count,
+  tokensPerSecond: finite,
+  totalMs: finite,
+});
+
+const generateResultSchema = z.object({
+  alternatives: z.array(
+    z.object({
+      index: count,
+      ids: z.array(count),
+      text: z.string(),
+      finishReason: z.enum(['eos', 'length', 'stop', 'cancelled']),
+    }),
+  ),
+  stats: statsSchema,
+  /** The context the model continued: its text (a tail of `before`), prompt ids and the memo's share. */
+  context: z.object({ text: z.string(), ids: z.array(count), memoTokens: count }),
+});
+
+const prefillResultSchema = z.object({
+  promptTokens: count,
+  reusedTokens: count,
+  prefillTokens: count,
+  prefillMs: finite,
+  cancelled: z.boolean(),
+});
+
+export const generationWorkerContract = {
+  requests: {
+    /** Loads the model in the worker; one model per worker. */
+    'runtime.open': {
+      input: z
+        .object({
+          dir: z.string().min(1),
+          options: z
+            .object({ device: z.enum(DEVICES).optional(), threads: count.optional(), prefillChunk: count.optional() })
+            .strict(),
+        })
+        .strict(),
+      output: openedSchema,
+    },
+    'runtime.generate': {
+      input: z
+        .object({
+          ...promptSource,
+          maxNewTokens: count,
+          sampling: samplingSchema,
+          seed: count,
+          n: count,
+          stopStrings: z.array(z.string()).optional(),
+          endOfSentence: z.boolean().optional(),
+        })
+        .strict(),
+      output: generateResultSchema,
+    },
+    'runtime.prefill': {
+      input: z.object({ ...promptSource, maxNewTokens: count }).strict(),
+      output: prefillResultSchema,
+    },
+    /** Cancels what runs and releases the model; the worker may then be ended. */
+    'runtime.close': { input: z.object({}).strict(), output: z.null() },
+  },
+  events: {
+    'runtime.delta': z.object({ index: count, text: z.string() }),
+  },
+} as const;
+
+export type GenerationWorkerContract = typeof generationWorkerContract;
+export type OpenedInfo = z.output<typeof openedSchema>;
+export type PromptSource = Omit<z.input<GenerationWorkerContract['requests']['runtime.prefill']['input']>, 'maxNewTokens'>;
+export type RemoteGenerateInput = z.input<GenerationWorkerContract['requests']['runtime.generate']['input']>;
+export type RemoteGenerateResult = z.output<typeof generateResultSchema>;
