@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { settingsSchema } from '../services/settings';
+import { GENERATION_STATUSES } from '../store/generations';
 
 export type { Settings, SamplingParams } from '../services/settings';
 
@@ -20,7 +21,7 @@ const wellFormed = (max: number) => z.string().max(max).refine((s) => !LONE_SURR
 const text = (max: number) => z.string().max(max).transform((s) => s.replace(new RegExp(LONE_SURROGATE.source, 'gu'), '\ufffd'));
 const time = z.number().int().nonnegative().max(8_640_000_000_000_000);
 const writingMode = z.enum(['horizontal', 'vertical']);
-const status = z.enum(['proposed', 'accepted', 'rejected', 'edited']);
+const status = z.enum(GENERATION_STATUSES);
 const cursor = z.string().max(100).nullable().optional();
 const limit = (max: number, fallback: number) => z.number().int().min(1).max(max).default(fallback);
 

@@ -15,6 +15,7 @@ export const STATUS_LABELS: Record<GenerationStatus, string> = {
   accepted: '採用',
   rejected: '不採用',
   edited: '採用後に編集',
+  interrupted: '中断',
 };
 
 const MIME: Record<ExportFormat, string> = { md: 'text/markdown', txt: 'text/plain', jsonl: 'application/jsonl' };

@@ -3,7 +3,8 @@ import type Database from 'better-sqlite3';
 import { TsuzukiError } from '../util/errors';
 import { gramQuery, makeSnippet, trigramQuery, usesGrams, type Snippet } from './text-index';
 
-export const GENERATION_STATUSES = ['proposed', 'accepted', 'rejected', 'edited'] as const;
+/** 'interrupted': still proposed when its run ended (a crash, a closed window); set when the database is next opened. */
+export const GENERATION_STATUSES = ['proposed', 'accepted', 'rejected', 'edited', 'interrupted'] as const;
 export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -156,6 +157,7 @@ export class GenerationsRepo {
       group: p('SELECT * FROM generations WHERE group_id = ? ORDER BY alt_index, id'),
       setStatus: p('UPDATE generations SET status = ?, status_changed_at = ? WHERE id = ?'),
       rejectSiblings: p("UPDATE generations SET status = 'rejected', status_changed_at = ? WHERE group_id = ? AND id != ? AND status = 'proposed'"),
+      interruptProposed: p("UPDATE generations SET status = 'interrupted', status_changed_at = ? WHERE status = 'proposed'"),
       delete: p('DELETE FROM generations WHERE id = ?'),
       count: p('SELECT count(*) AS n FROM generations'),
       documentExists: p('SELECT 1 FROM documents WHERE id = ?'),
@@ -209,6 +211,14 @@ export class GenerationsRepo {
       if (status === 'accepted') this.s.rejectSiblings.run(now, current.groupId, id);
     })();
     return this.get(id);
+  }
+
+  /**
+   * Marks every still-proposed continuation interrupted, in one statement; returns how many. Only for the moment the
+   * database is opened: the instance lock means no other process is running, so none of them can still be accepted.
+   */
+  interruptProposed(now = Date.now()): number {
+    return this.s.interruptProposed.run(now).changes;
   }
 
   delete(ids: number[]): number {

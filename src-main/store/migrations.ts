@@ -236,6 +236,60 @@ export const migrations: Migration[] = [
       db.exec(`ALTER TABLE documents ADD COLUMN generated_ranges TEXT NOT NULL DEFAULT '[]';`);
     },
   },
+  {
+    version: 8,
+    name: 'a continuation left proposed when its run ended is interrupted',
+    up(db) {
+      // SQLite cannot change a CHECK constraint in place: the table is rebuilt with the same columns and ids (the
+      // search indexes refer to rows by id, so they stay valid), and its indexes and triggers are made again.
+      db.exec(`
+        CREATE TABLE generations_v8 (
+          id INTEGER PRIMARY KEY,
+          uuid TEXT NOT NULL UNIQUE,
+          document_id INTEGER REFERENCES documents (id) ON DELETE SET NULL,
+          group_id TEXT NOT NULL,
+          alt_index INTEGER NOT NULL DEFAULT 0,
+          context_before TEXT NOT NULL,
+          context_after TEXT NOT NULL,
+          text TEXT NOT NULL,
+          token_ids BLOB NOT NULL,
+          params TEXT NOT NULL,
+          seed INTEGER,
+          model_id TEXT NOT NULL,
+          precision TEXT NOT NULL,
+          device TEXT NOT NULL,
+          timings TEXT NOT NULL,
+          finish_reason TEXT,
+          status TEXT NOT NULL CHECK (status IN ('proposed', 'accepted', 'rejected', 'edited', 'interrupted')),
+          status_changed_at INTEGER,
+          created_at INTEGER NOT NULL
+        );
+        INSERT INTO generations_v8 SELECT id, uuid, document_id, group_id, alt_index, context_before, context_after, text, token_ids,
+          params, seed, model_id, precision, device, timings, finish_reason, status, status_changed_at, created_at FROM generations;
+        DROP TABLE generations;
+        ALTER TABLE generations_v8 RENAME TO generations;
+        CREATE INDEX generations_recent ON generations (created_at DESC, id DESC);
+        CREATE INDEX generations_by_document ON generations (document_id, created_at DESC, id DESC);
+        CREATE INDEX generations_by_status ON generations (status, created_at DESC, id DESC);
+        CREATE INDEX generations_by_model ON generations (model_id, created_at DESC, id DESC);
+        CREATE INDEX generations_by_group ON generations (group_id, alt_index);
+        CREATE TRIGGER generations_index_insert AFTER INSERT ON generations BEGIN
+          INSERT INTO generations_fts (rowid, text) VALUES (new.id, new.text);
+          INSERT INTO generations_grams (rowid, grams) VALUES (new.id, tsuzuki_grams(new.text));
+        END;
+        CREATE TRIGGER generations_index_delete AFTER DELETE ON generations BEGIN
+          INSERT INTO generations_fts (generations_fts, rowid, text) VALUES ('delete', old.id, old.text);
+          DELETE FROM generations_grams WHERE rowid = old.id;
+        END;
+        CREATE TRIGGER generations_index_update AFTER UPDATE OF text ON generations BEGIN
+          INSERT INTO generations_fts (generations_fts, rowid, text) VALUES ('delete', old.id, old.text);
+          INSERT INTO generations_fts (rowid, text) VALUES (new.id, new.text);
+          DELETE FROM generations_grams WHERE rowid = old.id;
+          INSERT INTO generations_grams (rowid, grams) VALUES (new.id, tsuzuki_grams(new.text));
+        END;
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

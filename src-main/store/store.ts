@@ -79,6 +79,8 @@ export class Store {
     const { db, report, salvaged } = await openDatabase(path, options);
     const store = new Store(db, path, report, options.maxBackups ?? DEFAULT_MAX_BACKUPS, options.writingBackupEveryMs ?? WRITING_BACKUP_MS);
     if (report.recovery && salvaged) report.recovery.salvage = applySalvage(store, salvaged);
+    // Before this run can propose anything: what is still proposed belongs to a run that has ended.
+    store.run(() => store.generations.interruptProposed());
     return store;
   }
 

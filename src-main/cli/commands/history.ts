@@ -9,7 +9,7 @@ import type { Command } from '../command';
 
 const usage =
   'tsuzuki history list|search <query>|export|import <file> [--db FILE] [--format md|txt|jsonl] [--json]\n' +
-  '       [--document ID] [--status proposed|accepted|rejected|edited] [--model ID] [--since DATE] [--until DATE] [--limit N] [--out FILE]';
+  '       [--document ID] [--status proposed|accepted|rejected|edited|interrupted] [--model ID] [--since DATE] [--until DATE] [--limit N] [--out FILE]';
 
 const FORMATS = ['md', 'txt', 'jsonl'] as const;
 

@@ -1,7 +1,8 @@
 /**
  * A second process for the fault tests: `writer` autosaves and inserts as fast as it can and prints one line per
  * write that returned (the parent kills it with SIGKILL mid-stream); `hold` opens the database and waits (another
- * running instance); `open` tries to open it and prints the outcome.
+ * running instance); `propose` leaves one continuation proposed and waits to be killed; `open` tries to open it and
+ * prints the outcome.
  */
 import { Store } from '../../../src-main/store/store';
 
@@ -25,6 +26,15 @@ if (mode === 'writer') {
       print({ kind: 'gen', i, id: g.id, uuid: g.uuid });
     }
   }
+} else if (mode === 'propose') {
+  // A run that proposes a continuation, accepts another and is then killed before the first is resolved.
+  const store = await Store.open(path);
+  const base = { documentId: null, contextBefore: '国境の', contextAfter: '', tokenIds: [1], params: {}, seed: 1, modelId: 'm', precision: 'fp32', device: 'cpu', timings: {} };
+  const pending = store.generations.insert({ ...base, groupId: 'pending', text: '長いトンネル' });
+  const accepted = store.generations.insert({ ...base, groupId: 'accepted', text: '雪国であった' });
+  store.generations.setStatus(accepted.id, 'accepted');
+  print({ kind: 'ready', pending: pending.id, accepted: accepted.id });
+  setInterval(() => {}, 60_000); // keep running until killed
 } else if (mode === 'hold') {
   const store = await Store.open(path);
   store.documents.list(1, null);

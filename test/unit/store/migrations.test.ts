@@ -41,6 +41,12 @@ const seeds: Record<number, (db: Database.Database) => void> = {
   6: (db) => {
     db.prepare(`INSERT INTO settings (key, value, updated_at) VALUES ('shortcuts', '{"generation.start":"Mod+Enter"}', 2)`).run();
   },
+  7: (db) => {
+    // Still proposed when that version was closed: it can no longer be accepted.
+    db.prepare(`INSERT INTO generations (uuid, document_id, group_id, alt_index, context_before, context_after, text, token_ids, params, seed,
+      model_id, precision, device, timings, status, created_at)
+      VALUES ('gen-2', 1, 'h', 0, '国境の', '', '信号所に汽車が止まった。', x'02000000', '{}', 8, 'rinna', 'fp32', 'cpu', '{}', 'proposed', 400)`).run();
+  },
 };
 
 async function databaseAt(version: number): Promise<string> {
@@ -105,6 +111,11 @@ describe('migrations', () => {
         if (from >= 4) {
           expect(store.documents.search('小川', 10).map((h) => h.documentId)).toEqual([2]);
           expect(store.documents.search('さらさら', 10).map((h) => h.documentId)).toEqual([2]);
+        }
+        if (from >= 7) {
+          expect(store.generations.get(2)).toMatchObject({ uuid: 'gen-2', status: 'interrupted' });
+          expect(store.generations.search('信号所', {}, 10, null).map((h) => h.id)).toEqual([2]);
+          expect(store.generations.search('汽', {}, 10, null).map((h) => h.id)).toEqual([2]);
         }
         // Text from before v7 has no record of what came from the model.
         expect(doc.generatedRanges).toEqual([]);
