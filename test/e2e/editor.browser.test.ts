@@ -7,13 +7,11 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CDPSession, Page } from 'playwright-core';
 import { artifactPath } from '../helpers/browser';
-import { openEditor, type OpenEditor } from '../helpers/editor';
+import { editorText, mod, openEditor, proposalText, waitForGenerationEnd, type OpenEditor } from '../helpers/editor';
 
 let editor: OpenEditor;
 let page: Page;
 let cdp: CDPSession;
-
-const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
 
 beforeAll(async () => {
   editor = await openEditor(['--device', 'cpu']);
@@ -23,24 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await editor?.close();
 });
-
-/** The document's text as the editor shows it, without the proposal (which is not part of the document). */
-const editorText = () =>
-  page.getByTestId('editor').evaluate((el) =>
-    [...el.querySelectorAll('p')]
-      .map((p) => {
-        const copy = p.cloneNode(true) as HTMLElement;
-        copy.querySelectorAll('[data-testid="proposal"]').forEach((n) => n.remove());
-        return copy.textContent;
-      })
-      .join('\n'),
-  );
-/** The proposal's text now (null when none is shown); does not wait for one to appear. */
-const proposalText = () => page.evaluate(() => document.querySelector('[data-testid="proposal"]')?.textContent ?? null);
-
-async function waitForGenerationEnd() {
-  await page.getByTestId('generation-bar').getByRole('status').filter({ hasNotText: /生成中|Writing/ }).waitFor({ timeout: 60_000 });
-}
 
 async function typeWithIme(composing: string[], committed: string) {
   for (const text of composing) {
@@ -86,7 +66,7 @@ async function continueAfterRest() {
 async function continueNow() {
   await page.keyboard.press(`${mod}+Enter`);
   await page.getByTestId('proposal').waitFor();
-  await waitForGenerationEnd();
+  await waitForGenerationEnd(page);
 }
 
 describe('writing with continuations', () => {
@@ -101,51 +81,51 @@ describe('writing with continuations', () => {
     await cdp.send('Input.imeSetComposition', { text: 'ねこ', selectionStart: 2, selectionEnd: 2 });
     await page.keyboard.press(`${mod}+Enter`);
     await page.keyboard.press('Enter');
-    expect(await proposalText()).toBeNull();
+    expect(await proposalText(page)).toBeNull();
     await cdp.send('Input.insertText', { text: '猫' });
     await typeWithIme(['で', 'であ', 'である'], 'である。');
     await page.waitForTimeout(200);
-    expect(await editorText()).toBe('吾輩は猫である。');
-    expect(await proposalText()).toBeNull();
+    expect(await editorText(page)).toBe('吾輩は猫である。');
+    expect(await proposalText(page)).toBeNull();
   });
 
   it('streams a continuation at the cursor after the conversion is committed, and Tab accepts it in one undo step', async () => {
     await page.keyboard.press(`${mod}+Enter`);
     await page.getByTestId('proposal').waitFor();
-    await waitForGenerationEnd();
-    const proposed = (await proposalText()) ?? '';
+    await waitForGenerationEnd(page);
+    const proposed = (await proposalText(page)) ?? '';
     expect(proposed.length).toBeGreaterThan(0);
-    expect(await editorText()).toBe('吾輩は猫である。'); // proposed text is not in the document yet
+    expect(await editorText(page)).toBe('吾輩は猫である。'); // proposed text is not in the document yet
     // The context's share of the model's positions (the tiny model has 256).
     expect(await page.getByTestId('context-tokens').textContent()).toMatch(/^文脈 \d+\/256 トークン$/);
     await page.keyboard.press('Tab');
-    expect(await proposalText()).toBeNull();
-    expect(await editorText()).toBe(`吾輩は猫である。${proposed}`);
+    expect(await proposalText(page)).toBeNull();
+    expect(await editorText(page)).toBe(`吾輩は猫である。${proposed}`);
     await page.screenshot({ path: artifactPath('editor-horizontal.png') });
     await page.keyboard.press(`${mod}+z`);
-    expect(await editorText()).toBe('吾輩は猫である。');
+    expect(await editorText(page)).toBe('吾輩は猫である。');
     await page.keyboard.press(`${mod}+Shift+z`);
-    expect(await editorText()).toBe(`吾輩は猫である。${proposed}`);
+    expect(await editorText(page)).toBe(`吾輩は猫である。${proposed}`);
   });
 
   it('Esc rejects, Ctrl+R retries, Enter accepts', async () => {
-    const before = await editorText();
+    const before = await editorText(page);
     await page.keyboard.press(`${mod}+Enter`);
     await page.getByTestId('proposal').waitFor();
-    await waitForGenerationEnd();
+    await waitForGenerationEnd(page);
     await page.keyboard.press('Escape');
-    expect(await proposalText()).toBeNull();
-    expect(await editorText()).toBe(before);
+    expect(await proposalText(page)).toBeNull();
+    expect(await editorText(page)).toBe(before);
 
     await page.keyboard.press(`${mod}+Enter`);
-    await waitForGenerationEnd();
+    await waitForGenerationEnd(page);
     await page.keyboard.press('Control+r');
     await page.getByTestId('proposal').waitFor();
-    await waitForGenerationEnd();
-    const retried = (await proposalText()) ?? '';
+    await waitForGenerationEnd(page);
+    const retried = (await proposalText(page)) ?? '';
     expect(retried.length).toBeGreaterThan(0);
     await page.keyboard.press('Enter');
-    expect(await editorText()).toBe(before + retried);
+    expect(await editorText(page)).toBe(before + retried);
   });
 
   it('reads ahead where the cursor rests, so the continuation finds its whole context computed, unless turned off', async () => {
@@ -169,7 +149,7 @@ describe('writing with continuations', () => {
 
   it('records in the history when the writer edits text accepted from the model', async () => {
     await page.keyboard.press(`${mod}+Enter`);
-    await waitForGenerationEnd();
+    await waitForGenerationEnd(page);
     await page.keyboard.press('Tab');
     await page.waitForTimeout(300); // the acceptance is recorded and linked to its history entry
     await page.keyboard.press('ArrowLeft');
@@ -186,21 +166,21 @@ describe('writing with continuations', () => {
   it('cycles through alternatives with Alt+↑/↓ and accepts the one shown', async () => {
     await setSampling('alternatives', 3);
     await page.keyboard.insertText('夕暮れの駅で、');
-    const before = await editorText();
+    const before = await editorText(page);
     await page.keyboard.press(`${mod}+Enter`);
-    await waitForGenerationEnd();
-    const seen = [(await proposalText()) ?? ''];
+    await waitForGenerationEnd(page);
+    const seen = [(await proposalText(page)) ?? ''];
     await page.keyboard.press('Alt+ArrowDown');
-    seen.push((await proposalText()) ?? '');
+    seen.push((await proposalText(page)) ?? '');
     await page.keyboard.press('Alt+ArrowDown');
-    seen.push((await proposalText()) ?? '');
+    seen.push((await proposalText(page)) ?? '');
     await page.keyboard.press('Alt+ArrowDown');
-    expect(await proposalText()).toBe(seen[0]); // wraps around
+    expect(await proposalText(page)).toBe(seen[0]); // wraps around
     await page.keyboard.press('Alt+ArrowUp');
-    expect(await proposalText()).toBe(seen[2]);
+    expect(await proposalText(page)).toBe(seen[2]);
     expect(new Set(seen).size, JSON.stringify(seen)).toBeGreaterThan(1);
     await page.keyboard.press('Tab');
-    expect(await editorText()).toBe(before + seen[2]);
+    expect(await editorText(page)).toBe(before + seen[2]);
 
     // Without sampling each alternative would be the same text: the count shows 1, disabled, and one comes.
     await page.getByTestId('toggle-settings').click();
@@ -211,11 +191,11 @@ describe('writing with continuations', () => {
     await page.getByTestId('editor').click();
     await page.keyboard.press(`${mod}+End`);
     await page.keyboard.press(`${mod}+Enter`);
-    await waitForGenerationEnd();
+    await waitForGenerationEnd(page);
     expect(await page.getByTestId('generation-bar').textContent()).not.toContain('候補');
-    const greedy = await proposalText();
+    const greedy = await proposalText(page);
     await page.keyboard.press('Alt+ArrowDown');
-    expect(await proposalText()).toBe(greedy);
+    expect(await proposalText(page)).toBe(greedy);
     await page.keyboard.press('Escape');
     await page.getByTestId('toggle-settings').click();
     await page.getByTestId('do-sample').check();
@@ -225,12 +205,12 @@ describe('writing with continuations', () => {
   });
 
   it('keeps the document and the history across a reload, and finds generations by 1- and 3-character searches', async () => {
-    const text = await editorText();
+    const text = await editorText(page);
     await page.waitForTimeout(1500); // autosave is ≤ 1 s after the last keystroke
     await page.reload();
     await page.getByTestId('editor').waitFor();
     await page.getByTestId('document-title').filter({ hasText: /\S/ }).waitFor();
-    await expect.poll(editorText).toBe(text);
+    await expect.poll(() => editorText(page)).toBe(text);
     // What came from the model is remembered with the text.
     await expect.poll(() => page.getByTestId('model-share').textContent()).toMatch(/[1-9]\d*%/);
     // The cursor is back where the writer left it (the end), and the text before it was read ahead on opening.
@@ -238,7 +218,7 @@ describe('writing with continuations', () => {
     expect(reopened.prompt).toBeGreaterThan(1);
     expect(reopened.reused).toBe(reopened.prompt);
     await page.keyboard.press('Escape');
-    expect(await editorText()).toBe(text);
+    expect(await editorText(page)).toBe(text);
 
     await page.getByTestId('toggle-history').click();
     await page.getByTestId('history-item').first().waitFor();
@@ -271,13 +251,13 @@ describe('writing with continuations', () => {
     expect(await page.locator('.surface.vertical').count()).toBe(1);
     await page.getByTestId('editor').click();
     await page.keyboard.press(`${mod}+End`);
-    const before = await editorText();
+    const before = await editorText(page);
     await page.keyboard.press(`${mod}+Enter`);
-    await waitForGenerationEnd();
-    const proposed = (await proposalText()) ?? '';
+    await waitForGenerationEnd(page);
+    const proposed = (await proposalText(page)) ?? '';
     await page.screenshot({ path: artifactPath('editor-vertical.png') });
     await page.keyboard.press('Tab');
-    expect(await editorText()).toBe(before + proposed);
+    expect(await editorText(page)).toBe(before + proposed);
     const mode = await page.getByTestId('editor').evaluate((el) => getComputedStyle(el).writingMode);
     expect(mode).toBe('vertical-rl');
   });

@@ -6,13 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CDPSession, Page } from 'playwright-core';
-import { openEditor, type OpenEditor } from '../helpers/editor';
+import { editorText, mod, openEditor, proposalText, waitForGenerationEnd, type OpenEditor } from '../helpers/editor';
 
 let editor: OpenEditor;
 let page: Page;
 let cdp: CDPSession;
-
-const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
 
 beforeAll(async () => {
   editor = await openEditor(['--device', 'cpu']);
@@ -31,30 +29,12 @@ afterAll(async () => {
   await editor?.close();
 });
 
-/** The document's text as the editor shows it, without the proposal (which is not part of the document). */
-const editorText = () =>
-  page.getByTestId('editor').evaluate((el) =>
-    [...el.querySelectorAll('p')]
-      .map((p) => {
-        const copy = p.cloneNode(true) as HTMLElement;
-        copy.querySelectorAll('[data-testid="proposal"]').forEach((n) => n.remove());
-        return copy.textContent;
-      })
-      .join('\n'),
-  );
-/** The proposal's text now (null when none is shown); does not wait for one to appear. */
-const proposalText = () => page.evaluate(() => document.querySelector('[data-testid="proposal"]')?.textContent ?? null);
-
-async function waitForGenerationEnd() {
-  await page.getByTestId('generation-bar').getByRole('status').filter({ hasNotText: /生成中|Writing/ }).waitFor({ timeout: 60_000 });
-}
-
 /** Asks for a continuation and waits until it is complete; returns the proposed text (never empty). */
 async function propose(): Promise<string> {
   await page.keyboard.press(`${mod}+Enter`);
   await page.getByTestId('proposal').waitFor();
-  await waitForGenerationEnd();
-  const proposed = (await proposalText()) ?? '';
+  await waitForGenerationEnd(page);
+  const proposed = (await proposalText(page)) ?? '';
   expect(proposed.length).toBeGreaterThan(0);
   return proposed;
 }
@@ -84,55 +64,55 @@ async function expectNewestStatus(status: '採用' | '不採用') {
 
 describe('keys while a continuation is proposed', () => {
   it('ArrowLeft dismisses it: the text stays as it was, the cursor moves, and the history records it as rejected', async () => {
-    const before = await editorText();
+    const before = await editorText(page);
     await propose();
     await page.keyboard.press('ArrowLeft');
-    expect(await proposalText()).toBeNull();
-    expect(await editorText()).toBe(before);
+    expect(await proposalText(page)).toBeNull();
+    expect(await editorText(page)).toBe(before);
     await page.keyboard.type('X'); // lands one character before the end: the arrow moved the cursor
-    expect(await editorText()).toBe(`${before.slice(0, -1)}X${before.slice(-1)}`);
+    expect(await editorText(page)).toBe(`${before.slice(0, -1)}X${before.slice(-1)}`);
     await page.keyboard.press('Backspace');
-    expect(await editorText()).toBe(before);
+    expect(await editorText(page)).toBe(before);
     await expectNewestStatus('不採用');
   });
 
   it('Backspace dismisses it and deletes the character before the cursor in the writer’s own text', async () => {
-    const before = await editorText();
+    const before = await editorText(page);
     await propose();
     await page.keyboard.press('Backspace');
-    expect(await proposalText()).toBeNull();
-    expect(await editorText()).toBe(before.slice(0, -1));
+    expect(await proposalText(page)).toBeNull();
+    expect(await editorText(page)).toBe(before.slice(0, -1));
     await expectNewestStatus('不採用');
     await page.keyboard.insertText(before.slice(-1));
   });
 
   it('Delete dismisses it too', async () => {
-    const before = await editorText();
+    const before = await editorText(page);
     await propose();
     await page.keyboard.press('Delete');
-    expect(await proposalText()).toBeNull();
-    expect(await editorText()).toBe(before);
+    expect(await proposalText(page)).toBeNull();
+    expect(await editorText(page)).toBe(before);
     await expectNewestStatus('不採用');
   });
 
   it('another character dismisses it, and that character is typed', async () => {
-    const before = await editorText();
+    const before = await editorText(page);
     const proposed = await propose();
     const other = proposed.startsWith('X') ? 'Y' : 'X';
     await page.keyboard.press(other);
-    expect(await proposalText()).toBeNull();
-    expect(await editorText()).toBe(before + other);
+    expect(await proposalText(page)).toBeNull();
+    expect(await editorText(page)).toBe(before + other);
     await expectNewestStatus('不採用');
     await page.keyboard.press('Backspace');
   });
 
   it('the proposal’s own next character is consumed: typed into the text, the proposal shrinks by it and stays', async () => {
-    const before = await editorText();
+    const before = await editorText(page);
     const proposed = await propose();
     const [first = '', ...rest] = proposed; // by code point
     await typeKey(first);
-    expect(await editorText()).toBe(before + first);
-    expect(await proposalText()).toBe(rest.join(''));
+    expect(await editorText(page)).toBe(before + first);
+    expect(await proposalText(page)).toBe(rest.join(''));
     // Typing all of it accepts it, as the accept shortcut would have (a line break is Enter's, which accepts the rest).
     for (const char of rest) {
       if (char === '\n') {
@@ -141,44 +121,44 @@ describe('keys while a continuation is proposed', () => {
       }
       await typeKey(char);
     }
-    expect(await proposalText()).toBeNull();
-    expect(await editorText()).toBe(before + proposed);
+    expect(await proposalText(page)).toBeNull();
+    expect(await editorText(page)).toBe(before + proposed);
     await expectNewestStatus('採用');
   });
 
   it('after part of it is typed, Tab accepts the rest; Escape leaves what the writer typed and nothing else', async () => {
-    const before = await editorText();
+    const before = await editorText(page);
     const proposed = await propose();
     const first = [...proposed][0]!;
     await typeKey(first);
     await page.keyboard.press('Tab');
-    expect(await proposalText()).toBeNull();
-    expect(await editorText()).toBe(before + proposed);
+    expect(await proposalText(page)).toBeNull();
+    expect(await editorText(page)).toBe(before + proposed);
     await expectNewestStatus('採用');
 
-    const again = await editorText();
+    const again = await editorText(page);
     const next = await propose();
     await typeKey([...next][0]!);
     await page.keyboard.press('Escape');
-    expect(await proposalText()).toBeNull();
-    expect(await editorText()).toBe(again + [...next][0]!);
+    expect(await proposalText(page)).toBeNull();
+    expect(await editorText(page)).toBe(again + [...next][0]!);
     await expectNewestStatus('不採用');
   });
 
   it('starting an IME composition dismisses it; the composed text is then typed as usual', async () => {
-    const before = await editorText();
+    const before = await editorText(page);
     await propose();
     await cdp.send('Input.imeSetComposition', { text: 'ねこ', selectionStart: 2, selectionEnd: 2 });
-    expect(await proposalText()).toBeNull();
+    expect(await proposalText(page)).toBeNull();
     await cdp.send('Input.imeSetComposition', { text: 'ねこが', selectionStart: 3, selectionEnd: 3 });
     await cdp.send('Input.insertText', { text: '猫が' });
-    await expect.poll(editorText).toBe(`${before}猫が`);
-    expect(await proposalText()).toBeNull();
+    await expect.poll(() => editorText(page)).toBe(`${before}猫が`);
+    expect(await proposalText(page)).toBeNull();
     await expectNewestStatus('不採用');
   });
 
   it('a click in the text dismisses it and puts the cursor where the click was', async () => {
-    const before = await editorText();
+    const before = await editorText(page);
     await propose();
     // Just before the first character of the text.
     const { x, y } = await page.getByTestId('editor').evaluate((el) => {
@@ -188,10 +168,10 @@ describe('keys while a continuation is proposed', () => {
       return { x: rect.left + 1, y: rect.top + rect.height / 2 };
     });
     await page.mouse.click(x, y);
-    expect(await proposalText()).toBeNull();
-    expect(await editorText()).toBe(before);
+    expect(await proposalText(page)).toBeNull();
+    expect(await editorText(page)).toBe(before);
     await page.keyboard.type('X');
-    expect(await editorText()).toBe(`X${before}`);
+    expect(await editorText(page)).toBe(`X${before}`);
     await page.keyboard.press('Backspace');
     await expectNewestStatus('不採用');
   });
@@ -204,28 +184,28 @@ describe('keys while a continuation is proposed', () => {
     await page.getByTestId('toggle-settings').click();
     await page.getByTestId('editor').click();
     await page.keyboard.press(`${mod}+End`);
-    const before = await editorText();
+    const before = await editorText(page);
     await page.keyboard.press(`${mod}+Enter`);
-    await expect.poll(async () => (await proposalText())?.length ?? 0, { interval: 20 }).toBeGreaterThan(0);
+    await expect.poll(async () => (await proposalText(page))?.length ?? 0, { interval: 20 }).toBeGreaterThan(0);
     expect(await page.getByTestId('stop').count()).toBe(1);
     await page.keyboard.type('X');
-    expect(await proposalText()).toBeNull();
-    expect(await editorText()).toBe(`${before}X`);
+    expect(await proposalText(page)).toBeNull();
+    expect(await editorText(page)).toBe(`${before}X`);
     await page.getByTestId('continue').waitFor(); // the generation bar is back at rest
     await expectNewestStatus('不採用'); // recorded once the stopped generation is stored
-    expect(await proposalText()).toBeNull(); // nothing more streamed in
-    expect(await editorText()).toBe(`${before}X`);
+    expect(await proposalText(page)).toBeNull(); // nothing more streamed in
+    expect(await editorText(page)).toBe(`${before}X`);
   });
 
   it('opening another document dismisses it, and the text it was proposed for stays as it was', async () => {
-    const before = await editorText();
+    const before = await editorText(page);
     await propose();
     await page.getByTestId('new-document').click();
-    await expect.poll(editorText).toBe('');
-    expect(await proposalText()).toBeNull();
+    await expect.poll(() => editorText(page)).toBe('');
+    expect(await proposalText(page)).toBeNull();
     await page.getByTestId('document-list').locator('li:not(.current)').getByTestId('document-item').click(); // back
-    await expect.poll(editorText).toBe(before);
-    expect(await proposalText()).toBeNull();
+    await expect.poll(() => editorText(page)).toBe(before);
+    expect(await proposalText(page)).toBeNull();
     await expectNewestStatus('不採用');
   });
 });

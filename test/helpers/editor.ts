@@ -12,6 +12,32 @@ import { buildRenderer } from './renderer';
 import { startServe } from './serve';
 import { convertTinyModel } from './tiny-model';
 
+/** The key that goes with a shortcut's Mod: ⌘ on macOS, Ctrl elsewhere. */
+export const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
+
+/** The document's text as the editor shows it, without the proposal (which is not part of the document). */
+export function editorText(page: Page): Promise<string> {
+  return page.getByTestId('editor').evaluate((el) =>
+    [...el.querySelectorAll('p')]
+      .map((p) => {
+        const copy = p.cloneNode(true) as HTMLElement;
+        copy.querySelectorAll('[data-testid="proposal"]').forEach((n) => n.remove());
+        return copy.textContent;
+      })
+      .join('\n'),
+  );
+}
+
+/** The proposal's text now (null when none is shown); does not wait for one to appear. */
+export function proposalText(page: Page): Promise<string | null> {
+  return page.evaluate(() => document.querySelector('[data-testid="proposal"]')?.textContent ?? null);
+}
+
+/** Waits until the generation bar no longer says that a continuation is being written. */
+export async function waitForGenerationEnd(page: Page): Promise<void> {
+  await page.getByTestId('generation-bar').getByRole('status').filter({ hasNotText: /生成中|Writing/ }).waitFor({ timeout: 60_000 });
+}
+
 export interface OpenEditor {
   page: Page;
   close(): Promise<void>;
