@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../helpers/browser';
+import { mod, waitForGenerationEnd } from '../helpers/editor';
 import { buildRenderer } from '../helpers/renderer';
 import { startServe, type Served } from '../helpers/serve';
 import { convertTinyModel } from '../helpers/tiny-model';
@@ -17,8 +18,6 @@ let browser: Browser;
 let page: Page;
 let served: Served;
 let serveArgs: string[];
-
-const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
 
 async function openApp() {
   served = await startServe(serveArgs);
@@ -51,7 +50,7 @@ async function propose() {
   await page.keyboard.press(`${mod}+End`);
   await page.keyboard.press(`${mod}+Enter`);
   await page.getByTestId('proposal').waitFor();
-  await page.getByTestId('generation-bar').getByRole('status').filter({ hasNotText: /生成中|Writing/ }).waitFor({ timeout: 60_000 });
+  await waitForGenerationEnd(page);
 }
 
 /** Opens the history and returns the entries' status words, newest first. */
