@@ -5,7 +5,7 @@ import { contract } from '../ipc/contract';
 import { createRouter } from '../ipc/router';
 import { bindElectronIpc } from '../ipc/transport-electron';
 import { createAppServices } from '../services/app-services';
-import { openAppStore } from '../services/open-store';
+import { openRemoteStore } from '../services/store-remote';
 import { defaultDatabasePath } from '../store/location';
 import { guardClose } from './close-guard';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol';
@@ -63,7 +63,7 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(async () => {
     installSecurityGuards(isAppUrl);
     serveRenderer(join(import.meta.dirname, '../renderer'));
-    const { store, storeError } = await openAppStore(defaultDatabasePath(), (message) => console.error(`Tsuzuki: ${message}`));
+    const { store, storeError } = await openRemoteStore(defaultDatabasePath(), (message) => console.error(`Tsuzuki: ${message}`));
     const services = createAppServices({
       store,
       storeError,
@@ -81,10 +81,9 @@ if (!app.requestSingleInstanceLock()) {
       void services
         .dispose()
         .catch((error: unknown) => console.error('Tsuzuki: while stopping', error))
-        .finally(() => {
-          store?.close();
-          app.quit();
-        });
+        .then(() => store?.close())
+        .catch((error: unknown) => console.error('Tsuzuki: while closing the database', error))
+        .finally(() => app.quit());
     });
     const router = createRouter(contract, services.handlers);
     bindElectronIpc(ipcMain, router, {

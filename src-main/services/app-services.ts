@@ -8,15 +8,17 @@ import type { Device } from '../engine/device';
 import type { Contract } from '../ipc/contract';
 import type { Handlers } from '../ipc/router';
 import { HubClient, type HubClientOptions } from '../model/hub';
-import type { Store } from '../store/store';
 import { GenerationService, type ModelChoice } from './generation';
 import { createHandlers } from './handlers';
 import { ModelsService } from './models';
-import { DEFAULT_SETTINGS, SettingsService, type Settings } from './settings';
+import { activeSampling, DEFAULT_SETTINGS, type Settings } from './settings';
+import { createStoreHandlers } from './store-handlers';
+import type { RemoteStore } from './store-remote';
 import { Subscribers } from './subscribers';
 
 export interface AppServicesOptions {
-  store: Store | null;
+  /** The database in its worker; null when it could not be opened (`storeError` says why, and every request reports it). */
+  store: RemoteStore | null;
   storeError: unknown;
   /** The model library folder (default: the platform's data folder + `/models`). */
   modelsDir?: string;
@@ -37,8 +39,8 @@ export interface AppServices {
 }
 
 export function createAppServices(options: AppServicesOptions): AppServices {
-  const settingsService = options.store ? new SettingsService(options.store) : null;
-  const settings = (): Settings => settingsService?.get() ?? DEFAULT_SETTINGS;
+  const { store } = options;
+  const settings = (): Settings => store?.settings() ?? DEFAULT_SETTINGS;
   const hubOptions = (): HubClientOptions => {
     const { endpoint, token } = settings().hub;
     return { ...(endpoint ? { endpoint } : {}), ...(token ? { token } : {}) };
@@ -55,10 +57,9 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     const active = await models.active();
     return active ? { id: `${active.id}@${active.precision}`, dir: active.dir, ...placement() } : null;
   };
-  const generation = new GenerationService({ store: options.store, model: currentModel });
+  const generation = new GenerationService({ history: store, presetParams: () => activeSampling(settings()), model: currentModel });
   const handlers = createHandlers({
-    store: options.store,
-    storeError: options.storeError,
+    store: store?.handlers ?? createStoreHandlers({ store: null, storeError: options.storeError }),
     generation,
     models,
     modelEvents,

@@ -7,9 +7,11 @@ import { GenerationService } from './generation';
 import { createModelsHandlers } from './models-handlers';
 import { ModelsService } from './models';
 import { Subscribers } from './subscribers';
-import { createStoreHandlers, type StoreDeps } from './store-handlers';
+import type { StoreHandlers } from './store-handlers';
 
-export interface HandlerDeps extends StoreDeps {
+export interface HandlerDeps {
+  /** The documents, history, settings and db requests: the database worker's, or a Store's in this thread. */
+  store: StoreHandlers;
   /** The Electron shell waits for the renderer's `app.closeReady` before closing the window. */
   onCloseReady?: () => void;
   /** Generation on the active model; without one, generation requests answer that no model is available. */
@@ -23,12 +25,12 @@ export interface HandlerDeps extends StoreDeps {
   hub?: () => HubClient;
 }
 
-export function createHandlers(deps: HandlerDeps = {}): Handlers<Contract> {
-  const generation = deps.generation ?? new GenerationService({ model: () => null, store: deps.store ?? null });
+export function createHandlers(deps: HandlerDeps): Handlers<Contract> {
+  const generation = deps.generation ?? new GenerationService({ model: () => null });
   const models = deps.models ?? new ModelsService();
   return {
     'app.info': () => appInfo(),
-    ...createStoreHandlers(deps),
+    ...deps.store,
     'generation.start': (input, ctx) => generation.start(input, ctx.emit, ctx.signal),
     'generation.cancel': ({ requestId }) => generation.cancel(requestId),
     'generation.prefill': (input) => generation.prefill(input),

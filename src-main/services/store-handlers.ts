@@ -1,10 +1,9 @@
 /** The documents, history, settings and db requests of the contract, over one open Store. */
-import type { Contract } from '../ipc/contract';
 import type { storeRequests } from '../ipc/contract-store';
 import type { Handlers } from '../ipc/router';
 import { listBackups } from '../store/backups';
 import type { Store } from '../store/store';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { DocumentsService } from './documents';
 import { HistoryService } from './history';
 import { SettingsService } from './settings';
@@ -15,13 +14,20 @@ export interface StoreDeps {
   storeError?: unknown;
 }
 
-type StoreHandlers = Pick<Handlers<Contract>, keyof typeof storeRequests>;
+/** The store requests need no events or caller: any contract that holds them can use these handlers. */
+export type StoreHandlers = Handlers<{ requests: typeof storeRequests; events: Record<never, never> }>;
 
+/** `deps` is read at each request, so that its holder may open the database later (the database worker does). */
 export function createStoreHandlers(deps: StoreDeps): StoreHandlers {
-  const store = deps.store ?? null;
-  const services = store ? { documents: new DocumentsService(store), history: new HistoryService(store), settings: new SettingsService(store) } : null;
+  let services: { store: Store; documents: DocumentsService; history: HistoryService; settings: SettingsService } | null = null;
   const need = () => {
-    if (store && services) return { store, ...services };
+    const store = deps.store ?? null;
+    if (store) {
+      if (services?.store !== store) {
+        services = { store, documents: new DocumentsService(store), history: new HistoryService(store), settings: new SettingsService(store) };
+      }
+      return services;
+    }
     if (deps.storeError instanceof TsuzukiError) throw deps.storeError;
     throw new TsuzukiError('not_found', `No database is open${deps.storeError instanceof Error ? `: ${deps.storeError.message}` : '.'}`);
   };

@@ -5,7 +5,7 @@ import { createRouter } from '../../ipc/router';
 import { assertLoopbackHost, startWebServer } from '../../ipc/web-server';
 import type { Device } from '../../engine/device';
 import { createAppServices } from '../../services/app-services';
-import { openAppStore } from '../../services/open-store';
+import { openRemoteStore } from '../../services/store-remote';
 import { defaultDatabasePath } from '../../store/location';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
@@ -40,7 +40,7 @@ export const serve: Command = {
     // Before anything is built, opened or created: a refused address must leave no database behind.
     assertLoopbackHost(values.host);
     await ensureRenderer(values.renderer);
-    const { store, storeError } = await openAppStore(values.db, (message) => process.stderr.write(`tsuzuki serve: ${message}\n`));
+    const { store, storeError } = await openRemoteStore(values.db, (message) => process.stderr.write(`tsuzuki serve: ${message}\n`));
     // An unknown device is refused by the engine with the list of valid ones, on the first generation.
     const services = createAppServices({ store, storeError, modelDir: values.model, device: values.device as Device | undefined, modelsDir: values.models });
     const router = createRouter(contract, services.handlers);
@@ -53,7 +53,7 @@ export const serve: Command = {
     });
     await server.close();
     await services.dispose();
-    store?.close();
+    await store?.close();
     return 0;
   },
 };

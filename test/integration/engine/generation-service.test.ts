@@ -6,7 +6,9 @@ import { contract, type Result } from '../../../src-main/ipc/contract';
 import { createRouter, type CallContext } from '../../../src-main/ipc/router';
 import { GenerationService } from '../../../src-main/services/generation';
 import { createHandlers } from '../../../src-main/services/handlers';
+import { storeHistory } from '../../../src-main/services/generation-history';
 import { SettingsService } from '../../../src-main/services/settings';
+import { createStoreHandlers } from '../../../src-main/services/store-handlers';
 import { Store } from '../../../src-main/store/store';
 import { convertTiny, type TinyModel } from './tiny-model';
 
@@ -21,7 +23,7 @@ beforeAll(async () => {
   model = await convertTiny();
   dbDir = await mkdtemp(join(tmpdir(), 'tsuzuki-gen-db-'));
   store = await Store.open(join(dbDir, 'tsuzuki.db'));
-  service = new GenerationService({ model: () => ({ id: 'tiny', dir: model.dir, device: 'cpu', threads: 1 }), store });
+  service = new GenerationService({ model: () => ({ id: 'tiny', dir: model.dir, device: 'cpu', threads: 1 }), ...inStore(store) });
 });
 afterAll(async () => {
   await service?.dispose();
@@ -30,11 +32,14 @@ afterAll(async () => {
   await rm(dbDir, { recursive: true, force: true });
 });
 
+/** History and presets from the test's Store, in this thread (the app has them in the database worker). */
+const inStore = (s: Store) => ({ history: storeHistory(s), presetParams: () => new SettingsService(s).activeSampling() });
+
 const before = '今日は天気が良いので、公園まで散歩に出かけた。道の両側には桜の木が並んでいて';
 
 /** A caller over the real router: collects its events, and can wait for the end of a request. */
 function caller(gen: GenerationService | null = service) {
-  const router = createRouter(contract, createHandlers({ store, ...(gen ? { generation: gen } : {}) }));
+  const router = createRouter(contract, createHandlers({ store: createStoreHandlers({ store }), ...(gen ? { generation: gen } : {}) }));
   const events: Event[] = [];
   const waiters = new Map<string, (e: Event) => void>();
   const lifetime = new AbortController();
@@ -199,7 +204,7 @@ describe('generation service over the IPC router', () => {
   });
 
   it('a model folder that cannot be loaded ends in an error event naming it', async () => {
-    const broken = new GenerationService({ model: () => ({ id: 'gone', dir: join(dbDir, 'no-such-model'), device: 'cpu' }), store });
+    const broken = new GenerationService({ model: () => ({ id: 'gone', dir: join(dbDir, 'no-such-model'), device: 'cpu' }), ...inStore(store) });
     const c = caller(broken);
     const e = await (await start(c, { before })).end;
     expect(e.event).toBe('generation.error');
