@@ -1,6 +1,7 @@
-import type { MessageKey } from './ja';
+import type { ja, MessageKey } from './ja';
+import type { Expect, MismatchedKeys } from './placeholders';
 
-export const en: Record<MessageKey, string> = {
+export const en = {
   'app.title': 'Tsuzuki',
   'app.subtitle': 'Continue Japanese prose with a language model on your own machine',
   'app.language': 'Language',
@@ -240,4 +241,16 @@ export const en: Record<MessageKey, string> = {
   'errors.detail': 'Details',
   'history.import': 'Import (JSONL)',
   'history.imported': 'Added {generations} generations and {documents} documents (duplicates are skipped).',
-};
+  'history.exportMarkdown': 'Markdown',
+  'history.exportText': 'Text',
+  'history.exportJsonl': 'JSONL',
+  'models.repoExample': 'rinna/japanese-gpt-1b',
+  'models.importPathExample': '~/.cache/huggingface/hub/models--rinna--japanese-gpt-1b/snapshots/…',
+  'hub.endpointExample': 'https://huggingface.co',
+  'hub.tokenExample': 'hf_…',
+  'sampling.topK': 'top-k',
+  'sampling.topP': 'top-p',
+} as const satisfies Record<MessageKey, string>;
+
+// Does not compile while an English message is empty or its {placeholders} differ from the Japanese (names the key).
+export type EnglishMatchesJapanese = Expect<MismatchedKeys<typeof ja, typeof en>>;

@@ -1,5 +1,6 @@
 import { en } from './en';
 import { ja, type MessageKey } from './ja';
+import { PLACEHOLDER } from './placeholders';
 
 export type { MessageKey };
 
@@ -33,5 +34,5 @@ export const i18n = {
 /** The message for `key` in the current locale, with `{name}` placeholders filled; reactive in templates. */
 export function t(key: MessageKey, values?: Record<string, string | number>): string {
   const message = dictionaries[current][key];
-  return values ? message.replace(/\{(\w+)\}/g, (_, name: string) => String(values[name] ?? `{${name}}`)) : message;
+  return values ? message.replace(PLACEHOLDER, (_, name: string) => String(values[name] ?? `{${name}}`)) : message;
 }

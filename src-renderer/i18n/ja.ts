@@ -239,6 +239,15 @@ export const ja = {
   'errors.detail': '詳細',
   'history.import': '読み込み(JSONL)',
   'history.imported': '生成 {generations} 件、文書 {documents} 件を追加しました(重複は読み込みません)。',
+  'history.exportMarkdown': 'Markdown',
+  'history.exportText': 'テキスト',
+  'history.exportJsonl': 'JSONL',
+  'models.repoExample': 'rinna/japanese-gpt-1b',
+  'models.importPathExample': '~/.cache/huggingface/hub/models--rinna--japanese-gpt-1b/snapshots/…',
+  'hub.endpointExample': 'https://huggingface.co',
+  'hub.tokenExample': 'hf_…',
+  'sampling.topK': 'top-k',
+  'sampling.topP': 'top-p',
 } as const;
 
 export type MessageKey = keyof typeof ja;
