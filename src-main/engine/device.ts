@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { GraphBuilder } from '../model/graph';
 import { readManifest } from '../model/manifest';
 import { TsuzukiError } from '../util/errors';
-import { startWorker } from '../util/worker';
+import { probeOffThread, type ProbeTimes } from './device-probe';
 import { cpuReference, selfTest } from './self-test';
 import { DecoderSession, loadOrt, type ExecutionProvider } from './session';
 
@@ -64,20 +64,27 @@ async function availableBackends(forAuto: boolean): Promise<Set<string>> {
 export async function usableProviders(): Promise<string[]> {
   const names = await availableBackends(true);
   const driven: ConcreteDevice[] = ['cuda', 'dml', 'coreml'];
-  webgpuFaster ??= new Promise<boolean>((resolve) => {
-    // In a worker: this is asked from the app's main process, which must not stall for the probe.
-    const worker = startWorker('device-probe', { workerData: { threads: defaultThreads() } });
-    worker.once('message', (message: { faster: boolean }) => {
-      resolve(message.faster);
-      void worker.terminate();
-    });
-    worker.once('error', () => resolve(false));
-    worker.once('exit', () => resolve(false));
-  });
-  return ['cpu', ...driven.filter((n) => names.has(n)), ...((await webgpuFaster) ? ['webgpu'] : [])];
+  return ['cpu', ...driven.filter((n) => names.has(n)), ...((await webgpuState()).usable ? ['webgpu'] : [])];
 }
 
-let webgpuFaster: Promise<boolean> | undefined;
+/**
+ * WebGPU as `auto` sees it here, measured once per process (off this thread: the app's main process must not stall
+ * for it): whether it computes faster than the CPU, and what the probe found, in words.
+ */
+export function webgpuState(): Promise<{ usable: boolean; state: string }> {
+  webgpu ??= probeOffThread({ provider: 'webgpu', threads: defaultThreads(), cpuMs: null }).then(
+    (times) => ({ usable: times.deviceMs < times.cpuMs, state: compared(times) }),
+    (error: Error) => ({ usable: false, state: error.message }),
+  );
+  return webgpu;
+}
+
+let webgpu: Promise<{ usable: boolean; state: string }> | undefined;
+
+function compared({ cpuMs, deviceMs }: ProbeTimes): string {
+  const times = `(${deviceMs.toFixed(1)} ms against ${cpuMs.toFixed(1)} ms)`;
+  return deviceMs < cpuMs ? `faster than the CPU on a test computation ${times}` : `slower than the CPU on a test computation ${times}, as a software or weak GPU is`;
+}
 
 function cudaLibraryPresent(): boolean {
   try {
@@ -113,11 +120,10 @@ export async function loadModel(dir: string, device: Device = 'auto', options: L
       if (device === 'auto') {
         // A software adapter (Mesa's lavapipe, which many Linux machines without a GPU driver have) passes the
         // self-test but runs a step hundreds of times slower than the CPU: measure before loading the model there.
-        const probe = await probeAgainstCpu(d, threads, cpuProbeMs);
+        // The probe runs apart, so that a device without a driver fails there, logs nothing here, and says why.
+        const probe = await probeOffThread({ provider: d, threads, cpuMs: cpuProbeMs });
         cpuProbeMs = probe.cpuMs;
-        if (probe.deviceMs >= probe.cpuMs) {
-          throw new Error(`slower than the CPU on a test computation (${probe.deviceMs.toFixed(1)} ms against ${probe.cpuMs.toFixed(1)} ms), as a software or weak GPU is`);
-        }
+        if (probe.deviceMs >= probe.cpuMs) throw new Error(compared(probe));
       }
       session = await DecoderSession.load(dir, { executionProvider: d satisfies ExecutionProvider, threads });
       const { manifest } = session;

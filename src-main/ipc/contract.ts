@@ -24,6 +24,8 @@ export const appInfoSchema = z.object({
     version: z.string().nullable(),
     /** Execution providers this build of onnxruntime-node can use on this machine; `cpu` is always there. */
     providers: z.array(z.string()),
+    /** What the WebGPU probe found, in words ("no adapter (no Vulkan driver found)", "slower than the CPU…"). */
+    webgpu: z.string().nullable(),
     error: z.string().nullable(),
   }),
 });

@@ -1,5 +1,6 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /**
@@ -16,4 +17,16 @@ export function startWorker(name: string, options: WorkerOptions = {}): Worker {
   const entry = new URL(`../workers/${name}.worker.ts`, import.meta.url).href;
   const boot = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(boot, { ...options, eval: true });
+}
+
+/**
+ * Starts the same entry as a child Node process, its standard streams piped to this one and `process.send` for
+ * its answer: native code writes its logs to file descriptor 2, which only a process of its own can catch. Only
+ * where this process is Node (the CLI, `tsuzuki serve`, tests): the packaged Electron app cannot run as Node.
+ */
+export function forkWorker(name: string, args: string[]): ChildProcess {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = fileURLToPath(new URL(`../workers/${name}.worker.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  const execArgv = fromSource ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
+  return fork(entry, args, { execArgv, silent: true });
 }
