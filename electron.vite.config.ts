@@ -12,11 +12,16 @@ const workers = Object.fromEntries(
     .map((f) => [`workers/${f.slice(0, -3)}`, resolve(root, 'src-main/workers', f)]),
 );
 
+// On a busy machine Rolldown warns that the plugins took most of the build's time (Svelte's compiler does): true,
+// and no fault of the build, so `npm test` (whose pretest builds) and `npm start` stay quiet about it.
+const checks = { bundlerTimings: false };
+
 export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
       rollupOptions: {
+        checks,
         input: { index: resolve(root, 'src-main/app/main.ts'), ...workers },
         output: {
           entryFileNames: '[name].js',
@@ -31,6 +36,7 @@ export default defineConfig({
     build: {
       outDir: 'out/preload',
       rollupOptions: {
+        checks,
         input: { index: resolve(root, 'src-preload/index.ts') },
         // A sandboxed preload must be one CommonJS file.
         output: { format: 'cjs', entryFileNames: '[name].cjs' },
@@ -42,7 +48,7 @@ export default defineConfig({
     plugins: [svelte({ configFile: resolve(root, 'svelte.config.js') })],
     build: {
       outDir: resolve(root, 'out/renderer'),
-      rollupOptions: { input: resolve(root, 'src-renderer/index.html') },
+      rollupOptions: { checks, input: resolve(root, 'src-renderer/index.html') },
     },
   },
 });

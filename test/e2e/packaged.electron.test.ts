@@ -2,22 +2,21 @@
  * The packaged app: `npm run dist -- --dir` builds it with electron-builder (fuses, asar, unpacked native modules,
  * better-sqlite3 rebuilt for Electron), then the unpacked executable is started and driven over the Chrome DevTools
  * protocol (Playwright's Electron launcher needs --inspect, which the fuses turn off). Runs wherever the Electron
- * binary is installed (the release workflow); skipped with the reason printed elsewhere. Leaves better-sqlite3 in
+ * binary is installed (the release workflow); skipped elsewhere, with the reason as each test's note. Leaves better-sqlite3 in
  * node_modules built for Electron: run Node-side tests before it, or `npm rebuild better-sqlite3` after.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { FuseState, FuseV1Options, getCurrentFuseWire } from '@electron/fuses';
 import { artifactPath } from '../helpers/browser';
-import { findElectron } from '../helpers/electron';
+import { findElectron, skipWithoutElectron } from '../helpers/electron';
 import { repoRoot } from '../helpers/serve';
 
 const electron = findElectron();
-if ('reason' in electron) console.log(`[skip] packaged-app end-to-end tests: ${electron.reason}`);
 
 /** The unpacked app electron-builder's `--dir` writes for this machine: [fuse file path, executable]. */
 function unpackedApp(): [string, string] {
@@ -54,13 +53,15 @@ function start(executable: string, home: string): Promise<{ child: ChildProcess;
   });
 }
 
-describe.skipIf('reason' in electron)('the packaged app', () => {
+describe('the packaged app', () => {
   let fuseFile: string;
   let child: ChildProcess | undefined;
   let browser: Browser | undefined;
   let page: Page;
 
+  beforeEach(skipWithoutElectron(electron));
   beforeAll(async () => {
+    if ('reason' in electron) return;
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
     const built = spawnSync(npm, ['run', 'dist', '--', '--dir'], { cwd: repoRoot, stdio: 'inherit', shell: process.platform === 'win32' });
     if (built.status !== 0) throw new Error(`npm run dist -- --dir failed (exit ${built.status})`);

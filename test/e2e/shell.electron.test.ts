@@ -1,24 +1,25 @@
 /**
  * The real app in Electron. Runs wherever the Electron binary is installed (developers' machines, the release
- * workflow); skipped with the reason printed where its download is blocked (this project's CI machine).
+ * workflow); skipped, with the reason as each test's note, where its download is blocked (this project's CI machine).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { artifactPath } from '../helpers/browser';
-import { findElectron } from '../helpers/electron';
+import { findElectron, skipWithoutElectron } from '../helpers/electron';
 import { repoRoot } from '../helpers/serve';
 
 const electron = findElectron();
-if ('reason' in electron) console.log(`[skip] Electron end-to-end tests: ${electron.reason}`);
 
-describe.skipIf('reason' in electron)('the Electron app', () => {
+describe('the Electron app', () => {
   let app: ElectronApplication;
   let page: Page;
 
+  beforeEach(skipWithoutElectron(electron));
   beforeAll(async () => {
+    if ('reason' in electron) return;
     const { build } = await import('electron-vite');
     await build({ root: repoRoot, logLevel: 'error' });
     app = await _electron.launch({

@@ -2,27 +2,28 @@
  * The writing flow through the real Electron app: a model installed in the library (the tiny fixture, imported
  * through the models service as the app would), text typed, a continuation streamed and accepted, and found in the
  * history. Runs where the Electron binary is installed and better-sqlite3 is built for Electron's ABI (the release
- * workflow rebuilds it); skipped with the reason printed otherwise.
+ * workflow rebuilds it); skipped otherwise, with the reason as each test's note.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { ModelsService } from '../../src-main/services/models';
 import { artifactPath } from '../helpers/browser';
-import { findElectron } from '../helpers/electron';
+import { findElectron, skipWithoutElectron } from '../helpers/electron';
 import { repoRoot } from '../helpers/serve';
 
 const electron = findElectron();
-if ('reason' in electron) console.log(`[skip] Electron writing flow: ${electron.reason}`);
 const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
 
-describe.skipIf('reason' in electron)('writing in the Electron app', () => {
+describe('writing in the Electron app', () => {
   let app: ElectronApplication;
   let page: Page;
 
+  beforeEach(skipWithoutElectron(electron));
   beforeAll(async () => {
+    if ('reason' in electron) return;
     const home = mkdtempSync(join(tmpdir(), 'tsuzuki-electron-home-'));
     const models = new ModelsService({ modelsDir: join(home, 'models') });
     await models.import({ path: join(repoRoot, 'test/fixtures/model/tiny-safetensors-fp32'), precision: 'fp32', activate: true }).done;
@@ -41,8 +42,7 @@ describe.skipIf('reason' in electron)('writing in the Electron app', () => {
     await page.getByTestId('app-title').waitFor();
     const storeProblem = await page.getByRole('alert').filter({ hasText: /database|NODE_MODULE_VERSION|better-sqlite3/i }).count();
     if (storeProblem > 0) {
-      console.log('[skip] better-sqlite3 is not built for Electron here (run `npx electron-builder install-app-deps`).');
-      ctx.skip();
+      ctx.skip('better-sqlite3 is not built for Electron here (run `npx electron-builder install-app-deps`)');
     }
     await page.getByTestId('editor').click();
     await page.keyboard.insertText('吾輩は猫である。');

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
@@ -219,11 +219,18 @@ describe('WebSocket transport', () => {
     ws.close();
   });
 
-  it('drops an event that breaks the contract instead of throwing it into the service', async () => {
-    const ws = await connect(`?token=${server.token}`);
-    expect((await call(ws, 1, 'echo.badEvent', {})).at(-1)).toMatchObject({ id: 1, result: { ok: true } });
-    expect((await call(ws, 2, 'echo.say', { text: 'a' })).at(-1)).toMatchObject({ id: 2, result: { ok: true } });
-    ws.close();
+  it('drops an event that breaks the contract instead of throwing it into the service, and reports it', async () => {
+    // The report goes to standard error: caught here, so that it is asserted instead of printed.
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const ws = await connect(`?token=${server.token}`);
+      expect((await call(ws, 1, 'echo.badEvent', {})).at(-1)).toMatchObject({ id: 1, result: { ok: true } });
+      expect((await call(ws, 2, 'echo.say', { text: 'a' })).at(-1)).toMatchObject({ id: 2, result: { ok: true } });
+      ws.close();
+      await expect.poll(() => stderr.mock.calls.map(([chunk]) => String(chunk)).join('')).toMatch(/^tsuzuki serve: event echo\.chunk not sent: requestId: /);
+    } finally {
+      stderr.mockRestore();
+    }
   });
 
   it('answers a malformed message with an error instead of dropping the connection', async () => {
