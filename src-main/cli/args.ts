@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 
 /** node:util's parseArgs, with its errors turned into usage errors that name the command. */
 export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(

@@ -4,7 +4,7 @@
  * (see engine/command-line.ts).
  */
 import { createReadStream } from 'node:fs';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 
 /** The app's longest text (5,000,000 characters) at UTF-8's widest, 4 bytes a character; checked while reading. */
 const MAX_TEXT_BYTES = 20_000_000;

@@ -5,7 +5,7 @@
  * (a 30,000-character prompt argument did). No session is created under a command line longer than the bound.
  */
 import { readFileSync } from 'node:fs';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 
 /** Half of what a worker thread's stack survives. */
 export const MAX_COMMAND_LINE_BYTES = 8 * 1024;

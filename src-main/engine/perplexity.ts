@@ -3,7 +3,7 @@
  * `stride`; each window scores only the tokens no earlier window scored (the rest is context), and the result is
  * exp of the mean negative log-likelihood over all scored tokens (every token after the first).
  */
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import type { DecoderSession } from './session';
 
 export interface PerplexityOptions {

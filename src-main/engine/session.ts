@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type * as OrtModule from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { checkCommandLine } from './command-line';
 import { checkModelFiles } from '../model/integrity';
 import { MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, readManifest, type Manifest } from '../model/manifest';

@@ -15,7 +15,8 @@ import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ContractShape } from './contract';
-import { toErrorInfo, type CallContext, type Router } from './router';
+import { toErrorInfo } from '../contract/errors';
+import type { CallContext, Router } from './router';
 
 const WS_PATH = '/ws';
 const MiB = 1024 * 1024;

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { TsuzukiError, type ErrorCode } from '../util/errors';
+import { TsuzukiError, type ErrorInfo } from '../contract/errors';
 import { startWorker } from '../util/worker';
 import { tempDirFor, type ConvertOptions, type ConvertProgress } from './convert';
 import type { Manifest } from './manifest';
@@ -17,7 +17,7 @@ export interface ConvertJobRequest {
 export type ConvertJobMessage =
   | { type: 'progress'; progress: ConvertProgress }
   | { type: 'done'; manifest: Manifest }
-  | { type: 'error'; code: ErrorCode; message: string };
+  | ({ type: 'error' } & ErrorInfo);
 
 /**
  * Converts in the `convert` worker thread (quantizing a 1.3B model takes minutes of CPU). Aborting stops the

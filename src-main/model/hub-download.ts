@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { createDigester, verifyFile, type Digest } from './checksum';
 import { freeSpace as defaultFreeSpace, formatBytes, type FreeSpaceProbe } from './disk';
 import { findCachedFile, findCachedSnapshot, hfCacheDirs } from './hf-cache';

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { createDigester, digestFromHex, type Digest } from './checksum';
 import { HubHttp, isRetryable, type HubHttpOptions, type HubTarget } from './hub-http';
 

@@ -11,7 +11,7 @@
 import { copyFile, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { fileProblem, hashFile, type Digest } from './checksum';
 import { freeSpace as defaultFreeSpace, formatBytes, type FreeSpaceProbe } from './disk';
 import { selectModelFiles, type RepoSnapshot } from './hub';

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 
 /** `tsuzuki.json`: what a converted model folder holds, written last by the converter and read by the engine. */
 export const MANIFEST_FILE = 'tsuzuki.json';

@@ -1,7 +1,7 @@
 /** The documents a writer works on: the editor's autosave, the document list, the trash and revisions. */
 import type { DocumentRecord, DocumentSummary, RevisionSummary, TextRange, WritingMode } from '../store/documents';
 import type { Store } from '../store/store';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 
 const UNTITLED = '無題';
 

@@ -7,7 +7,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { PortClient } from '../ipc/transport-port';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { startWorker } from '../util/worker';
 import type { RuntimeOptions } from './generation-runtime';
 import type { GenerationWorkerContract, OpenedInfo, PromptSource, RemoteGenerateInput, RemoteGenerateResult } from './generation-worker-contract';

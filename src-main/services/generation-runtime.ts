@@ -9,7 +9,7 @@ import { Generator } from '../engine/generator';
 import type { SpecialTokens } from '../engine/sampler';
 import { TOKENIZER_FILE } from '../model/manifest';
 import { loadTokenizer, type Tokenizer } from '../tokenizer';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 
 export interface RuntimeOptions {
   device?: Device;

@@ -6,7 +6,7 @@ import type { DocumentSearchHit } from '../store/documents';
 import type { GenerationFilter, GenerationRecord, GenerationSearchHit, GenerationStatus } from '../store/generations';
 import type { Store } from '../store/store';
 import { documentLine, generationLine, type ImportSummary } from '../store/transfer';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 
 export type ExportFormat = 'md' | 'txt' | 'jsonl';
 

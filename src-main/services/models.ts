@@ -16,7 +16,7 @@ import { ModelLibrary, modelIdFor, readSourceManifest, type ActiveModel, type In
 import type { Manifest } from '../model/manifest';
 import type { Precision } from '../model/weights';
 import { dataDir } from '../store/location';
-import { TsuzukiError } from '../util/errors';
+import { toErrorInfo, TsuzukiError, type ErrorInfo } from '../contract/errors';
 
 /** Converts a Hugging Face folder into a Tsuzuki folder (by default in the `convert` worker). */
 export type Converter = (
@@ -77,7 +77,7 @@ export interface ModelJobStatus {
   stage: 'download' | 'import' | 'convert' | 'done';
   download: DownloadProgress | null;
   convert: ConvertProgress | null;
-  error: { code: string; message: string } | null;
+  error: ErrorInfo | null;
 }
 
 export interface ModelJob {
@@ -221,7 +221,7 @@ export class ModelsService {
         return await body(job);
       } catch (error) {
         const cancelled = job.controller.signal.aborted || (error instanceof TsuzukiError && error.code === 'cancelled');
-        const info = error instanceof TsuzukiError ? { code: error.code, message: error.message } : { code: 'internal', message: String((error as Error)?.message ?? error) };
+        const info = toErrorInfo(error);
         this.update(job, { state: cancelled ? 'cancelled' : 'failed', error: cancelled ? { code: 'cancelled', message: info.message } : info });
         throw error;
       } finally {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { startWorker } from '../util/worker';
 import { APPLICATION_ID } from './migrations';
 import { readSalvage, type Salvaged, type SalvageReport } from './salvage';

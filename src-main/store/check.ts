@@ -3,7 +3,7 @@
  * It reads a private copy (see private-copy.ts).
  */
 import type Database from 'better-sqlite3';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { listBackups, type BackupInfo } from './backups';
 import { inspectFile } from './connection';
 import { APPLICATION_ID } from './migrations';

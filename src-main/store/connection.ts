@@ -1,7 +1,7 @@
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { listBackups, recoverDamaged, takeBackup, type Recovery } from './backups';
 import { APPLICATION_ID, LATEST_VERSION, migrate, migrations as allMigrations, type Migration } from './migrations';
 import type { Salvaged } from './salvage';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { chunkHash, chunkRanges } from './chunks';
 import { gramsOf } from './text-index';
 import { makeSnippet, gramQuery, trigramQuery, usesGrams, type Snippet } from './text-index';

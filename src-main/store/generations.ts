@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { gramQuery, makeSnippet, trigramQuery, usesGrams, type Snippet } from './text-index';
 
 /** 'interrupted': still proposed when its run ended (a crash, a closed window); set when the database is next opened. */

@@ -1,4 +1,4 @@
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 
 /** SQLite result codes better-sqlite3 reports as `error.code` (extended codes start with the primary one). */
 function sqliteCode(error: unknown): string | null {

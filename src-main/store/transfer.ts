@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import type { DocumentsRepo, TextRange } from './documents';
 import { GENERATION_STATUSES, type GenerationRecord, type GenerationsRepo, type JsonValue } from './generations';
 import type { SettingsRepo } from './settings';

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 
 /** A model directory holds `spiece.model` (Hugging Face layout); a file path is used as is. */
 export async function resolveModelFile(path: string): Promise<string> {

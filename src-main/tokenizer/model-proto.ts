@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 
 /**
  * The subset of sentencepiece_model.proto (proto2) that encoding and decoding need. Field numbers and

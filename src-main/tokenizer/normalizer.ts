@@ -1,4 +1,4 @@
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { DoubleArray } from './double-array';
 import type { NormalizerSpec } from './model-proto';
 import { validCharLen } from './utf8';

@@ -1,4 +1,4 @@
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { buildDoubleArray, DoubleArray } from './double-array';
 import { PieceType, pieceToByte, type SentencePieceModel } from './model-proto';
 import { Normalizer } from './normalizer';

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { convertCheckpoint } from '../model/convert';
 import type { ConvertJobMessage, ConvertJobRequest } from '../model/convert-job';
-import { TsuzukiError } from '../util/errors';
+import { toErrorInfo } from '../contract/errors';
 
 const request = workerData as ConvertJobRequest;
 const post = (message: ConvertJobMessage) => parentPort?.postMessage(message);
@@ -17,9 +17,5 @@ try {
   });
   post({ type: 'done', manifest });
 } catch (error) {
-  post({
-    type: 'error',
-    code: error instanceof TsuzukiError ? error.code : 'internal',
-    message: error instanceof Error ? error.message : String(error),
-  });
+  post({ type: 'error', ...toErrorInfo(error) });
 }

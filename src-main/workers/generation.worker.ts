@@ -4,7 +4,7 @@ import { createRouter, type Handlers } from '../ipc/router';
 import { servePort } from '../ipc/transport-port';
 import { GenerationRuntime } from '../services/generation-runtime';
 import { generationWorkerContract, type GenerationWorkerContract } from '../services/generation-worker-contract';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 
 let runtime: GenerationRuntime | null = null;
 /** Aborted by `runtime.close`, so that what still runs ends before the model is released. */

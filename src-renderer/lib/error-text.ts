@@ -3,7 +3,7 @@
  * by the error's code. The service's own message (English, precise: file names, numbers) is only the detail, shown
  * apart from the sentence, never inside it. Plain TypeScript, so it runs (and is tested) without Svelte.
  */
-import type { ErrorCode } from '../../src-main/util/errors';
+import type { ErrorCode } from '../../src-main/contract/errors';
 import type { MessageKey } from '../i18n/ja';
 
 /** One message per code; a code without one is a type error, and a test checks both languages. */

@@ -1,6 +1,6 @@
 import { benchmarkSession } from '../../engine/benchmark';
 import { defaultThreads, loadModel } from '../../engine/device';
-import { TsuzukiError } from '../../util/errors';
+import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { deviceOption, numberOption } from './generate';

@@ -3,7 +3,7 @@ import { convertInWorker } from '../../model/convert-job';
 import type { ConvertProgress } from '../../model/convert';
 import { DEFAULT_BLOCK_SIZE } from '../../model/quantize';
 import { PRECISIONS, type Precision } from '../../model/weights';
-import { TsuzukiError } from '../../util/errors';
+import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { progressBar } from '../progress';

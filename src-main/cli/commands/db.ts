@@ -2,7 +2,7 @@ import { describeRecovery } from '../../store/backups';
 import { checkFile } from '../../store/check';
 import { defaultDatabasePath } from '../../store/location';
 import { Store } from '../../store/store';
-import { TsuzukiError } from '../../util/errors';
+import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 

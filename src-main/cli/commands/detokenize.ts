@@ -1,5 +1,5 @@
 import { loadTokenizer } from '../../tokenizer';
-import { TsuzukiError } from '../../util/errors';
+import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 

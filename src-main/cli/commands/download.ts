@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { downloadModel } from '../../model/hub-download';
-import { TsuzukiError } from '../../util/errors';
+import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { progressBar } from '../progress';

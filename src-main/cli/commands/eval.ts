@@ -1,6 +1,6 @@
 import { slidingPerplexity } from '../../engine/perplexity';
 import { GenerationRuntime } from '../../services/generation-runtime';
-import { TsuzukiError } from '../../util/errors';
+import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { readTextInput } from '../text-input';

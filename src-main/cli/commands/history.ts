@@ -3,7 +3,7 @@ import { GENERATION_STATUSES, type GenerationFilter, type GenerationStatus } fro
 import { defaultDatabasePath } from '../../store/location';
 import { Store } from '../../store/store';
 import { formatGenerations, HistoryService, STATUS_LABELS, type ExportFormat } from '../../services/history';
-import { TsuzukiError } from '../../util/errors';
+import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 

@@ -1,5 +1,5 @@
 import { DecoderSession } from '../../engine/session';
-import { TsuzukiError } from '../../util/errors';
+import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';
 import { providerOption } from './generate';
 import type { Command } from '../command';

@@ -3,7 +3,7 @@ import { loadTokenizer } from '../../tokenizer';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { readTextInput } from '../text-input';
-import { TsuzukiError } from '../../util/errors';
+import { TsuzukiError } from '../../contract/errors';
 
 const usage = 'tsuzuki tokenize --tokenizer <spiece.model or model dir> [--lines] [TEXT | - (standard input, the default) | --text-file FILE]';
 

@@ -8,7 +8,7 @@ import { DocumentsService } from '../../../src-main/services/documents';
 import { createStoreHandlers } from '../../../src-main/services/store-handlers';
 import { listBackups } from '../../../src-main/store/backups';
 import { Store } from '../../../src-main/store/store';
-import { TsuzukiError } from '../../../src-main/util/errors';
+import { TsuzukiError } from '../../../src-main/contract/errors';
 import { generation, useTempDir } from '../../unit/store/helpers';
 
 const contract = { requests: storeRequests, events: {} };

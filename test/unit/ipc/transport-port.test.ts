@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createRouter, type Handlers } from '../../../src-main/ipc/router';
 import { PortClient, servePort } from '../../../src-main/ipc/transport-port';
-import { TsuzukiError } from '../../../src-main/util/errors';
+import { TsuzukiError } from '../../../src-main/contract/errors';
 
 // A contract of its own, so the transport is tested independently of the generation worker's channels.
 const testContract = {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseGpt2Config, readGpt2Config } from '../../../src-main/model/config';
-import { TsuzukiError } from '../../../src-main/util/errors';
+import { TsuzukiError } from '../../../src-main/contract/errors';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/model/tiny-safetensors-fp32');
 

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadStateDictPickle } from '../../../src-main/model/pickle';
 import { readZipEntries, readZipEntry } from '../../../src-main/model/zip';
-import { TsuzukiError } from '../../../src-main/util/errors';
+import { TsuzukiError } from '../../../src-main/contract/errors';
 
 const FILES = join(import.meta.dirname, '../../fixtures/model/files');
 const PWNED = '/tmp/tsuzuki-pickle-pwned';

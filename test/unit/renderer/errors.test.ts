@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { en } from '../../../src-renderer/i18n/en';
 import { ja, type MessageKey } from '../../../src-renderer/i18n/ja';
 import { ERROR_MESSAGES, errorText } from '../../../src-renderer/lib/error-text';
-import { ERROR_CODES } from '../../../src-main/util/errors';
+import { ERROR_CODES } from '../../../src-main/contract/errors';
 
 const inJa = (key: MessageKey) => ja[key];
 const inEn = (key: MessageKey) => en[key];

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { loadTokenizer, type Tokenizer } from '../../../src-main/tokenizer';
-import { TsuzukiError } from '../../../src-main/util/errors';
+import { TsuzukiError } from '../../../src-main/contract/errors';
 import { inputs, MODELS, modelPath } from './fixtures';
 
 const tokenizers = Object.fromEntries(
