@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { checkTokenizer, openCheckpoint } from './checkpoint';
 import { DataFileWriter } from './data-file';
 import { decoderIoNames, buildGpt2Graph, type GraphLayout } from './gpt2-graph';
@@ -63,6 +63,7 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
   const tmp = options.tempDir ?? tempDirFor(out);
   let data: DataFileWriter | undefined;
   try {
+    if (quantized) checkBlockWidth(checkpoint.config.nEmbd, blockSize, options.blockSize !== undefined);
     const tokenizer = join(checkpoint.dir, TOKENIZER_FILE);
     if (!(await stat(tokenizer).then((s) => s.isFile(), () => false))) {
       throw new TsuzukiError('not_found', `${tokenizer} is missing. Download the model's tokenizer (spiece.model) into ${checkpoint.dir}.`);
@@ -92,10 +93,7 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
       }),
     );
     const compute = precision === 'fp16' ? 'float16' : 'float32';
-    await buildGpt2Graph(graph, checkpoint.config, compute, weights.store, 'optimum').catch((error: unknown) => {
-      if (error instanceof RangeError) throw new TsuzukiError('invalid_argument', `${error.message}. Choose another --block-size.`);
-      throw error;
-    });
+    await buildGpt2Graph(graph, checkpoint.config, compute, weights.store, 'optimum');
     const runtime = new GraphBuilder();
     await buildGpt2Graph(runtime, checkpoint.config, compute, weights.replay(), 'runtime');
     runtime.adoptWeights(graph);
@@ -159,6 +157,18 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
   } finally {
     await checkpoint.close();
   }
+}
+
+/**
+ * The embedding table is quantized along the model's width, so the block size must divide it. Checked before anything
+ * is written, and said as what it is: the user's --block-size, or a width no block size fits.
+ */
+function checkBlockWidth(width: number, blockSize: number, chosen: boolean): void {
+  if (width % blockSize === 0) return;
+  if (chosen) {
+    throw new TsuzukiError('invalid_argument', `--block-size ${blockSize} must divide the model's width (n_embd ${width}). Choose another --block-size, or leave it out.`);
+  }
+  throw new TsuzukiError('unsupported', `int8 and int4 need a model width (n_embd) that 16 divides; this model is ${width} wide. Convert it as fp16 or fp32.`);
 }
 
 /** Throws if `out` exists and is not an empty folder; an empty one is removed when `removeEmpty` (just before the rename). */
