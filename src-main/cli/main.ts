@@ -1,5 +1,6 @@
-import { TsuzukiError } from '../util/errors';
+import { toErrorInfo } from '../contract/errors';
 import type { Command } from './command';
+import { exitStatusHelp, exitStatusOf } from './exit-status';
 import { bench } from './commands/bench';
 import { convert } from './commands/convert';
 import { db } from './commands/db';
@@ -28,6 +29,8 @@ function help(): string {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `tsuzuki <command> --help` for the options of a command.',
+    '',
+    exitStatusHelp(),
   ].join('\n');
 }
 
@@ -50,11 +53,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`tsuzuki ${command.name}: ${message}\n`);
-    if (!(error instanceof TsuzukiError) && error instanceof Error && process.env.TSUZUKI_DEBUG) {
-      process.stderr.write(`${error.stack}\n`);
+    const info = toErrorInfo(error);
+    process.stderr.write(`tsuzuki ${command.name}: ${info.message}\n`);
+    if (info.detail) {
+      process.stderr.write(process.env.TSUZUKI_DEBUG ? `${info.detail}\n` : 'This was unexpected: run again with TSUZUKI_DEBUG=1 to see where it happened, and report it.\n');
     }
-    return error instanceof TsuzukiError && error.code === 'invalid_argument' ? 2 : 1;
+    return exitStatusOf(error);
   }
 }

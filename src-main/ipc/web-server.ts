@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { contentSecurityPolicy, readStatic } from '../util/static-files';
 import type { ContractShape } from './contract';
 import type { Router } from './router';
@@ -56,7 +56,7 @@ export async function startWebServer<C extends ContractShape>(options: {
   const host = options.host ?? '127.0.0.1';
   assertLoopbackHost(host);
   if (options.token !== undefined && !/^[A-Za-z0-9_-]{32,256}$/.test(options.token)) {
-    throw new Error('TSUZUKI_SERVE_TOKEN must be 32 to 256 characters of A–Z, a–z, 0–9, _ and - (as hard to guess as a password).');
+    throw new TsuzukiError('invalid_argument', 'TSUZUKI_SERVE_TOKEN must be 32 to 256 characters of A–Z, a–z, 0–9, _ and - (as hard to guess as a password).');
   }
   const token = options.token ?? randomBytes(24).toString('base64url');
   // Filled in once the server listens (the port is known then); until then no Host is accepted.

@@ -2,9 +2,10 @@ import { stat } from 'node:fs/promises';
 import { DEFAULT_BLOCK_SIZE } from '../../model/quantize';
 import { PRECISIONS, type Precision } from '../../model/weights';
 import { ModelsService, type ModelJob } from '../../services/models';
-import { TsuzukiError } from '../../util/errors';
+import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
+import { exitStatusFor } from '../exit-status';
 import { progressBar } from '../progress';
 
 const usage = [
@@ -54,7 +55,8 @@ export const models: Command = {
         }
         const ok = reports.every((r) => r.ok);
         out({ ok, models: reports });
-        return ok ? 0 : 1;
+        // A damaged or missing file is the class of corrupt_file, as it would be had it been thrown.
+        return ok ? 0 : exitStatusFor('corrupt_file');
       }
       case 'use': {
         const { values, positionals } = parseCommandArgs(usage, rest, { precision: { type: 'string' } });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { TsuzukiError } from '../../contract/errors';
 import { contract } from '../../ipc/contract';
 import { createRouter } from '../../ipc/router';
 import { assertLoopbackHost, startWebServer } from '../../ipc/web-server';
@@ -36,7 +37,7 @@ export const serve: Command = {
       device: { type: 'string' },
     }, false);
     const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got ${values.port}\nUsage: ${usage}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TsuzukiError('invalid_argument', `--port must be 0–65535, got ${values.port}\nUsage: ${usage}`);
     // Before anything is built, opened or created: a refused address must leave no database behind.
     assertLoopbackHost(values.host);
     await ensureRenderer(values.renderer);

@@ -74,7 +74,7 @@ describe('tsuzuki download', () => {
 
   it('reports hub errors with a non-zero exit and a helpful message', async () => {
     const missing = await cli(['download', 'rinna/missing', join(dir, 'x'), '--endpoint', hub.endpoint]).result;
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/not found/i);
     const usage = await cli(['download', repo.id]).result;
     expect(usage.code).toBe(2);
@@ -103,7 +103,7 @@ describe('tsuzuki models', () => {
 
     await rm(join(dir, 'home', 'models', 'rinna--tiny-gpt2', 'source', 'config.json'));
     const broken = await cli(['models', 'verify', 'rinna--tiny-gpt2']).result;
-    expect(broken.code).toBe(1);
+    expect(broken.code).toBe(3);
     expect(JSON.parse(broken.stdout).models[0].files.find((f: { path: string }) => f.path === 'config.json').problem).toBe('missing');
 
     const removed = await cli(['models', 'remove', 'rinna--tiny-gpt2', '--converted']).result;
@@ -117,7 +117,7 @@ describe('tsuzuki models', () => {
   it('add <folder> refuses a folder whose manifest names a file outside it', async () => {
     const crafted = await craftedManifestFolder(join(dir, 'attack'));
     const refused = await cli(['models', 'add', crafted.folder]).result;
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('"../../../victim.txt" is not a plain file name');
     expect(await readFile(crafted.victim, 'utf8')).toBe(crafted.precious);
     expect(JSON.parse((await cli(['models', 'list']).result).stdout).models).toEqual([]);

@@ -43,7 +43,7 @@ describe('tsuzuki convert and tsuzuki logits', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--precision must be one of fp32, fp16, int8, int4/);
     const missing = await tsuzuki('logits', '--model', join(tmp, 'nothing'), '--ids', '1,2').catch((e) => e);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/not a converted model folder/);
     const ids = await tsuzuki('logits', '--model', join(tmp, 'fp32'), '--ids', '1,x').catch((e) => e);
     expect(ids.code).toBe(2);
@@ -56,7 +56,7 @@ describe('tsuzuki convert and tsuzuki logits', () => {
     // bash's `ulimit -f` counts 1 KiB blocks: the 700 KB fp32 data file cannot be written.
     const out = join(tmp, 'limited', 'model');
     const result = await promisify(execFile)('bash', ['-c', `ulimit -f 300; exec "$0" "$@"`, process.execPath, bin, 'convert', join(FIXTURES, 'tiny-safetensors-fp32'), out, '--precision', 'fp32']).catch((e) => e);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/too large for the disk/);
     expect(await readdir(join(tmp, 'limited')).catch(() => [])).toEqual([]);
   });

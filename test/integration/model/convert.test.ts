@@ -9,7 +9,7 @@ import { openCheckpoint } from '../../../src-main/model/checkpoint';
 import { convertCheckpoint } from '../../../src-main/model/convert';
 import { convertInWorker } from '../../../src-main/model/convert-job';
 import { decodeModel } from '../../../src-main/model/onnx-proto';
-import { TsuzukiError } from '../../../src-main/util/errors';
+import { TsuzukiError } from '../../../src-main/contract/errors';
 import { FIXTURES, argmax, golden, klDivergence, maxAbsDiff } from './golden';
 import { referenceLogits } from './reference';
 
