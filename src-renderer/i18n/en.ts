@@ -248,6 +248,9 @@ export const en = {
   'hub.tokenExample': 'hf_…',
   'sampling.topK': 'top-k',
   'sampling.topP': 'top-p',
+  'sampling.builtin.model-card': 'Standard (model card)',
+  'sampling.builtin.steady': 'Steady',
+  'sampling.builtin.greedy': 'Exact (greedy)',
 } as const satisfies Record<MessageKey, string>;
 
 // Does not compile while an English message is empty or its {placeholders} differ from the Japanese (names the key).

@@ -36,3 +36,8 @@ export function t(key: MessageKey, values?: Record<string, string | number>): st
   const message = dictionaries[current][key];
   return values ? message.replace(PLACEHOLDER, (_, name: string) => String(values[name] ?? `{${name}}`)) : message;
 }
+
+/** Whether a key built from data (a device's name, say) names a message. */
+export function isMessageKey(key: string): key is MessageKey {
+  return Object.hasOwn(ja, key);
+}

@@ -246,6 +246,9 @@ export const ja = {
   'hub.tokenExample': 'hf_…',
   'sampling.topK': 'top-k',
   'sampling.topP': 'top-p',
+  'sampling.builtin.model-card': '標準（モデルカード）',
+  'sampling.builtin.steady': '控えめ',
+  'sampling.builtin.greedy': '決定的（貪欲法）',
 } as const;
 
 export type MessageKey = keyof typeof ja;

@@ -16,7 +16,7 @@ async function continueOnce(page: Page): Promise<string | null> {
   await page.keyboard.insertText('吾輩は猫である。');
   await page.keyboard.press(`${mod}+Enter`);
   await page.getByTestId('proposal').waitFor({ timeout: 60_000 });
-  await expect.poll(() => page.getByTestId('device').textContent(), { timeout: 60_000 }).toBe('cpu');
+  await expect.poll(() => page.getByTestId('device').textContent(), { timeout: 60_000 }).toBe('CPU');
   return page.getByTestId('fallback').getAttribute('aria-label');
 }
 
