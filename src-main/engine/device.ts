@@ -2,9 +2,10 @@
  * Chooses where a model runs. `auto` tries the GPU execution providers this platform may have (DirectML on
  * Windows, CoreML on macOS, CUDA where its libraries are installed, then WebGPU) and keeps the first that computes
  * faster than the CPU (a quick probe, before the model is loaded there) and whose one-token self-test agrees with
- * the CPU (self-test.ts); otherwise — or when an explicitly named device fails — the model runs on the CPU and the
- * reason is recorded for the UI. (Which precision to convert to — fp16 for GPUs, int4 for the CPU — is the model
- * library's choice; any converted precision is tried on any device, and the self-test decides.)
+ * the CPU (self-test.ts); otherwise the model runs on the CPU, which is normal where no GPU computes faster. When a
+ * GPU that passed the probe, or an explicitly named device, fails, the reason is recorded for the UI. (Which
+ * precision to convert to — fp16 for GPUs, int4 for the CPU — is the model library's choice; any converted precision
+ * is tried on any device, and the self-test decides.)
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -57,29 +58,71 @@ async function availableBackends(forAuto: boolean): Promise<Set<string>> {
 }
 
 /**
- * The execution providers a model can run on here: what this onnxruntime build offers (CUDA only with its library
- * installed). Every build bundles WebGPU, so it counts only where the probe finds an adapter that computes faster
+ * The execution providers a model can run on here: of the devices offered, those the probe finds computing faster
  * than the CPU, as `auto` would (measured once per process). `cpu` is always among them.
  */
 export async function usableProviders(): Promise<string[]> {
-  const names = await availableBackends(true);
-  const driven: ConcreteDevice[] = ['cuda', 'dml', 'coreml'];
-  return ['cpu', ...driven.filter((n) => names.has(n)), ...((await webgpuState()).usable ? ['webgpu'] : [])];
+  return (await deviceOffers()).filter((offer) => offer.runnable).map((offer) => offer.device);
 }
 
 /**
- * WebGPU as `auto` sees it here, measured once per process (off this thread: the app's main process must not stall
- * for it): whether it computes faster than the CPU, and what the probe found, in words.
+ * The devices this platform and this onnxruntime build can provide: the CPU, then the GPU providers `auto` tries
+ * here that the build has (DirectML only on Windows, CoreML only on macOS; CUDA only with its library installed).
  */
-export function webgpuState(): Promise<{ usable: boolean; state: string }> {
-  webgpu ??= probeOffThread({ provider: 'webgpu', threads: defaultThreads(), cpuMs: null }).then(
-    (times) => ({ usable: times.deviceMs < times.cpuMs, state: compared(times) }),
-    (error: Error) => ({ usable: false, state: error.message }),
-  );
-  return webgpu;
+export function offeredDevices(platform: NodeJS.Platform, backends: readonly string[], cudaLibrary: boolean): ConcreteDevice[] {
+  const built = new Set(backends);
+  return ['cpu', ...candidates(platform).filter((d) => built.has(d) && (d !== 'cuda' || cudaLibrary))];
 }
 
-let webgpu: Promise<{ usable: boolean; state: string }> | undefined;
+/** Why an offered device cannot run now: the probe failed on it (no adapter, no driver…), or it lost to the CPU. */
+export type DeviceBlock = 'unavailable' | 'slower';
+
+export interface DeviceOffer {
+  device: ConcreteDevice;
+  /** Computes faster than the CPU here (always true of the CPU): what `auto` would use. */
+  runnable: boolean;
+  blocked: DeviceBlock | null;
+  /** What the probe found, in the engine's words (null for the CPU). */
+  detail: string | null;
+}
+
+/** Each device offered here, probed (one after the other: probes timed together would count each other's runs). */
+export async function deviceOffers(): Promise<DeviceOffer[]> {
+  const ort = await import('onnxruntime-node');
+  const devices = offeredDevices(process.platform, ort.listSupportedBackends().map((b) => b.name), cudaLibraryPresent());
+  const offers: DeviceOffer[] = [];
+  for (const device of devices) {
+    if (device === 'cpu') {
+      offers.push({ device, runnable: true, blocked: null, detail: null });
+      continue;
+    }
+    const state = await providerState(device);
+    offers.push({ device, runnable: state.blocked === null, blocked: state.blocked, detail: state.state });
+  }
+  return offers;
+}
+
+/**
+ * A GPU provider as `auto` sees it here, measured once per process (off this thread: the app's main process must
+ * not stall for it): whether it computes faster than the CPU, and what the probe found, in words.
+ */
+export function providerState(provider: Exclude<ExecutionProvider, 'cpu'>): Promise<ProviderState> {
+  let state = probed.get(provider);
+  if (!state) {
+    state = probeOffThread({ provider, threads: defaultThreads(), cpuMs: null }).then(
+      (times) => ({ blocked: times.deviceMs < times.cpuMs ? null : ('slower' as const), state: compared(times) }),
+      (error: Error) => ({ blocked: 'unavailable' as const, state: error.message }),
+    );
+    probed.set(provider, state);
+  }
+  return state;
+}
+
+interface ProviderState {
+  blocked: DeviceBlock | null;
+  state: string;
+}
+const probed = new Map<ExecutionProvider, Promise<ProviderState>>();
 
 function compared({ cpuMs, deviceMs }: ProbeTimes): string {
   const times = `(${deviceMs.toFixed(1)} ms against ${cpuMs.toFixed(1)} ms)`;
@@ -120,10 +163,11 @@ export async function loadModel(dir: string, device: Device = 'auto', options: L
       if (device === 'auto') {
         // A software adapter (Mesa's lavapipe, which many Linux machines without a GPU driver have) passes the
         // self-test but runs a step hundreds of times slower than the CPU: measure before loading the model there.
-        // The probe runs apart, so that a device without a driver fails there, logs nothing here, and says why.
-        const probe = await probeOffThread({ provider: d, threads, cpuMs: cpuProbeMs });
-        cpuProbeMs = probe.cpuMs;
-        if (probe.deviceMs >= probe.cpuMs) throw new Error(compared(probe));
+        // The probe runs apart, so that a device without a driver fails there and logs nothing here. A GPU that fails
+        // it or loses to the CPU is no GPU to use: the CPU is then the plan, not a fallback to warn about.
+        const probe: ProbeTimes | null = await probeOffThread({ provider: d, threads, cpuMs: cpuProbeMs }).catch(() => null);
+        if (probe) cpuProbeMs = probe.cpuMs;
+        if (!probe || probe.deviceMs >= probe.cpuMs) continue;
       }
       session = await DecoderSession.load(dir, { executionProvider: d satisfies ExecutionProvider, threads });
       const { manifest } = session;

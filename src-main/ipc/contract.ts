@@ -24,6 +24,13 @@ export const appInfoSchema = z.object({
     version: z.string().nullable(),
     /** Execution providers this build of onnxruntime-node can use on this machine; `cpu` is always there. */
     providers: z.array(z.string()),
+    /**
+     * The devices this platform and this build provide (never DirectML off Windows nor CoreML off macOS), each
+     * runnable now or not, and why not: the probe failed on it, or it computes slower than the CPU.
+     */
+    devices: z.array(
+      z.object({ device: z.string(), runnable: z.boolean(), blocked: z.enum(['unavailable', 'slower']).nullable(), detail: z.string().nullable() }),
+    ),
     /** What the WebGPU probe found, in words ("no adapter (no Vulkan driver found)", "slower than the CPU…"). */
     webgpu: z.string().nullable(),
     error: z.string().nullable(),

@@ -1,14 +1,16 @@
 import pkg from '../../package.json' with { type: 'json' };
-import { usableProviders, webgpuState } from '../engine/device';
+import { deviceOffers, providerState } from '../engine/device';
 import type { AppInfo } from '../ipc/contract';
 
 /** onnxruntime is imported lazily: a broken GPU library must not stop the app (or `tsuzuki info`) from starting. */
 async function onnxruntimeInfo(): Promise<AppInfo['onnxruntime']> {
   try {
     const ort = await import('onnxruntime-node');
-    return { version: ort.env.versions.node ?? null, providers: await usableProviders(), webgpu: (await webgpuState()).state, error: null };
+    const devices = await deviceOffers();
+    const providers = devices.filter((d) => d.runnable).map((d) => d.device);
+    return { version: ort.env.versions.node ?? null, providers, devices, webgpu: (await providerState('webgpu')).state, error: null };
   } catch (error) {
-    return { version: null, providers: [], webgpu: null, error: error instanceof Error ? error.message : String(error) };
+    return { version: null, providers: [], devices: [], webgpu: null, error: error instanceof Error ? error.message : String(error) };
   }
 }
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, probeMs, usableProviders } from '../../../src-main/engine/device';
+import { deviceOffers, loadModel, probeMs, usableProviders } from '../../../src-main/engine/device';
 import { probeOffThread } from '../../../src-main/engine/device-probe';
 import { cpuReference, probeLogits, SELF_TEST_FILE, selfTest } from '../../../src-main/engine/self-test';
 import { DecoderSession } from '../../../src-main/engine/session';
@@ -44,7 +44,7 @@ describe('device choice', () => {
   });
 
   // Three probes and a model load, each probe in a process of its own: slow on a busy two-core machine.
-  it('auto keeps WebGPU only when it computes faster than the CPU', { timeout: 180_000 }, async () => {
+  it('auto keeps WebGPU only when it computes faster than the CPU, and otherwise runs on the CPU without a warning', { timeout: 180_000 }, async () => {
     const cpuMs = await probeMs('cpu', 1);
     expect(cpuMs).toBeGreaterThan(0);
     expect(cpuMs).toBeLessThan(60_000);
@@ -57,14 +57,15 @@ describe('device choice', () => {
     if (loaded.device === 'cuda') return; // a machine with CUDA installed tries it first
     // The providers the app lists (and that make fp16 the recommended download) count WebGPU as auto does.
     const listed = (await usableProviders()).includes('webgpu');
+    // A machine without a GPU that beats the CPU is a normal machine: the CPU is the plan, not a fallback.
     if (gpuMs === null) {
       expect(loaded.device).toBe('cpu');
-      expect(loaded.fallbackReason).toMatch(/^webgpu: /);
+      expect(loaded.fallbackReason).toBeNull();
       expect(listed).toBe(false);
     } else if (gpuMs > 2 * cpuMs) {
       // A software adapter: the self-test would pass, but every step would crawl.
       expect(loaded.device).toBe('cpu');
-      expect(loaded.fallbackReason).toMatch(/^webgpu: slower than the CPU on a test computation \(\d+\.\d ms against \d+\.\d ms\)/);
+      expect(loaded.fallbackReason).toBeNull();
       expect(listed).toBe(false);
     } else if (gpuMs < cpuMs / 2) {
       expect(loaded.device).toBe('webgpu');
@@ -74,7 +75,7 @@ describe('device choice', () => {
 
   // The Vulkan loader reads its drivers from these variables (the probe's process inherits them): pointing them
   // nowhere is a machine without a driver. Dawn's own log of it stays in that process; the reason is in words.
-  it.runIf(process.platform === 'linux')('auto without a Vulkan driver runs on the CPU and says why in words', async () => {
+  it.runIf(process.platform === 'linux')('auto without a Vulkan driver runs on the CPU, as a machine without a GPU does: no warning', async () => {
     const saved = { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES, VK_DRIVER_FILES: process.env.VK_DRIVER_FILES };
     process.env.VK_ICD_FILENAMES = process.env.VK_DRIVER_FILES = '/nonexistent/icd.json';
     try {
@@ -82,13 +83,27 @@ describe('device choice', () => {
       await loaded.session.release();
       if (loaded.device === 'cuda') return; // a machine with CUDA installed tries it first
       expect(loaded.device).toBe('cpu');
-      expect(loaded.fallbackReason).toMatch(/(^|; )webgpu: no adapter \(no Vulkan driver found\)$/);
+      expect(loaded.fallbackReason).toBeNull();
     } finally {
       for (const [name, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
     }
+  });
+
+  it("offers this platform's and this build's devices, each runnable or not with the probe's reason", { timeout: 180_000 }, async () => {
+    const offers = await deviceOffers();
+    const devices = offers.map((o) => o.device);
+    expect(offers[0]).toEqual({ device: 'cpu', runnable: true, blocked: null, detail: null });
+    if (process.platform !== 'win32') expect(devices).not.toContain('dml');
+    if (process.platform !== 'darwin') expect(devices).not.toContain('coreml');
+    for (const offer of offers.slice(1)) {
+      expect(offer.runnable).toBe(offer.blocked === null);
+      if (offer.blocked === 'slower') expect(offer.detail).toMatch(/^slower than the CPU on a test computation/);
+      if (offer.blocked === 'unavailable') expect(offer.detail).toMatch(/\S/);
+    }
+    expect(await usableProviders()).toEqual(offers.filter((o) => o.runnable).map((o) => o.device));
   });
 
   it('rejects an unknown device', async () => {
