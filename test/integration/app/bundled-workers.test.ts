@@ -1,6 +1,7 @@
 // The built app (out/main, made by `npm test`'s pretest build) starts its worker threads from Vite's chunks, not from
 // the sources the other tests run: a worker path that only works from source breaks hashing, conversion, generation
 // and the device probe in the app alone.
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,15 +14,16 @@ const repoRoot = join(import.meta.dirname, '../../..');
 const outMain = join(repoRoot, 'out/main');
 
 type StartWorker = (name: string, options?: WorkerOptions) => Worker;
+type ForkWorker = (name: string, args: string[]) => ChildProcess;
 
-async function bundledStartWorker(): Promise<StartWorker> {
+async function bundled<T>(name: 'startWorker' | 'forkWorker'): Promise<T> {
   const chunks = readdirSync(join(outMain, 'chunks')).filter((f) => f.startsWith('start-worker-'));
   const [chunk] = chunks;
   if (chunks.length !== 1 || !chunk) throw new Error('out/main/chunks must hold one start-worker chunk (run `npm run build` first)');
   const module = (await import(pathToFileURL(join(outMain, 'chunks', chunk)).href)) as Record<string, unknown>;
-  const start = Object.values(module).find((value) => typeof value === 'function' && value.name === 'startWorker');
-  if (!start) throw new Error(`no startWorker exported by ${chunk}`);
-  return start as StartWorker;
+  const start = Object.values(module).find((value) => typeof value === 'function' && value.name === name);
+  if (!start) throw new Error(`no ${name} exported by ${chunk}`);
+  return start as T;
 }
 
 describe('the bundled app', () => {
@@ -47,11 +49,23 @@ describe('the bundled app', () => {
     const path = join(dir, 'data.bin');
     const data = Buffer.from('続きを書く'.repeat(1000));
     writeFileSync(path, data);
-    const worker = (await bundledStartWorker())('hash', { workerData: { path, algorithm: 'sha256' } });
+    const worker = (await bundled<StartWorker>('startWorker'))('hash', { workerData: { path, algorithm: 'sha256' } });
     const message = await new Promise<unknown>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
     }).finally(() => worker.terminate());
     expect(message).toEqual({ type: 'done', hex: createHash('sha256').update(data).digest('hex'), size: data.length });
+  });
+
+  it('runs the device probe from the bundle as a child process, which answers over its channel', async () => {
+    const child = (await bundled<ForkWorker>('forkWorker'))('device-probe', [JSON.stringify({ provider: 'cpu', threads: 1, cpuMs: null })]);
+    child.stdout?.resume();
+    child.stderr?.resume();
+    const message = await new Promise<unknown>((resolve, reject) => {
+      child.once('message', resolve);
+      child.once('error', reject);
+      child.once('close', (code) => reject(new Error(`the probe ended with ${code} before it answered`)));
+    });
+    expect(message).toEqual({ cpuMs: expect.any(Number), deviceMs: expect.any(Number) });
   });
 });
