@@ -4,7 +4,7 @@
 # npm_config_* settings), so that no ELECTRON_* or ONNXRUNTIME_* switch helps. Asserts that the install succeeds
 # without onnxruntime-node's CUDA download, that `npm start` without Electron's binary ends soon with the short
 # guidance (not checked where the binary is installed), and that the tests pass without printing anything of their
-# own. .ci/run calls it; to try it elsewhere:
+# own. .ci/run calls it; to try it elsewhere (bash, git and coreutils' timeout):
 #   git clone <this repository> /tmp/fresh && /tmp/fresh/test/fresh-install/quick-start.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,7 +24,7 @@ for name in HOME PATH LANG LC_ALL http_proxy https_proxy no_proxy HTTP_PROXY HTT
   [ -n "${!name:-}" ] && env_args+=("$name=${!name}")
 done
 for name in $(compgen -e); do
-  case "${name,,}" in
+  case "$(printf %s "$name" | tr '[:upper:]' '[:lower:]')" in
     *electron* | *onnxruntime*) ;;
     npm_config_*) env_args+=("$name=${!name}") ;;
   esac
