@@ -5,6 +5,7 @@ import { Store } from '../../store/store';
 import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
+import { exitStatusFor } from '../exit-status';
 
 const usage = 'tsuzuki db check|backup|recover [--db FILE]';
 
@@ -23,7 +24,7 @@ export const db: Command = {
       const result = checkFile(values.db);
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       if (!result.ok) process.stderr.write(`tsuzuki db: ${values.db} is damaged: ${result.integrity.slice(0, 3).join('; ')}\n`);
-      return result.ok ? 0 : 1;
+      return result.ok ? 0 : exitStatusFor('corrupt_file');
     }
     if (action === 'recover') {
       // What the app does at start: a damaged file is kept aside, the newest good backup restored and the file salvaged.

@@ -135,11 +135,11 @@ describe('tsuzuki db', () => {
     expect(JSON.parse((await tsuzuki('db', 'recover', '--db', file)).stdout).recovery).toBeNull();
   });
 
-  it('exits 1 with a clear message for a foreign or damaged file, and leaves it as it was', async () => {
+  it('exits 3 with a clear message for a missing, foreign or damaged file, and leaves it as it was', async () => {
     const foreign = join(dir, 'notes.txt');
     writeFileSync(foreign, 'ただのメモ\n'.repeat(50));
     const result = await tsuzuki('db', 'check', '--db', foreign);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(result.stderr).toContain('not a Tsuzuki database');
 
     const damaged = join(dir, 'damaged.db');
@@ -151,9 +151,9 @@ describe('tsuzuki db', () => {
     writeFileSync(damaged, bytes);
     const sha = createHash('sha256').update(bytes).digest('hex');
     const check = await tsuzuki('db', 'check', '--db', damaged);
-    expect(check.code).toBe(1);
+    expect(check.code).toBe(3);
     expect(check.stderr).toMatch(/is damaged/);
     expect(createHash('sha256').update(readFileSync(damaged)).digest('hex')).toBe(sha);
-    expect((await tsuzuki('db', 'check', '--db', join(dir, 'missing.db'))).code).toBe(1);
+    expect((await tsuzuki('db', 'check', '--db', join(dir, 'missing.db'))).code).toBe(3);
   });
 });

@@ -52,7 +52,7 @@ describe('tsuzuki tokenize / detokenize', () => {
 
   it('names the file when the model is not a SentencePiece model, and rejects bad ids', () => {
     const bad = tsuzuki(['tokenize', '--tokenizer', `${ROOT}package.json`, 'x']);
-    expect(bad.status).toBe(1);
+    expect(bad.status).toBe(3);
     expect(bad.stderr).toContain('package.json');
     const id = tsuzuki(['detokenize', '--tokenizer', model, '12', 'x']);
     expect(id.status).toBe(2);
