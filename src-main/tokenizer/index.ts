@@ -7,9 +7,8 @@
  *   tok.decode(ids)                                            // as sp.decode(ids)
  *
  * For generation:
- *   - Context: `tok.encodeTail(documentBeforeCursor, n).ids` gives the last n ids of
- *     `tok.encodeContext(document)` in time independent of the document's length (a window at the end is
- *     cut where no piece can span, see Tokenizer.encodeTail). encodeContext applies the newline strategy.
+ *   - Context: `tok.encodeContext(text)` encodes with the newline strategy (engine/context.ts chooses how much
+ *     of the text before the cursor to encode).
  *   - Output: `const d = tok.createStreamDecoder({ afterText: documentBeforeCursor })`, then `d.push(id)`
  *     per generated token and `d.end()` at the end; each call returns only text that can no longer change.
  *   - Line breaks: `tok.newline.mode` says what the model can do with them ('native' | 'piece' | 'lost');
@@ -26,7 +25,7 @@ import { SentencePiece } from './sentencepiece';
 import { Tokenizer } from './tokenizer';
 
 export { Tokenizer } from './tokenizer';
-export type { NewlineInfo, SpecialTokens, TailEncoding } from './tokenizer';
+export type { NewlineInfo, SpecialTokens } from './tokenizer';
 export type { StreamDecoder } from './stream-decoder';
 
 /** Loads `spiece.model` (or the folder holding it). Corrupt or foreign files throw TsuzukiError naming the file. */

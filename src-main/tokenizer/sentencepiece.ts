@@ -222,51 +222,6 @@ export class SentencePiece {
     }
   }
 
-  /** Longest vocabulary piece in bytes: no piece can reach further than this across a position. */
-  get maxPieceBytes(): number {
-    this.maxPieceLen ??= this.pieceBytes.reduce((m, b) => Math.max(m, b.length), 1);
-    return this.maxPieceLen;
-  }
-  private maxPieceLen: number | undefined;
-
-  /**
-   * The first character boundary p >= from in normalized bytes that no vocabulary piece spans and whose
-   * character is not encoded as unknown: every segmentation passes through p and the token at p cannot
-   * merge with an unknown run before it, so the encoding after p does not depend on the text before it.
-   * Returns -1 when there is none.
-   */
-  forcedBoundary(s: Uint8Array, from: number): number {
-    const units = this.trie;
-    const n = units.length;
-    const types = this.model.types;
-    const root = offsetOf(units[0]!);
-    let p = Math.max(0, from - this.maxPieceBytes);
-    while (p < s.length && (s[p]! & 0xc0) === 0x80) p++;
-    let maxEnd = 0;
-    while (p < s.length) {
-      const crossed = maxEnd > p;
-      const mblen = Math.min(ONE_CHAR_LEN[s[p]!]!, s.length - p);
-      let single = this.byteFallback;
-      let node = root;
-      for (let k = p; k < s.length; ) {
-        const c = s[k]!;
-        node ^= c;
-        if (node >= n) break;
-        const unit = units[node]!;
-        if ((unit & 0x800000ff) !== c) break;
-        node ^= offsetOf(unit);
-        k++;
-        if (unit & 0x100 && types[units[node]! & 0x7fffffff] !== PieceType.UNUSED) {
-          if (k > maxEnd) maxEnd = k;
-          if (k - p === mblen) single = true;
-        }
-      }
-      if (p >= from && !crossed && single) return p;
-      p += mblen;
-    }
-    return -1;
-  }
-
   byteOf(id: number): number {
     return this.idToByte[id]!;
   }

@@ -1,7 +1,6 @@
 import { PieceType } from './model-proto';
 import type { SentencePiece } from './sentencepiece';
 import { createStreamDecoder, type StreamDecoder } from './stream-decoder';
-import { utf8Encode } from './utf8';
 
 /**
  * Line breaks. SentencePiece's default normalization (nmt_nfkc) turns "\n" into a space, so a model like
@@ -18,7 +17,7 @@ import { utf8Encode } from './utf8';
  *   exactly that: the official encoding, where a break is a ▁ boundary. The model cannot write a break:
  *   a continuation never contains one, and a ▁ it writes after a break in the context is dropped by the
  *   stream decoder (afterText ends in whitespace), so a new paragraph does not start with a space.
- * The rule for the generation layer: encode the context with encodeContext / encodeTail, decode output with
+ * The rule for the generation layer: encode the context with encodeContext, decode output with
  * createStreamDecoder({ afterText }) (or decodeOutput). decode() stays the official decoding. In every
  * mode the writer's document is never rewritten: only the ids sent to the model differ, and generated
  * text is inserted as the stream decoder emits it.
@@ -42,15 +41,6 @@ export interface SpecialTokens {
   userDefined: number[];
 }
 
-export interface TailEncoding {
-  /** The last ≤ maxTokens ids of encodeContext(text.slice(start), { dummyPrefix: !continued }). */
-  ids: number[];
-  /** UTF-16 offset in text where the encoded window starts. */
-  start: number;
-  /** The window continues earlier text, so it was encoded without the dummy ▁ that marks a text start. */
-  continued: boolean;
-}
-
 export interface EncodeOptions {
   /**
    * false: encode the text as the continuation of earlier text, without the dummy ▁ that
@@ -62,8 +52,6 @@ export interface EncodeOptions {
 // Pieces that can only mean a line break (not, say, a literal backslash-n from source code).
 const NEWLINE_PIECES = ['\n', '<NL>', '<nl>', '<br>', '<BR>', '<n>', '[NL]', '<newline>', '↵', '⏎'];
 const LINE_BREAK = /\r\n|\r|\n/g;
-/** Bytes at the start of a tail window left for the normalizer to fall into step with the full text. */
-const NORMALIZER_SYNC_BYTES = 64;
 
 /** A loaded SentencePiece unigram tokenizer. Encode/decode are token-for-token the official library. */
 export class Tokenizer {
@@ -171,64 +159,6 @@ export class Tokenizer {
     return this.sp.model.types[this.newline.pieceId!] === PieceType.USER_DEFINED;
   }
 
-  /**
-   * The context for a continuation: the last `maxTokens` ids of encodeContext over the end of `text`, in
-   * time that depends on maxTokens, not on the length of text (only a window at the end is read).
-   *
-   * The window is cut where the encoding of the whole document would also break:
-   *   1. at a line break: after it in `lost` mode (the break is a ▁ there, which the window's dummy ▁
-   *      stands for), before it otherwise (the window then starts with the break, encoded as a continuation);
-   *   2. with no line break near enough, at a forced boundary: a character no vocabulary piece spans (so
-   *      every segmentation passes through it), encoded as a continuation.
-   * The result is always exactly encodeContext(text.slice(start), { dummyPrefix: !continued }) — an
-   * official encoding. It is normally also the tail of encodeContext(text); it can differ where the library
-   * itself breaks an exact tie by float32 rounding of the running score, which depends on how much text
-   * came before (long runs of one repeated piece, such as "-------", are where that happens).
-   */
-  encodeTail(text: string, maxTokens: number): TailEncoding {
-    if (maxTokens <= 0) return { ids: [], start: text.length, continued: true };
-    const afterBreak = this.newline.mode === 'lost';
-    // Four characters per token is more than Japanese or English text needs, so one pass usually does;
-    // the window doubles when it falls short. (A fixed size keeps the result a function of the text alone.)
-    for (let windowChars = maxTokens * 4 + 256; ; windowChars *= 2) {
-      if (windowChars >= text.length) return { ids: this.encodeContext(text).slice(-maxTokens), start: 0, continued: false };
-      let start0 = text.length - windowChars;
-      if (isLowSurrogate(text.charCodeAt(start0))) start0++;
-      LINE_BREAK.lastIndex = start0;
-      const brk = LINE_BREAK.exec(text);
-      LINE_BREAK.lastIndex = 0;
-      let cut = -1;
-      let ids: number[] = [];
-      if (brk) {
-        cut = afterBreak ? brk.index + brk[0].length : brk.index;
-        ids = this.encodeContext(text.slice(cut), { dummyPrefix: afterBreak ? undefined : false });
-      }
-      // Not enough after the break: cut the line the window starts in, up to its break, at a forced boundary.
-      const continued = ids.length < maxTokens || !afterBreak;
-      if (ids.length < maxTokens) {
-        cut = this.forcedCut(text, start0, brk ? brk.index : text.length);
-        if (cut < 0) continue;
-        ids = this.encodeContext(text.slice(cut), { dummyPrefix: false });
-      }
-      if (ids.length >= maxTokens) return { ids: ids.slice(-maxTokens), start: cut, continued };
-    }
-  }
-
-  /** A UTF-16 offset in text[from, to) where no piece spans, or -1. */
-  private forcedCut(text: string, from: number, to: number): number {
-    const raw = text.slice(from, to);
-    const bytes = utf8Encode(raw);
-    const origins = { map: new Int32Array(0) };
-    const normalized = this.sp.normalizer.normalize(bytes, 0, bytes.length, false, origins);
-    let q = this.sp.forcedBoundary(normalized, NORMALIZER_SYNC_BYTES + this.sp.maxPieceBytes);
-    // Fall back to the first character boundary past the sync margin: still an official encoding of
-    // the cut text, just without the guarantee that the whole document breaks there.
-    if (q < 0) q = NORMALIZER_SYNC_BYTES + this.sp.maxPieceBytes;
-    while (q < normalized.length && (normalized[q]! & 0xc0) === 0x80) q++;
-    if (q >= normalized.length) return -1;
-    return from + utf16Offset(raw, origins.map[q]!);
-  }
-
   /** decode() for generated ids, with the break piece written as "\n" (`piece` mode). */
   decodeOutput(ids: readonly number[]): string {
     const decoder = this.createStreamDecoder();
@@ -245,23 +175,4 @@ export class Tokenizer {
   createStreamDecoder(options: { afterText?: string } = {}): StreamDecoder {
     return createStreamDecoder(this.sp, { afterText: options.afterText, pieceOverrides: this.outputOverrides });
   }
-}
-
-const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
-
-/** The UTF-16 offset in s of UTF-8 byte offset `byte`. */
-function utf16Offset(s: string, byte: number): number {
-  let b = 0;
-  let i = 0;
-  while (i < s.length && b < byte) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) b += 1;
-    else if (c < 0x800) b += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && isLowSurrogate(s.charCodeAt(i + 1))) {
-      b += 4;
-      i++;
-    } else b += 3;
-    i++;
-  }
-  return i;
 }

@@ -1,7 +1,7 @@
 /**
- * `npm run bench -- tokenizer [--model <spiece.model or dir>]`: encode throughput on Japanese prose and
- * the time to encode the context for a continuation (the last 1,000 tokens of a 200,000-character
- * document). Default model: the nmt_nfkc fixture; pass rinna's spiece.model for production numbers.
+ * `npm run bench -- tokenizer [--model <spiece.model or dir>]`: encode throughput on Japanese prose, line by line
+ * and as one 200,000-character document. Default model: the nmt_nfkc fixture; pass rinna's spiece.model for
+ * production numbers.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,12 +12,6 @@ import { loadTokenizer } from '../../src-main/tokenizer';
 const FIXTURES = fileURLToPath(new URL('../fixtures/tokenizer/', import.meta.url));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function commonSuffix(a: number[], b: number[]): number {
-  let n = 0;
-  while (n < a.length && n < b.length && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
-  return n;
-}
 
 /**
  * Wall and CPU milliseconds of fn. The bench machine is shared, so wall time includes waiting for a
@@ -88,38 +82,6 @@ export default async function (args: string[]): Promise<object> {
     );
   }
 
-  // The continuation context: the last 1,000 tokens, with and without paragraph breaks near the end, and
-  // for a ten times longer document.
-  const noBreaks = doc.replace(/\n/g, '');
-  const huge = doc.repeat(10);
-  const tail = (text: string) => {
-    const wall: number[] = [];
-    let tokens = 0;
-    for (let r = 0; r < 60; r++) {
-      wall.push(timed(() => (tokens = tok.encodeTail(text, 1000).ids.length)).wall);
-    }
-    // CPU time of 50 calls together (per-call CPU readings are too coarse).
-    const { cpu } = timed(() => {
-      for (let r = 0; r < 50; r++) tok.encodeTail(text, 1000);
-    });
-    const w = wall.slice(10).sort((a, b) => a - b);
-    const tail = tok.encodeTail(text, 1000);
-    const windowIds = tok.encodeContext(text.slice(tail.start), { dummyPrefix: !tail.continued }).slice(-1000);
-    const wholeIds = tok.encodeContext(text).slice(-1000);
-    return {
-      // The ids are the official encoding of the window they report (always true)...
-      officialEncodingOfWindow: tail.ids.every((id, i) => id === windowIds[i]),
-      // ...and how many of the last ones equal the tail of encoding the whole document at once, which
-      // differs where SentencePiece breaks exact ties (runs like "-----") by float32 rounding of scores
-      // summed over the whole text.
-      lastTokensSameAsWholeDocument: commonSuffix(tail.ids, wholeIds),
-      medianMs: +median(w).toFixed(3),
-      p90Ms: +w[Math.floor(w.length * 0.9)]!.toFixed(3),
-      cpuMsPerCall: +(cpu / 50).toFixed(3),
-      tokens,
-    };
-  };
-
   return {
     model: modelPath,
     vocabSize: tok.vocabSize,
@@ -145,8 +107,6 @@ export default async function (args: string[]): Promise<object> {
       mbPerSec: +(docBytes / 1e6 / (median(wholeMs) / 1000)).toFixed(2),
       mbPerCpuSec: +(docBytes / 1e6 / (median(wholeCpu) / 1000)).toFixed(2),
     },
-    tail1000Of200kChars: { withParagraphBreaks: tail(doc), withoutBreaks: tail(noBreaks) },
-    tail1000Of2MChars: tail(huge),
-    targets: { mbPerSec: 5, tailMs: 5 },
+    targets: { mbPerSec: 5 },
   };
 }

@@ -6,13 +6,11 @@ import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { loadTokenizer, type Tokenizer } from '../../../src-main/tokenizer';
 import { TsuzukiError } from '../../../src-main/contract/errors';
-import { inputs, MODELS, modelPath } from './fixtures';
+import { MODELS, modelPath } from './fixtures';
 
 const tokenizers = Object.fromEntries(
   await Promise.all(MODELS.map(async (m) => [m, await loadTokenizer(modelPath(m))] as const)),
 ) as Record<(typeof MODELS)[number], Tokenizer>;
-const { cases } = inputs();
-const prose = cases.slice(0, 3000);
 
 describe('loadTokenizer', () => {
   it('reads special tokens from the model, not from defaults', () => {
@@ -117,60 +115,6 @@ describe('newline strategy', () => {
     const tok = tokenizers.nfkc;
     expect(tok.encodeContext('段落。\n次の段落。')).toEqual(tok.encode('段落。 次の段落。'));
     expect(tok.decodeOutput(tok.encodeContext('段落。\n次'))).not.toContain('\n');
-  });
-});
-
-describe('encodeTail', () => {
-  const doc = (sep: string, chars: number, offset: number) => {
-    let text = '';
-    for (let i = offset; text.length < chars; i++) text += prose[i % prose.length]! + sep;
-    return text;
-  };
-
-  it.each(MODELS)('%s: is the official encoding of the window it reports, on 200,000-character documents', (name) => {
-    const tok = tokenizers[name];
-    const docs = [doc('\n', 200_000, 0), doc('', 200_000, 17), doc('。', 60_000, 400), doc('\n\n', 60_000, 900)];
-    let agree = 0;
-    for (const text of docs) {
-      for (const n of [1, 100, 1000]) {
-        const tail = tok.encodeTail(text, n);
-        expect(tail.ids).toHaveLength(n);
-        expect(tail.start).toBeGreaterThan(text.length - n * 20 - 4000);
-        expect(tail.ids).toEqual(tok.encodeContext(text.slice(tail.start), { dummyPrefix: !tail.continued }).slice(-n));
-        if (JSON.stringify(tail.ids) === JSON.stringify(tok.encodeContext(text).slice(-n))) agree++;
-      }
-    }
-    // Whole-document encodings differ from any window only by float32 tie-breaking at large running scores.
-    expect(agree).toBeGreaterThanOrEqual(docs.length * 3 - 4);
-  });
-
-  it('cuts after a paragraph break in lost mode and before it otherwise', () => {
-    const text = doc('\n', 50_000, 3);
-    const lost = tokenizers.nfkc.encodeTail(text, 200);
-    expect(text[lost.start - 1]).toBe('\n');
-    expect(lost.continued).toBe(false);
-    const piece = tokenizers.userdef.encodeTail(text, 200);
-    expect(text[piece.start]).toBe('\n');
-    expect(piece.continued).toBe(true);
-    expect(piece.ids).toEqual(tokenizers.userdef.encodeContext(text).slice(-200));
-  });
-
-  it('encodes short texts whole', () => {
-    const tok = tokenizers.nfkc;
-    expect(tok.encodeTail('短い文。', 1000)).toEqual({ ids: tok.encode('短い文。'), start: 0, continued: false });
-    expect(tok.encodeTail('短い文。', 0).ids).toEqual([]);
-  });
-
-  it('random documents: the window is always an official encoding', () => {
-    const tok = tokenizers.identity;
-    fc.assert(
-      fc.property(fc.array(fc.constantFrom(...prose.slice(0, 200), 'ℵℵℵ', '👍🏽', '  ', 'ｶﾞ', '\n', '㍻'), { minLength: 100, maxLength: 300 }), (parts) => {
-        const text = parts.join('');
-        const tail = tok.encodeTail(text, 300);
-        expect(tail.ids).toEqual(tok.encodeContext(text.slice(tail.start), { dummyPrefix: !tail.continued }).slice(-300));
-      }),
-      { numRuns: 30 },
-    );
   });
 });
 
