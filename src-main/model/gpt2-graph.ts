@@ -132,7 +132,8 @@ export async function buildGpt2Graph(
         N: w.n,
         bits: w.bits,
         block_size: w.blockSize,
-        // int8 activations inside the kernel: about 3× faster on CPU than float activations (see DESIGN.md).
+        // int8 activations inside the kernel: about 3× faster on CPU than float activations (int4, block 32, rinna-1b's
+        // matrix shapes on 2 threads: 28.9 against 86.9 ms a token).
         accuracy_level: 4,
       }, MS_DOMAIN);
     }
