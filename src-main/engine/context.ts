@@ -7,7 +7,7 @@
  * The grid is anchored at the document's first character: give the whole text before the cursor as `before`, or
  * a tail of it together with `origin`, the tail's offset in the document.
  */
-import { TsuzukiError } from '../util/errors';
+import { assertGenerationParams } from './params';
 
 /** What the context needs of the tokenizer: text → ids, newlines handled by the tokenizer's newline strategy. */
 export interface TextEncoder {
@@ -45,13 +45,8 @@ const MAX_CHARS_PER_TOKEN = 16;
 const BOUNDARY = /[\n。！？」』!?]/u;
 
 export function buildContext(encoder: TextEncoder, input: ContextInput, options: ContextOptions = {}): BuiltContext {
+  assertGenerationParams({ maxNewTokens: input.maxNewTokens }, input.nPositions);
   const budget = input.nPositions - input.maxNewTokens;
-  if (budget < 1) {
-    throw new TsuzukiError(
-      'invalid_argument',
-      `max_new_tokens (${input.maxNewTokens}) leaves no room for the text in the model's ${input.nPositions} positions; ask for fewer tokens.`,
-    );
-  }
   // The memo may take at most half of the room; a longer memo is cut at its end.
   const memoIds = input.memo ? encoder.encode(`${input.memo}\n`).slice(0, Math.floor(budget / 2)) : [];
   const room = budget - memoIds.length;

@@ -4,9 +4,10 @@
  * stopping on EOS, length, a stop string or the end of a sentence. One task runs at a time per model: a new
  * request cancels the running one, and cancellation is checked between forward passes.
  */
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { PromptCache } from './kv-cache';
-import { alternativeSeed, Rng, validateSeed } from './rng';
+import { assertGenerationParams } from './params';
+import { alternativeSeed, Rng } from './rng';
 import { TokenSampler, type SamplingParams, type SpecialTokens } from './sampler';
 import type { DecoderSession } from './session';
 import { StopText } from './stop-text';
@@ -134,7 +135,6 @@ class AlternativeState {
 
 /** As HF's `generate()`: several alternatives need sampling, since greedy decoding gives the same text each time. */
 export function checkAlternatives(n: number, doSample: boolean): void {
-  if (!Number.isInteger(n) || n < 1) throw new TsuzukiError('invalid_argument', `The number of alternatives must be an integer >= 1, got ${n}`);
   if (n > 1 && !doSample) {
     throw new TsuzukiError('invalid_argument', `Greedy decoding (no sampling) gives the same text every time: ask for one alternative, not ${n}, or turn sampling on.`);
   }
@@ -202,19 +202,18 @@ export class Generator {
   }
 
   generate(req: GenerationRequest): Promise<GenerationResult> {
-    this.checkPrompt(req.promptIds, req.maxNewTokens);
-    checkAlternatives(req.n, req.sampling.doSample);
-    // Checked here, not only by each alternative's Rng: their seeds wrap around, which would hide a seed out of range.
-    if (req.sampling.doSample) validateSeed(req.seed);
+    // The seed is checked here, not only by each alternative's Rng: their seeds wrap around, which would hide a seed
+    // out of range. Unused without sampling, it is not checked then.
+    const { promptIds, maxNewTokens, n, seed, sampling } = req;
+    assertGenerationParams({ ...sampling, maxNewTokens, numAlternatives: n, ...(sampling.doSample ? { seed } : {}) }, this.nPositions);
+    this.checkPrompt(promptIds, maxNewTokens);
+    checkAlternatives(n, sampling.doSample);
     const called = performance.now();
     return this.exclusive(req.signal, (signal) => this.run(req, signal, called));
   }
 
   private checkPrompt(ids: number[], maxNewTokens: number): void {
     if (ids.length === 0) throw new TsuzukiError('invalid_argument', 'The prompt has no tokens.');
-    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
-      throw new TsuzukiError('invalid_argument', `max_new_tokens must be an integer >= 1, got ${maxNewTokens}`);
-    }
     if (ids.length + maxNewTokens > this.nPositions) {
       throw new TsuzukiError(
         'invalid_argument',
@@ -278,8 +277,8 @@ export class Generator {
       for (const a of alts) if (!a.finishReason) emit(a, a.finish(reason));
     };
 
-    if (!prefill.logits || req.maxNewTokens === 0) {
-      finishAll(prefill.logits ? 'length' : 'cancelled');
+    if (!prefill.logits) {
+      finishAll('cancelled');
     } else {
       const decodeStart = performance.now();
       // Every alternative samples its first token from the prompt's logits.

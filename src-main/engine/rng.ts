@@ -4,15 +4,8 @@
  * a uniform double in [0, 1) takes 53 bits from two consecutive outputs: `((a >>> 5) * 2^26 + (b >>> 6)) / 2^53`.
  * Only integer operations (Math.imul, shifts) touch the state, so the stream is bit-identical everywhere.
  */
-import { TsuzukiError } from '../util/errors';
-
-const MAX_SEED = 0xffffffff;
-
-export function validateSeed(seed: number): void {
-  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
-    throw new TsuzukiError('invalid_argument', `seed must be an integer from 0 to ${MAX_SEED}, got ${seed}`);
-  }
-}
+import { MAX_SEED } from '../contract/generation-params';
+import { assertGenerationParams } from './params';
 
 /** Alternative `i` of a run seeded `seed` uses `alternativeSeed(seed, i)`: `n` alternatives equal `n` runs seeded seed, seed+1, … */
 export function alternativeSeed(seed: number, index: number): number {
@@ -26,7 +19,7 @@ export class Rng {
   private s3: number;
 
   constructor(seed: number) {
-    validateSeed(seed);
+    assertGenerationParams({ seed });
     let x = seed >>> 0;
     const splitmix32 = (): number => {
       x = (x + 0x9e3779b9) | 0;

@@ -7,7 +7,8 @@
  * the first whose running sum exceeds u × total. One draw per token, so a (seed, parameters, context) triple
  * always gives the same tokens for the same logits.
  */
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
+import { DEFAULT_GENERATION_PARAMS, type SamplingParams } from '../contract/generation-params';
 import {
   applyBannedTokens,
   applyMinNewTokens,
@@ -17,32 +18,10 @@ import {
   applyTopP,
   argmax,
 } from './logits-processors';
+import { assertGenerationParams } from './params';
 import type { Rng } from './rng';
 
-export interface SamplingParams {
-  /** false: greedy decoding (the warpers and the RNG are not used). */
-  doSample: boolean;
-  /** > 0 when sampling. */
-  temperature: number;
-  /** 0 disables top-k. */
-  topK: number;
-  /** In (0, 1]; 1 disables top-p. */
-  topP: number;
-  /** > 0; 1 disables it; above 1 discourages tokens already in the prompt or output. */
-  repetitionPenalty: number;
-  /** EOS cannot end the text before this many new tokens. */
-  minNewTokens: number;
-}
-
-/** rinna/japanese-gpt-1b's model card: sampling with top_k 500 and top_p 0.95. */
-const DEFAULT_SAMPLING: SamplingParams = {
-  doSample: true,
-  temperature: 1,
-  topK: 500,
-  topP: 0.95,
-  repetitionPenalty: 1,
-  minNewTokens: 0,
-};
+export type { SamplingParams };
 
 export interface SpecialTokens {
   vocabSize: number;
@@ -51,34 +30,17 @@ export interface SpecialTokens {
   bannedIds: number[];
 }
 
-function invalid(message: string): never {
-  throw new TsuzukiError('invalid_argument', message);
-}
+const { doSample, temperature, topK, topP, repetitionPenalty, minNewTokens } = DEFAULT_GENERATION_PARAMS;
+const SAMPLER_DEFAULTS: SamplingParams = { doSample, temperature, topK, topP, repetitionPenalty, minNewTokens };
 
-/** Fills in the defaults and rejects values HF would reject (or that would make no sense), naming the parameter. */
+/** Fills in the model card's defaults and refuses values out of the contract's bounds, naming the parameter. */
 export function resolveSamplingParams(input: Partial<SamplingParams> = {}): SamplingParams {
-  const p: SamplingParams = { ...DEFAULT_SAMPLING };
-  // Only the sampler's own keys: callers pass wider parameter objects (length, seed, alternatives).
-  for (const key of Object.keys(DEFAULT_SAMPLING) as (keyof SamplingParams)[]) {
-    if (input[key] !== undefined) (p as unknown as Record<string, unknown>)[key] = input[key];
-  }
-  if (typeof p.doSample !== 'boolean') invalid(`doSample must be true or false, got ${String(p.doSample)}`);
-  const finite = (name: string, v: number) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) invalid(`${name} must be a finite number, got ${String(v)}`);
-  };
-  finite('temperature', p.temperature);
-  finite('top_p', p.topP);
-  finite('repetition_penalty', p.repetitionPenalty);
-  if (p.temperature < 0) invalid(`temperature must not be negative, got ${p.temperature}`);
-  if (p.doSample && p.temperature === 0) {
-    invalid('temperature must be greater than 0 when sampling; turn sampling off (--no-sample) for greedy decoding');
-  }
-  if (!Number.isInteger(p.topK) || p.topK < 0) invalid(`top_k must be an integer >= 0 (0 turns it off), got ${p.topK}`);
-  if (!(p.topP > 0 && p.topP <= 1)) invalid(`top_p must be in (0, 1] (1 turns it off), got ${p.topP}`);
-  if (!(p.repetitionPenalty > 0)) invalid(`repetition_penalty must be greater than 0 (1 turns it off), got ${p.repetitionPenalty}`);
-  if (!Number.isInteger(p.minNewTokens) || p.minNewTokens < 0) {
-    invalid(`min_new_tokens must be an integer >= 0, got ${p.minNewTokens}`);
-  }
+  // Only the sampler's own keys: callers pass wider parameter objects (length, seed, alternatives). A key given as
+  // undefined takes the default; anything else given (null, NaN) is checked, never replaced.
+  const p = Object.fromEntries(
+    (Object.keys(SAMPLER_DEFAULTS) as (keyof SamplingParams)[]).map((k) => [k, input[k] === undefined ? SAMPLER_DEFAULTS[k] : input[k]]),
+  ) as unknown as SamplingParams;
+  assertGenerationParams(p);
   return p;
 }
 

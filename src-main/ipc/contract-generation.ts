@@ -4,7 +4,8 @@
  * `generation.done` (also after a cancel) or one `generation.error`.
  */
 import { z } from 'zod';
-import { samplingParamsSchema } from '../services/settings';
+import { errorInfoSchema } from '../contract/errors';
+import { generationParamsPatchSchema, maxNewTokensSchema } from '../contract/generation-params-schema';
 
 /** The text before the cursor may be a whole novel; the engine reads only its tail. */
 const MAX_BEFORE = 5_000_000;
@@ -33,7 +34,7 @@ export const generationStartSchema = z
     /** The text after the cursor, stored with the generation (the model does not see it). */
     after: text(MAX_SIDE).default(''),
     /** Any parameter left out comes from the active sampling preset. */
-    params: samplingParamsSchema.partial().default({}),
+    params: generationParamsPatchSchema.default({}),
     /** Stop at the end of the first sentence (。！？」 and the closing marks right after). */
     stopAtSentenceEnd: z.boolean().default(false),
     /** Stop before any of these strings (they are not part of the text). */
@@ -43,7 +44,7 @@ export const generationStartSchema = z
 export type GenerationStartInput = z.output<typeof generationStartSchema>;
 
 export const generationPrefillSchema = z
-  .object({ ...contextInput, maxNewTokens: z.number().int().min(1).max(1024).optional() })
+  .object({ ...contextInput, maxNewTokens: maxNewTokensSchema.optional() })
   .strict();
 export type GenerationPrefillInput = z.output<typeof generationPrefillSchema>;
 
@@ -102,5 +103,5 @@ export const generationRequests = {
 export const generationEvents = {
   'generation.delta': z.object({ requestId, index: count, text: z.string() }),
   'generation.done': generationDoneSchema,
-  'generation.error': z.object({ requestId, error: z.object({ code: z.string(), message: z.string() }) }),
+  'generation.error': z.object({ requestId, error: errorInfoSchema }),
 } as const;

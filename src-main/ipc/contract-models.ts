@@ -4,6 +4,7 @@
  * job is a `models.job` event, sent to every window that listed the models or started a job.
  */
 import { z } from 'zod';
+import { errorInfoSchema } from '../contract/errors';
 
 const precision = z.enum(['fp32', 'fp16', 'int8', 'int4']);
 const modelId = z.string().min(1).max(200).regex(/^[\w.-]+$/, 'letters, digits, . _ - only');
@@ -49,7 +50,7 @@ const modelJobSchema = z.object({
     })
     .nullable(),
   convert: z.object({ phase: z.string(), done: z.number(), total: z.number(), detail: z.string() }).nullable(),
-  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  error: errorInfoSchema.nullable(),
 });
 
 export const modelsRequests = {
@@ -60,7 +61,14 @@ export const modelsRequests = {
       models: z.array(installedModel),
       active: activeModel.nullable(),
       /** The model generation uses: the active one, or a folder given at start (`tsuzuki serve --model`). */
-      inUse: z.object({ id: z.string(), dir: z.string() }).nullable(),
+      inUse: z
+        .object({
+          id: z.string(),
+          dir: z.string(),
+          /** Its window (positions): the Settings form bounds the length by it. Null when its manifest cannot be read. */
+          positions: z.number().int().positive().nullable(),
+        })
+        .nullable(),
       jobs: z.array(modelJobSchema),
     }),
   },

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { settingsSchema } from '../services/settings';
 import { GENERATION_STATUSES } from '../store/generations';
 
-export type { Settings, SamplingParams } from '../services/settings';
+export type { Settings } from '../services/settings';
 
 const MAX_TITLE = 500;
 /** ~5 million characters: a long novel, with room to spare. */

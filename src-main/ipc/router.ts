@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { TsuzukiError } from '../util/errors';
+import { paramBoundsMessage } from '../contract/generation-params-schema';
 import type { ContractShape, EventName, EventPayload, OutputOf, RequestName, Result } from './contract';
 
 export interface CallContext<C extends ContractShape> {
@@ -66,6 +67,10 @@ export function createRouter<C extends ContractShape>(contract: C, handlers: Han
       try {
         const input = spec.input.safeParse(payload);
         if (!input.success) {
+          // A generation parameter out of its bound is the writer's value, not a malformed frame: it reads as every
+          // other door says it (the CLI, the engine), so the UI can point at the setting.
+          const bounds = paramBoundsMessage(input.error);
+          if (bounds !== null) return { ok: false, error: { code: 'invalid_argument', message: bounds } };
           return { ok: false, error: { code: 'invalid_payload', message: `${channel}: ${describeIssues(input.error)}` } };
         }
         const value = await handlers[channel](input.data as never, ctx);

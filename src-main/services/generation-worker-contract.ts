@@ -3,10 +3,11 @@
  * router as the renderer's contract over the worker-thread transport (ipc/transport-port.ts). A call's `cancel` is
  * the transport's cancel frame for its id; `runtime.delta` events name their call.
  *
- * The schemas check shapes; the bounds of the generation parameters are the engine's own (one schema, checked where
- * the generator starts), so they are not repeated here.
+ * The schemas check shapes; the sampling parameters are checked by the contract's one schema of generation parameters
+ * (and again, with the model's window, where the generator starts).
  */
 import { z } from 'zod';
+import { samplingParamsSchema } from '../contract/generation-params-schema';
 import { DEVICES } from '../engine/device';
 
 const count = z.number().int().nonnegative();
@@ -17,15 +18,6 @@ const promptSource = {
   origin: count.optional(),
   memo: z.string().optional(),
 };
-
-const samplingSchema = z.object({
-  doSample: z.boolean(),
-  temperature: finite,
-  topK: finite,
-  topP: finite,
-  repetitionPenalty: finite,
-  minNewTokens: finite,
-});
 
 const openedSchema = z.object({
   device: z.enum(DEVICES).exclude(['auto']),
@@ -90,7 +82,7 @@ export const generationWorkerContract = {
         .object({
           ...promptSource,
           maxNewTokens: count,
-          sampling: samplingSchema,
+          sampling: samplingParamsSchema,
           seed: count,
           n: count,
           stopStrings: z.array(z.string()).optional(),

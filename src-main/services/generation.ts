@@ -7,14 +7,14 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Device } from '../engine/device';
-import { resolveSamplingParams } from '../engine/sampler';
+import { resolveGenerationParams } from '../engine/params';
 import type { z } from 'zod';
 import type { generationEvents, GenerationPrefillInput, GenerationStartInput } from '../ipc/contract-generation';
-import { toErrorInfo } from '../ipc/router';
-import type { Store } from '../store/store';
-import { TsuzukiError } from '../util/errors';
+import { toErrorInfo, TsuzukiError } from '../contract/errors';
 import { RemoteRuntime, type RemoteGenerateResult } from './generation-remote';
-import { DEFAULT_SETTINGS, SettingsService, type SamplingParams as AppSamplingParams } from './settings';
+import { DEFAULT_GENERATION_PARAMS, samplingOf, type GenerationParams } from '../contract/generation-params';
+import type { GenerationHistory } from './generation-history';
+import type { NewGenerationInput } from './store-worker-contract';
 
 export interface ModelChoice {
   /** Stored with each generation (e.g. the library's model name). */
@@ -30,12 +30,11 @@ export type Emit = <E extends keyof GenerationEvents>(event: E, payload: Generat
 export interface GenerationDeps {
   /** The model to generate with; null when none is installed or chosen. */
   model: () => ModelChoice | null | Promise<ModelChoice | null>;
-  store?: Store | null;
-  /** The active preset's parameters; by default the store's active preset, else the model card's. */
-  presetParams?: () => AppSamplingParams;
+  /** Where each generation's history entries are stored; without one, nothing is. */
+  history?: GenerationHistory | null;
+  /** The active preset's parameters; by default the model card's. */
+  presetParams?: () => GenerationParams;
 }
-
-const DEFAULT_PARAMS = DEFAULT_SETTINGS.sampling.presets[0]!.params;
 
 export class GenerationService {
   private runtime: { key: string; choice: ModelChoice; ready: Promise<RemoteRuntime> } | null = null;
@@ -46,13 +45,11 @@ export class GenerationService {
   /** Validates the request, then generates in the background; returns at once with the id the events carry. */
   /** `lifetime` is the caller's (its window or connection): when it ends, the generation stops. */
   start(input: GenerationStartInput, emit: Emit, lifetime?: AbortSignal): { requestId: string } {
-    const asked: AppSamplingParams = { ...this.preset(), ...definedOnly(input.params) };
-    const sampling = resolveSamplingParams(asked);
+    // The request's parameters over the preset's, checked together (a request's min_new_tokens against the preset's length).
+    const asked = resolveGenerationParams(input.params, this.preset());
+    const sampling = samplingOf(asked);
     // Greedy decoding would give the same text n times: a preset's count of alternatives applies when it samples.
     const params = sampling.doSample ? asked : { ...asked, numAlternatives: 1 };
-    if (params.minNewTokens > params.maxNewTokens) {
-      throw new TsuzukiError('invalid_argument', `min_new_tokens (${params.minNewTokens}) is larger than max_new_tokens (${params.maxNewTokens}).`);
-    }
     const seed = params.seed ?? randomInt(0, 2 ** 32);
     const requestId = randomUUID();
     const controller = new AbortController();
@@ -77,7 +74,7 @@ export class GenerationService {
             onDelta: (index, text) => emit('generation.delta', { requestId, index, text }),
           },
         );
-        const ids = this.save(input, result, { params: { ...params, seed }, runtime, choice, requestId });
+        const ids = await this.save(input, result, { params: { ...params, seed }, runtime, choice, requestId });
         emit('generation.done', {
           requestId,
           alternatives: result.alternatives.map((a, i) => ({
@@ -103,9 +100,8 @@ export class GenerationService {
     return { requestId };
   }
 
-  private preset(): AppSamplingParams {
-    if (this.deps.presetParams) return this.deps.presetParams();
-    return this.deps.store ? new SettingsService(this.deps.store).activeSampling() : DEFAULT_PARAMS;
+  private preset(): GenerationParams {
+    return this.deps.presetParams?.() ?? DEFAULT_GENERATION_PARAMS;
   }
 
   cancel(requestId: string): { cancelled: boolean } {
@@ -153,17 +149,17 @@ export class GenerationService {
   }
 
   /** History entries, one per alternative with text (or finished); returns their ids by alternative. */
-  private save(
+  private async save(
     input: GenerationStartInput,
     result: RemoteGenerateResult,
-    info: { params: AppSamplingParams & { seed: number }; runtime: RemoteRuntime; choice: ModelChoice; requestId: string },
-  ): (number | null)[] {
-    const store = this.deps.store;
-    if (!store) return result.alternatives.map(() => null);
+    info: { params: GenerationParams & { seed: number }; runtime: RemoteRuntime; choice: ModelChoice; requestId: string },
+  ): Promise<(number | null)[]> {
+    const history = this.deps.history;
+    const kept = result.alternatives.filter((a) => !(a.finishReason === 'cancelled' && a.text === ''));
+    if (!history || kept.length === 0) return result.alternatives.map(() => null);
     const { runtime } = info;
-    return result.alternatives.map((a) => {
-      if (a.finishReason === 'cancelled' && a.text === '') return null;
-      return store.generations.insert({
+    const entries = kept.map(
+      (a): NewGenerationInput => ({
         documentId: input.documentId,
         groupId: info.requestId,
         altIndex: a.index,
@@ -185,11 +181,12 @@ export class GenerationService {
         timings: { ...result.stats, loadMs: runtime.info.loadMs },
         finishReason: a.finishReason,
         status: 'proposed',
-      }).id;
+      }),
+    );
+    const ids = await history.record(entries);
+    return result.alternatives.map((a) => {
+      const at = kept.indexOf(a);
+      return at < 0 ? null : (ids[at] ?? null);
     });
   }
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

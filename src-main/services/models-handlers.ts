@@ -5,6 +5,7 @@ import type { modelsRequests } from '../ipc/contract-models';
 import type { Handlers } from '../ipc/router';
 import { freeSpace } from '../model/disk';
 import { HubClient, selectModelFiles } from '../model/hub';
+import { readManifest } from '../model/manifest';
 import type { ModelsService } from './models';
 import type { Subscribers } from './subscribers';
 
@@ -34,7 +35,8 @@ export function createModelsHandlers({ models, events: subscribers, inUse, hub =
     'models.list': async (_input, ctx) => {
       subscribers.add(ctx);
       const current = await inUse();
-      return { ...(await models.list()), inUse: current && { id: current.id, dir: current.dir }, jobs: models.listJobs() };
+      const positions = current && (await readManifest(current.dir).then((m) => m.architecture.nPositions, () => null));
+      return { ...(await models.list()), inUse: current && { id: current.id, dir: current.dir, positions }, jobs: models.listJobs() };
     },
     'models.plan': async ({ repo, revision }, ctx) => {
       const client = hub();

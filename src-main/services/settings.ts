@@ -4,26 +4,13 @@
  * falls back to its default field by field, so a bad value never stops the app.
  */
 import { z } from 'zod';
+import { DEFAULT_GENERATION_PARAMS, type GenerationParams } from '../contract/generation-params';
+import { generationParamsSchema } from '../contract/generation-params-schema';
 import type { Store } from '../store/store';
 
 const wellFormed = (max: number) => z.string().min(1).max(max).refine((s) => !/[\ud800-\udfff]/u.test(s), 'contains a lone surrogate (broken UTF-16)');
 
-/** Sampling parameters as the app speaks them (HF generate() semantics; new tokens, not total length). */
-export const samplingParamsSchema = z.object({
-  doSample: z.boolean(),
-  temperature: z.number().positive().max(10),
-  /** 0 disables top-k. */
-  topK: z.number().int().min(0).max(100_000),
-  topP: z.number().gt(0).max(1),
-  repetitionPenalty: z.number().positive().max(10),
-  maxNewTokens: z.number().int().min(1).max(1024),
-  minNewTokens: z.number().int().min(0).max(1024),
-  /** How many alternatives one request generates (siblings in the history). */
-  numAlternatives: z.number().int().min(1).max(8),
-  /** null: a fresh random seed each time (the seed used is stored with each generation). */
-  seed: z.number().int().min(0).max(2 ** 32 - 1).nullable(),
-});
-const samplingPresetSchema = z.object({ id: wellFormed(64), name: wellFormed(100), params: samplingParamsSchema });
+const samplingPresetSchema = z.object({ id: wellFormed(64), name: wellFormed(100), params: generationParamsSchema });
 
 const samplingSchema = z
   .object({ activePresetId: z.string().max(64), presets: z.array(samplingPresetSchema).min(1).max(50) })
@@ -75,7 +62,6 @@ export const settingsSchema = z.object({
   updates: updatesSchema,
 });
 export type Settings = z.infer<typeof settingsSchema>;
-export type SamplingParams = z.infer<typeof samplingParamsSchema>;
 
 /**
  * The default preset is the model card's (rinna/japanese-gpt-1b): sampling with top_k 500, top_p 0.95,
@@ -89,7 +75,7 @@ export const DEFAULT_SETTINGS: Settings = {
       {
         id: 'model-card',
         name: '標準（モデルカード）',
-        params: { doSample: true, temperature: 1.0, topK: 500, topP: 0.95, repetitionPenalty: 1.0, maxNewTokens: 60, minNewTokens: 0, numAlternatives: 1, seed: null },
+        params: DEFAULT_GENERATION_PARAMS,
       },
       {
         id: 'steady',
@@ -162,6 +148,11 @@ function readFields<S extends z.ZodObject>(schema: S, defaults: z.infer<S>, stor
   return result as z.infer<S>;
 }
 
+/** The parameters of the settings' active sampling preset. */
+export function activeSampling({ sampling }: Settings): GenerationParams {
+  return (sampling.presets.find((p) => p.id === sampling.activePresetId) ?? sampling.presets[0]!).params;
+}
+
 export class SettingsService {
   constructor(private readonly store: Store) {}
 
@@ -188,8 +179,7 @@ export class SettingsService {
   }
 
   /** The parameters of the active sampling preset. */
-  activeSampling(): SamplingParams {
-    const { sampling } = this.get();
-    return (sampling.presets.find((p) => p.id === sampling.activePresetId) ?? sampling.presets[0]!).params;
+  activeSampling(): GenerationParams {
+    return activeSampling(this.get());
   }
 }

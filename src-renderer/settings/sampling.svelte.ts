@@ -1,10 +1,10 @@
 /** The sampling presets (stored in the settings) and the one in use; the model card's preset is the default. */
 import { api } from '../lib/api';
+import type { GenerationParams } from '../../src-main/contract/generation-params';
 import type { OutputOf } from '../../src-main/ipc/contract';
 
 type Settings = OutputOf<'settings.get'>;
 export type SamplingSettings = Settings['sampling'];
-export type SamplingParams = SamplingSettings['presets'][number]['params'];
 
 const STOP_KEY = 'tsuzuki.stopAtSentenceEnd';
 
@@ -31,7 +31,7 @@ class Sampling {
     return this.write({ ...this.settings, activePresetId: id });
   }
 
-  update(params: SamplingParams): Promise<void> {
+  update(params: GenerationParams): Promise<void> {
     const s = this.settings;
     if (!s) return Promise.resolve();
     return this.write({ ...s, presets: s.presets.map((p) => (p.id === s.activePresetId ? { ...p, params } : p)) });

@@ -1,11 +1,11 @@
 import { randomInt } from 'node:crypto';
 import { DEVICES, type Device } from '../../engine/device';
 import { checkAlternatives } from '../../engine/generator';
-import { resolveSamplingParams } from '../../engine/sampler';
-import { validateSeed } from '../../engine/rng';
+import { resolveGenerationParams } from '../../engine/params';
 import type { ExecutionProvider } from '../../engine/session';
 import { GenerationRuntime } from '../../services/generation-runtime';
-import { TsuzukiError } from '../../util/errors';
+import { TsuzukiError } from '../../contract/errors';
+import { samplingOf } from '../../contract/generation-params';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { readTextInput } from '../text-input';
@@ -23,6 +23,13 @@ export function numberOption(name: string, value: string | undefined, integer: b
     throw new TsuzukiError('invalid_argument', `--${name} must be ${integer ? 'an integer' : 'a number'}, got "${value}".\nUsage: ${commandUsage}`);
   }
   return n;
+}
+
+/** An option's text as a number for the parameter check to judge; text that is no number stays text, quoted in the message. */
+function numeric(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  return text.trim() !== '' && (!Number.isNaN(n) || text.trim() === 'NaN') ? n : text;
 }
 
 export function deviceOption(value: string | undefined, commandUsage: string): Device {
@@ -63,25 +70,23 @@ export const generate: Command = {
     });
     if (!values.model) throw new TsuzukiError('invalid_argument', `--model is required.\nUsage: ${usage}`);
     if (positionals.length > 1) throw new TsuzukiError('invalid_argument', `Give exactly one PROMPT (quote it).\nUsage: ${usage}`);
-    const int = (name: string) => numberOption(name, values[name as keyof typeof values] as string | undefined, true, usage);
-    const float = (name: string) => numberOption(name, values[name as keyof typeof values] as string | undefined, false, usage);
-    const maxNewTokens = int('max-new-tokens') ?? 60;
-    if (maxNewTokens < 1) throw new TsuzukiError('invalid_argument', `--max-new-tokens must be at least 1, got ${maxNewTokens}.`);
-    const n = int('num') ?? 1;
-    if (n < 1 || n > 16) throw new TsuzukiError('invalid_argument', `--num must be from 1 to 16, got ${n}.`);
-    const threads = int('threads');
+    const threads = numberOption('threads', values.threads, true, usage);
     if (threads !== undefined && threads < 1) throw new TsuzukiError('invalid_argument', `--threads must be at least 1, got ${threads}.`);
-    const sampling = resolveSamplingParams({
+    // The contract's bounds, checked before the model loads (seconds at full size); the window once it has.
+    const params = resolveGenerationParams({
       doSample: !values['no-sample'],
-      temperature: float('temperature'),
-      topK: int('top-k'),
-      topP: float('top-p'),
-      repetitionPenalty: float('repetition-penalty'),
-      minNewTokens: int('min-new-tokens'),
+      temperature: numeric(values.temperature),
+      topK: numeric(values['top-k']),
+      topP: numeric(values['top-p']),
+      repetitionPenalty: numeric(values['repetition-penalty']),
+      maxNewTokens: numeric(values['max-new-tokens']),
+      minNewTokens: numeric(values['min-new-tokens']),
+      numAlternatives: numeric(values.num),
+      seed: numeric(values.seed),
     });
-    const seed = int('seed') ?? randomInt(0, 2 ** 32);
-    // Checked before the model loads (seconds at full size); the generator checks them again for every other caller.
-    if (sampling.doSample) validateSeed(seed);
+    const { maxNewTokens, numAlternatives: n } = params;
+    const sampling = samplingOf(params);
+    const seed = params.seed ?? randomInt(0, 2 ** 32);
     checkAlternatives(n, sampling.doSample);
     const prompt = await readTextInput({ argument: positionals[0], file: values['prompt-file'], fileOption: 'prompt-file', what: 'prompt', usage });
 

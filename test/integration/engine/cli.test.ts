@@ -59,12 +59,12 @@ describe('tsuzuki generate', () => {
     const noPrompt = await tsuzuki(['generate', '--model', model.dir]);
     expect(noPrompt.code).toBe(2);
     const notNumber = await tsuzuki(['generate', '--model', model.dir, '--temperature', 'hot', 'x']);
-    expect(notNumber.stderr).toMatch(/--temperature must be a number/);
+    expect(notNumber.stderr).toMatch(/temperature must be from 0 to 10, got "hot"/);
     // A negative value reaches the parameter check, written either way.
     for (const form of [['--temperature', '-1'], ['--temperature=-1']]) {
       const negative = await tsuzuki(['generate', '--model', model.dir, ...form, 'x']);
       expect(negative.code).toBe(2);
-      expect(negative.stderr).toMatch(/temperature must not be negative, got -1/);
+      expect(negative.stderr).toMatch(/temperature must be from 0 to 10, got -1/);
     }
     // A folder that is no model: that one line, before `auto` probes a device (whose drivers may print to stderr).
     const missing = await tsuzuki(['generate', '--model', join(model.dir, 'missing'), 'x']);
@@ -124,7 +124,7 @@ describe('tsuzuki generate: long text', () => {
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/Give the prompt once/);
     const missing = await tsuzuki([...withModel(), '--prompt-file', join(dir, 'missing.txt')]);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/Cannot read .*missing\.txt/);
     const binary = join(dir, 'binary.txt');
     await writeFile(binary, Buffer.from([0xe3, 0x81, 0x82, 0xff, 0xfe]));

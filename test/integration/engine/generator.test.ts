@@ -50,7 +50,7 @@ describe('generator on the tiny model', () => {
     const gen = new Generator(model.session, special);
     const promptIds = golden.weights.fp32[2]!.ids;
     expect(() => gen.generate(request({ promptIds, sampling: greedy, n: 2 }))).toThrow(/Greedy decoding .* gives the same text every time: ask for one alternative, not 2/);
-    expect(() => gen.generate(request({ promptIds, n: 1.5 }))).toThrow(/must be an integer >= 1, got 1.5/);
+    expect(() => gen.generate(request({ promptIds, n: 1.5 }))).toThrow(/alternatives must be an integer from 1 to 8, got 1.5/);
   });
 
   it('n alternatives in one batch equal n separately seeded runs', async () => {

@@ -87,7 +87,7 @@ describe('context builder', () => {
   });
 
   it('rejects a length that leaves no room', () => {
-    expect(() => buildContext(chars, { before: 'a', maxNewTokens: 1024, nPositions: 1024, startId: 2 })).toThrow(/leaves no room/);
+    expect(() => buildContext(chars, { before: 'a', maxNewTokens: 1024, nPositions: 1024, startId: 2 })).toThrow(/max_new_tokens must be at most 1023 for this model/);
   });
 });
 

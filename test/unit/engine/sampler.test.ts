@@ -125,13 +125,13 @@ describe('sampling parameters', () => {
   it.each([
     [{ topP: 0 }, /top_p must be in \(0, 1\]/],
     [{ topP: 1.5 }, /top_p must be in \(0, 1\]/],
-    [{ topP: Number.NaN }, /top_p must be a finite number/],
-    [{ temperature: -0.5 }, /temperature must not be negative/],
+    [{ topP: Number.NaN }, /top_p must be in \(0, 1\] \(1 turns it off\), got NaN/],
+    [{ temperature: -0.5 }, /temperature must be from 0 to 10, got -0.5/],
     [{ temperature: 0 }, /greater than 0 when sampling/],
-    [{ topK: -1 }, /top_k must be an integer >= 0/],
-    [{ topK: 2.5 }, /top_k must be an integer >= 0/],
-    [{ repetitionPenalty: 0 }, /repetition_penalty must be greater than 0/],
-    [{ minNewTokens: -3 }, /min_new_tokens must be an integer >= 0/],
+    [{ topK: -1 }, /top_k must be an integer from 0 to 100000/],
+    [{ topK: 2.5 }, /top_k must be an integer from 0 to 100000/],
+    [{ repetitionPenalty: 0 }, /repetition_penalty must be in \(0, 10\]/],
+    [{ minNewTokens: -3 }, /min_new_tokens must be an integer from 0 to 1024/],
   ])('%o is rejected', (input, message) => {
     expect(() => resolveSamplingParams(input)).toThrow(message);
   });
