@@ -7,8 +7,6 @@ import { z } from 'zod';
 import { settingsSchema } from '../services/settings';
 import { GENERATION_STATUSES } from '../store/generations';
 
-export type { Settings } from '../services/settings';
-
 const MAX_TITLE = 500;
 /** ~5 million characters: a long novel, with room to spare. */
 const MAX_TEXT = 5_000_000;

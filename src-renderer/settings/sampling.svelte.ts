@@ -4,7 +4,7 @@ import type { GenerationParams } from '../../src-main/contract/generation-params
 import type { OutputOf } from '../../src-main/ipc/contract';
 
 type Settings = OutputOf<'settings.get'>;
-export type SamplingSettings = Settings['sampling'];
+type SamplingSettings = Settings['sampling'];
 
 const STOP_KEY = 'tsuzuki.stopAtSentenceEnd';
 
