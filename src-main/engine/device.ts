@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GraphBuilder } from '../model/graph';
 import { readManifest } from '../model/manifest';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import { probeOffThread, type ProbeTimes } from './device-probe';
 import { cpuReference, selfTest } from './self-test';
 import { DecoderSession, loadOrt, type ExecutionProvider } from './session';

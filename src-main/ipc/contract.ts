@@ -7,6 +7,7 @@
  * Streams: a `*.start` request returns a `requestId`, events carry it, and a `*.cancel` request stops it.
  */
 import { z } from 'zod';
+import type { ErrorInfo } from '../contract/errors';
 import { generationEvents, generationRequests } from './contract-generation';
 import { modelsEvents, modelsRequests } from './contract-models';
 import { storeRequests } from './contract-store';
@@ -62,7 +63,6 @@ export type RequestSpec = { input: z.ZodType; output: z.ZodType };
 export type ContractShape = { requests: Record<string, RequestSpec>; events: Record<string, z.ZodType> };
 export type Contract = typeof contract;
 
-export type ErrorInfo = { code: string; message: string };
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
 export type RequestName<C extends ContractShape = Contract> = keyof C['requests'] & string;

@@ -3,8 +3,8 @@
  * payload schema, result schema. Answers are always `{ok: true, value}` or `{ok: false, error: {code, message}}`.
  * The transports (Electron IPC, WebSocket) authenticate the caller before they get here.
  */
-import { z } from 'zod';
-import { TsuzukiError } from '../util/errors';
+import type { z } from 'zod';
+import { toErrorInfo, TsuzukiError } from '../contract/errors';
 import { paramBoundsMessage } from '../contract/generation-params-schema';
 import type { ContractShape, EventName, EventPayload, OutputOf, RequestName, Result } from './contract';
 
@@ -29,28 +29,6 @@ export interface Router<C extends ContractShape> {
   checkEvent(event: string, payload: unknown): unknown;
 }
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(payload)'}: ${issue.message}`)
-    .join('; ');
-}
-
-/** `String(value)`, except that it never throws (an object without a usable toString) and stays short. */
-function printable(value: unknown, max = 1000): string {
-  try {
-    return String(value).slice(0, max);
-  } catch {
-    return `(${typeof value})`;
-  }
-}
-
-export function toErrorInfo(error: unknown): { code: string; message: string } {
-  if (error instanceof TsuzukiError) return { code: error.code, message: error.message };
-  if (error instanceof z.ZodError) return { code: 'invalid_payload', message: describeIssues(error) };
-  return { code: 'internal', message: error instanceof Error ? printable(error.message) : printable(error) };
-}
-
 export function createRouter<C extends ContractShape>(contract: C, handlers: Handlers<C>): Router<C> {
   const has = (name: unknown): name is RequestName<C> =>
     typeof name === 'string' && Object.prototype.hasOwnProperty.call(contract.requests, name);
@@ -71,12 +49,12 @@ export function createRouter<C extends ContractShape>(contract: C, handlers: Han
           // other door says it (the CLI, the engine), so the UI can point at the setting.
           const bounds = paramBoundsMessage(input.error);
           if (bounds !== null) return { ok: false, error: { code: 'invalid_argument', message: bounds } };
-          return { ok: false, error: { code: 'invalid_payload', message: `${channel}: ${describeIssues(input.error)}` } };
+          return { ok: false, error: { code: 'invalid_payload', message: `${channel}: ${toErrorInfo(input.error).message}` } };
         }
         const value = await handlers[channel](input.data as never, ctx);
         const output = spec.output.safeParse(value);
         if (!output.success) {
-          return { ok: false, error: { code: 'internal', message: `${channel} returned an invalid result: ${describeIssues(output.error)}` } };
+          return { ok: false, error: { code: 'internal', message: `${channel} returned an invalid result: ${toErrorInfo(output.error).message}` } };
         }
         return { ok: true, value: output.data };
       } catch (error) {

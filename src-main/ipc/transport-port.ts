@@ -11,7 +11,7 @@
  * still checked, and a bad one is answered (or dropped when it has no id), never thrown.
  */
 import { z } from 'zod';
-import { TsuzukiError } from '../util/errors';
+import { TsuzukiError } from '../contract/errors';
 import type { ContractShape, EventName, EventPayload, InputOf, OutputOf, RequestName, Result } from './contract';
 import type { Router } from './router';
 
@@ -117,7 +117,7 @@ export class PortClient<C extends ContractShape> {
       .finally(() => signal?.removeEventListener('abort', cancel))
       .then((result) => {
         if (result.ok) return result.value as OutputOf<K, C>;
-        throw new TsuzukiError(result.error.code as never, result.error.message);
+        throw new TsuzukiError(result.error.code, result.error.message);
       });
   }
 

@@ -3,9 +3,8 @@
  * in a browser (`tsuzuki serve`) it speaks the same contract over a WebSocket, with the token from the page URL.
  * Calls resolve to the value or throw an ApiError with the contract's error code.
  */
+import type { ErrorCode, ErrorInfo } from '../../src-main/contract/errors';
 import type {
-  Contract,
-  ErrorInfo,
   EventName,
   EventPayload,
   InputOf,
@@ -23,7 +22,7 @@ declare global {
 
 export class ApiError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
@@ -63,7 +62,7 @@ function electronTransport(raw: RawApi): Transport {
 }
 
 /** How the renderer is connected to the services: always 'connected' inside Electron. */
-export type ConnectionState = 'connecting' | 'connected' | 'lost';
+type ConnectionState = 'connecting' | 'connected' | 'lost';
 
 function connectionSignal() {
   let state: ConnectionState = 'connecting';
@@ -201,4 +200,3 @@ function createApi(transport: Transport): Api {
 }
 
 export const api: Api = createApi(pickTransport());
-export type { Contract };

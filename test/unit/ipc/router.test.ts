@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createRouter, type CallContext, type Handlers } from '../../../src-main/ipc/router';
-import { TsuzukiError } from '../../../src-main/util/errors';
+import { TsuzukiError } from '../../../src-main/contract/errors';
 
 // A contract of its own, so the router is tested independently of the app's channels.
 const testContract = {
@@ -106,7 +106,10 @@ describe('router', () => {
   it('turns a thrown TsuzukiError into its typed error and any other throw into internal', async () => {
     const router = makeRouter();
     expect(await router.dispatch('math.fail', {}, context())).toEqual({ ok: false, error: { code: 'not_found', message: 'no such thing' } });
-    expect(await router.dispatch('math.crash', {}, context())).toEqual({ ok: false, error: { code: 'internal', message: 'boom' } });
+    expect(await router.dispatch('math.crash', {}, context())).toEqual({
+      ok: false,
+      error: { code: 'internal', message: 'boom', detail: expect.stringMatching(/^Error: boom\n\s+at /) },
+    });
   });
 
   it('refuses to return a result that breaks the contract', async () => {
