@@ -1,7 +1,7 @@
 import { protocol } from 'electron';
 import { contentSecurityPolicy, readStatic } from '../util/static-files';
 
-export const APP_SCHEME = 'app';
+const APP_SCHEME = 'app';
 export const APP_ORIGIN = 'app://tsuzuki';
 
 /** Must run before `app.whenReady()`: makes app:// a standard, secure origin (localStorage, fetch, CSP 'self'). */

@@ -11,7 +11,7 @@ import electronUpdater from 'electron-updater';
 const FIRST_CHECK_DELAY_MS = 60_000;
 const CHECK_INTERVAL_MS = 6 * 60 * 60 * 1000;
 
-export type UpdateStatus =
+type UpdateStatus =
   | { state: 'checking' }
   | { state: 'none' }
   | { state: 'downloading'; version: string }

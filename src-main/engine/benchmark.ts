@@ -27,7 +27,7 @@ const cpuMs = () => {
 };
 
 /** Deterministic token ids (xorshift), away from the special ids at the start of the vocabulary. */
-export function benchmarkIds(n: number, salt: number, vocab: number): number[] {
+function benchmarkIds(n: number, salt: number, vocab: number): number[] {
   let x = 0x9e3779b9 ^ salt;
   return Array.from({ length: n }, () => {
     x ^= x << 13;

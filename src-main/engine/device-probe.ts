@@ -34,7 +34,7 @@ export async function probeOffThread(request: ProbeRequest): Promise<ProbeTimes>
 }
 
 /** onnxruntime's message without its source location, and what the driver's log says about a missing driver. */
-export function reason(error: string, log: string): string {
+function reason(error: string, log: string): string {
   const message = error.replace(/^\S+\.(?:cc|cpp|h):\d+ [\s\S]*? was false\. /, '').trim();
   const driver = /Found no drivers|VK_ERROR_INCOMPATIBLE_DRIVER/.test(log) ? 'no Vulkan driver found' : null;
   if (/Failed to get a WebGPU adapter/i.test(message)) return `no adapter (${driver ?? message})`;

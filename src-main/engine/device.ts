@@ -75,7 +75,7 @@ export function offeredDevices(platform: NodeJS.Platform, backends: readonly str
 }
 
 /** Why an offered device cannot run now: the probe failed on it (no adapter, no driver…), or it lost to the CPU. */
-export type DeviceBlock = 'unavailable' | 'slower';
+type DeviceBlock = 'unavailable' | 'slower';
 
 export interface DeviceOffer {
   device: ConcreteDevice;

@@ -13,7 +13,7 @@ import type { DecoderSession } from './session';
 import { StopText } from './stop-text';
 
 /** What the generator needs of the streaming detokenizer: text that became final after each token. */
-export interface TokenDecoder {
+interface TokenDecoder {
   push(id: number): string;
   end(): string;
 }
@@ -35,9 +35,9 @@ export interface GenerationRequest {
   onDelta?: (index: number, text: string) => void;
 }
 
-export type FinishReason = 'eos' | 'length' | 'stop' | 'cancelled';
+type FinishReason = 'eos' | 'length' | 'stop' | 'cancelled';
 
-export interface Alternative {
+interface Alternative {
   index: number;
   /** The tokens generated (EOS excluded); at a stop, the text may end inside the last one. */
   ids: number[];
@@ -45,7 +45,7 @@ export interface Alternative {
   finishReason: FinishReason;
 }
 
-export interface GenerationStats {
+interface GenerationStats {
   promptTokens: number;
   /** Prompt tokens whose KV cache was reused from the previous request. */
   reusedTokens: number;

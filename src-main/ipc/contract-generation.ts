@@ -28,7 +28,7 @@ const contextInput = {
 
 const finishReasonSchema = z.enum(['eos', 'length', 'stop', 'cancelled']);
 
-export const generationStartSchema = z
+const generationStartSchema = z
   .object({
     ...contextInput,
     /** The text after the cursor, stored with the generation (the model does not see it). */
@@ -43,7 +43,7 @@ export const generationStartSchema = z
   .strict();
 export type GenerationStartInput = z.output<typeof generationStartSchema>;
 
-export const generationPrefillSchema = z
+const generationPrefillSchema = z
   .object({ ...contextInput, maxNewTokens: maxNewTokensSchema.optional() })
   .strict();
 export type GenerationPrefillInput = z.output<typeof generationPrefillSchema>;
@@ -84,7 +84,6 @@ const generationDoneSchema = z.object({
   positions: z.number().int().positive(),
   stats: statsSchema,
 });
-export type GenerationDone = z.output<typeof generationDoneSchema>;
 
 export const generationRequests = {
   'generation.start': { input: generationStartSchema, output: z.object({ requestId }) },

@@ -14,7 +14,7 @@ import { storeRequests } from './contract-store';
 
 const empty = z.object({}).strict();
 
-export const appInfoSchema = z.object({
+const appInfoSchema = z.object({
   name: z.string(),
   version: z.string(),
   platform: z.string(),
@@ -39,7 +39,7 @@ export const appInfoSchema = z.object({
 });
 export type AppInfo = z.infer<typeof appInfoSchema>;
 
-export const requests = {
+const requests = {
   'app.info': { input: empty, output: appInfoSchema },
   ...storeRequests,
   ...generationRequests,
@@ -48,7 +48,7 @@ export const requests = {
   'app.closeReady': { input: empty, output: z.null() },
 } as const;
 
-export const events = {
+const events = {
   /** The window is about to close (quit, or the close button): save now, then call `app.closeReady`. */
   'app.closing': z.object({}).strict(),
   ...generationEvents,
@@ -59,7 +59,7 @@ export const contract = { requests, events };
 
 // ---- derived types (used by main, preload and renderer) ----
 
-export type RequestSpec = { input: z.ZodType; output: z.ZodType };
+type RequestSpec = { input: z.ZodType; output: z.ZodType };
 export type ContractShape = { requests: Record<string, RequestSpec>; events: Record<string, z.ZodType> };
 export type Contract = typeof contract;
 

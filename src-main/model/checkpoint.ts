@@ -10,9 +10,8 @@ import { readSafetensorsHeader } from './safetensors';
 import { TensorFiles, type StoredTensor } from './tensor-file';
 
 export type { Gpt2Config } from './config';
-export type { TensorDtype } from './dtype';
 
-export interface TensorInfo {
+interface TensorInfo {
   dtype: TensorDtype;
   /** Hugging Face layout: Conv1D weights are `[in, out]`, embeddings `[rows, n_embd]`. */
   shape: number[];

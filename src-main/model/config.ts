@@ -7,7 +7,7 @@ import { TsuzukiError } from '../contract/errors';
  * approximation (written differently in transformers); `gelu` is the exact erf form.
  */
 const SUPPORTED_ACTIVATIONS = ['gelu_new', 'gelu_fast', 'gelu_pytorch_tanh', 'gelu', 'relu'] as const;
-export type Activation = (typeof SUPPORTED_ACTIVATIONS)[number];
+type Activation = (typeof SUPPORTED_ACTIVATIONS)[number];
 
 const SUPPORTED_MODEL_TYPES = ['gpt2'] as const;
 

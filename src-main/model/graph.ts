@@ -2,7 +2,7 @@ import { toHalf } from './half';
 import { AttributeType, TensorType, encodeModel, type TensorTypeName } from './onnx-proto';
 
 /** A dimension: a fixed size or a symbolic name (batch, lengths). */
-export type Dim = number | string;
+type Dim = number | string;
 export type AttributeValue = number | string | number[] | { float: number } | { floats: number[] };
 
 export interface ValueInfo {

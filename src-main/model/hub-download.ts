@@ -40,7 +40,7 @@ export const sourceManifestSchema = z.object({
 });
 export type SourceManifest = z.infer<typeof sourceManifestSchema>;
 
-export type DownloadPhase = 'resolving' | 'checking' | 'downloading' | 'verifying' | 'paused' | 'done';
+type DownloadPhase = 'resolving' | 'checking' | 'downloading' | 'verifying' | 'paused' | 'done';
 
 export interface DownloadProgress {
   repo: string;
@@ -60,7 +60,7 @@ export interface DownloadProgress {
   filesTotal: number;
 }
 
-export interface DownloadedFile {
+interface DownloadedFile {
   path: string;
   size: number;
   digest: Digest;
@@ -68,7 +68,7 @@ export interface DownloadedFile {
   from: 'hub' | 'hf-cache' | 'existing';
 }
 
-export interface DownloadResult {
+interface DownloadResult {
   repo: string;
   revision: string;
   commit: string;

@@ -29,7 +29,7 @@ const libraryStateSchema = z.object({
 });
 type LibraryState = z.infer<typeof libraryStateSchema>;
 
-export interface InstalledSource {
+interface InstalledSource {
   dir: string;
   repo: string | null;
   revision: string | null;
@@ -38,7 +38,7 @@ export interface InstalledSource {
   files: string[];
 }
 
-export interface InstalledVariant {
+interface InstalledVariant {
   precision: Precision;
   dir: string;
   bytes: number;

@@ -44,7 +44,7 @@ function fileRecord<T extends z.ZodType>(entry: T, reserved: string[] = []) {
 
 const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
 
-export const manifestSchema = z.object({
+const manifestSchema = z.object({
   format: z.literal('tsuzuki-onnx-decoder'),
   formatVersion: z.literal(FORMAT_VERSION),
   architecture: z.object({

@@ -9,7 +9,7 @@ import type { StoredDtype } from './dtype';
  */
 
 /** A storage named by a persistent id: its bytes are the zip entry `data/<key>`. */
-export interface PickledStorage {
+interface PickledStorage {
   key: string;
   dtype: StoredDtype;
   /** Elements in the storage. */

@@ -34,7 +34,7 @@ export interface Salvaged {
 }
 
 /** Per table: at most this many rows were lost; null: an unknown number (the table's extent was unreadable). */
-export interface Unreadable {
+interface Unreadable {
   documents: number | null;
   revisions: number | null;
   generations: number | null;

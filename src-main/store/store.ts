@@ -25,7 +25,7 @@ export interface CheckResult {
 }
 
 /** While writing, a backup on the first save this long after the newest one (the daily one at start is the floor). */
-export const WRITING_BACKUP_MS = 30 * 60_000;
+const WRITING_BACKUP_MS = 30 * 60_000;
 
 /** The app's one database: documents, generations, settings. Opened once per process (it holds an instance lock). */
 export class Store {

@@ -25,8 +25,6 @@ import { SentencePiece } from './sentencepiece';
 import { Tokenizer } from './tokenizer';
 
 export { Tokenizer } from './tokenizer';
-export type { NewlineInfo, SpecialTokens } from './tokenizer';
-export type { StreamDecoder } from './stream-decoder';
 
 /** Loads `spiece.model` (or the folder holding it). Corrupt or foreign files throw TsuzukiError naming the file. */
 export async function loadTokenizer(pathToSpieceModelOrDir: string): Promise<Tokenizer> {

@@ -43,7 +43,6 @@ message ModelProto {
 `;
 
 export const PieceType = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
-export type PieceTypeValue = (typeof PieceType)[keyof typeof PieceType];
 
 export interface NormalizerSpec {
   name: string;
@@ -108,7 +107,7 @@ function corrupt(file: string, why: string, cause?: unknown): TsuzukiError {
  * At most this many pieces: the vocabulary bound config.json is held to (the largest SentencePiece vocabularies in
  * use have about 256,000 pieces). Counted before decoding, so a crafted file cannot make millions of piece objects.
  */
-export const MAX_PIECES = 1_000_000;
+const MAX_PIECES = 1_000_000;
 
 /** Counts the top-level `pieces` fields without decoding them (throws on malformed wire data, as decoding would). */
 function countPieces(bytes: Uint8Array): number {

@@ -4,7 +4,7 @@
  * IME safety lives here too: no shortcut fires while a composition is in progress, nor on the key that commits one.
  */
 
-export const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
+const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
 
 interface Chord {
   key: string;

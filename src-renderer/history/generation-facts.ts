@@ -15,7 +15,7 @@ export interface GenerationFactsInput {
   timings: Record<string, number>;
 }
 
-export interface Fact {
+interface Fact {
   /** The stored key (`params.topK`, `timings.decodeMs`…): stable for tests and Svelte's keyed each. */
   key: string;
   label: string;

@@ -4,7 +4,6 @@ import { api } from '../lib/api';
 
 type Listing = OutputOf<'models.list'>;
 export type Job = EventPayload<'models.job'>;
-export type InstalledModel = Listing['models'][number];
 
 class Models {
   list = $state<Listing | null>(null);

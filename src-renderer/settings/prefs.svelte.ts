@@ -11,7 +11,7 @@ import type { OutputOf } from '../../src-main/ipc/contract';
 type Settings = OutputOf<'settings.get'>;
 
 export type Theme = 'system' | 'light' | 'dark';
-export type Font = 'mincho' | 'gothic';
+type Font = 'mincho' | 'gothic';
 
 const LAST_DOCUMENT_KEY = 'tsuzuki.lastDocumentId';
 const CURSOR_KEY = (documentId: number) => `tsuzuki.cursor.${documentId}`;

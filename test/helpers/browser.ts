@@ -3,8 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { repoRoot } from './serve';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const artifactsDir = `${repoRoot}test-results`;
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const artifactsDir = `${repoRoot}test-results`;
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({

@@ -7,7 +7,7 @@ import { DecoderSession } from '../../../src-main/engine/session';
 import { convertCheckpoint } from '../../../src-main/model/convert';
 import type { Precision } from '../../../src-main/model/weights';
 
-export const MODEL_FIXTURES = fileURLToPath(new URL('../../fixtures/model/', import.meta.url));
+const MODEL_FIXTURES = fileURLToPath(new URL('../../fixtures/model/', import.meta.url));
 
 export interface TinyModel {
   dir: string;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/model/', import.meta.url));
 
-export interface GoldenEntry {
+interface GoldenEntry {
   ids: number[];
   /** Last position. */
   logits: number[];

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
-export const FIXTURES = fileURLToPath(new URL('../../fixtures/tokenizer/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../fixtures/tokenizer/', import.meta.url));
 export const MODELS = ['nfkc', 'identity', 'bytefb', 'userdef', 'nodummy', 'ctlnl', 'denorm', 'suffix'] as const;
 export const modelPath = (name: string) => `${FIXTURES}${name}.model`;
 
