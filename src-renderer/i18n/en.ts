@@ -265,6 +265,7 @@ export const en = {
   'sampling.builtin.model-card': 'Standard (model card)',
   'sampling.builtin.steady': 'Steady',
   'sampling.builtin.greedy': 'Exact (greedy)',
+  'confirm.cancel': 'Cancel',
 } as const satisfies Record<MessageKey, string>;
 
 // Does not compile while an English message is empty or its {placeholders} differ from the Japanese (names the key).

@@ -263,6 +263,7 @@ export const ja = {
   'sampling.builtin.model-card': '標準（モデルカード）',
   'sampling.builtin.steady': '控えめ',
   'sampling.builtin.greedy': '決定的（貪欲法）',
+  'confirm.cancel': 'キャンセル',
 } as const;
 
 export type MessageKey = keyof typeof ja;

@@ -1,5 +1,5 @@
 /**
- * Every screen speaks the writer's language, whatever the browser's: each screen and panel is opened in Japanese
+ * Every screen speaks the writer's language, whatever the browser's: each screen, panel and question is opened in Japanese
  * (in a browser set to English) and in English (in a browser set to Japanese), and what it shows (text, titles,
  * placeholders, accessible names) holds no word of the other language, apart from names that are the same in both
  * (CPU, ONNX Runtime, Hugging Face, the model's name, key names…). The writer's own text is not checked.
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser';
-import { proposalText, waitForGenerationEnd } from '../helpers/editor';
+import { mod, proposalText, waitForGenerationEnd } from '../helpers/editor';
 import { buildRenderer } from '../helpers/renderer';
 import { startServe, type Served } from '../helpers/serve';
 import { convertTinyModel } from '../helpers/tiny-model';
@@ -24,6 +24,7 @@ const USER_TEXT = [
   '[data-testid="memo"]',
   '[data-testid="document-title"]',
   '[data-testid="document-item"] .title',
+  '[data-testid="trash-list"] .title',
   '[data-testid="history-list"] .text',
   '[data-testid="history-list"] .document',
   '[data-testid="history-detail"] .context',
@@ -133,15 +134,15 @@ describe.each([
     // The model's name is the writer's (its folder's): it is the same in both languages.
     const names = [(await page.getByTestId('model-name').textContent()) ?? ''];
     const problems: string[] = [];
-    const check = async (screen: string) => {
-      for (const word of await foreignWords(page, locale, names)) problems.push(`${screen} · ${word}`);
+    const check = async (screen: string, userNames: string[] = []) => {
+      for (const word of await foreignWords(page, locale, [...names, ...userNames])) problems.push(`${screen} · ${word}`);
     };
     await check('editor');
 
     // A continuation: the proposal's hints, then the bar's statistics once it is accepted.
     await page.getByTestId('editor').click();
     await page.keyboard.insertText('吾輩は猫である。');
-    await page.getByTestId('continue').click();
+    await page.keyboard.press(`${mod}+Enter`);
     await expect.poll(() => proposalText(page), { timeout: 60_000 }).toBeTruthy();
     await waitForGenerationEnd(page);
     await check('proposal');
@@ -162,8 +163,31 @@ describe.each([
     await page.getByTestId('toggle-preview').click();
     await check('preview');
     await page.getByTestId('toggle-preview').click();
+    // A document in the trash, and the question before it is deleted for good: asked by the page, not by a native
+    // confirm() whose buttons would be in the browser's language.
+    const documents = page.getByTestId('document-item');
+    const before = await documents.count();
+    await page.getByTestId('new-document').click();
+    await expect.poll(() => documents.count(), { timeout: 10_000 }).toBe(before + 1);
+    await documents.last().hover(); // its buttons show on hover
+    await page.getByTestId('delete-document').last().click();
+    await expect.poll(() => documents.count(), { timeout: 10_000 }).toBe(before);
     await page.getByTestId('toggle-trash').click();
     await check('trash');
+    const trashed = await page.getByTestId('purge-document').count();
+    await page.getByTestId('purge-document').first().click();
+    await page.getByTestId('confirm').waitFor({ timeout: 5_000 });
+    // The question names the document: its title is the writer's (made in the other language by the other run).
+    await check('confirmation', await page.getByTestId('trash-list').locator('.title').allTextContents());
+    await page.getByTestId('confirm-cancel').click();
+    await page.getByTestId('confirm').waitFor({ state: 'hidden' });
+    await page.getByTestId('purge-document').first().click();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('confirm').waitFor({ state: 'hidden' });
+    expect(await page.getByTestId('purge-document').count()).toBe(trashed);
+    await page.getByTestId('purge-document').first().click();
+    await page.getByTestId('confirm-ok').click();
+    await expect.poll(() => page.getByTestId('purge-document').count(), { timeout: 10_000 }).toBe(trashed - 1);
     await page.getByTestId('toggle-trash').click();
 
     await page.getByTestId('nav-models').click();

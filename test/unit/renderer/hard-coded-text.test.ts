@@ -141,6 +141,26 @@ function visibleFileInputs(file: string, source: string): Hit[] {
   return hits;
 }
 
+const NATIVE_DIALOGS = new Set(['alert', 'confirm', 'prompt']);
+
+/** Calls of alert/confirm/prompt (bare or on window), in the scripts and the template: their buttons speak the browser's language. */
+function nativeDialogs(file: string, source: string): Hit[] {
+  const ast = parse(source, { modern: true });
+  const hits: Hit[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (typeof node !== 'object' || node === null) return;
+    const n = node as { type?: string; start?: number; callee?: { type: string; name?: string; property?: { name?: string } } };
+    if (n.type === 'CallExpression' && n.callee) {
+      const name = n.callee.type === 'Identifier' ? n.callee.name : n.callee.type === 'MemberExpression' ? n.callee.property?.name : undefined;
+      if (name && NATIVE_DIALOGS.has(name)) hits.push({ file, line: source.slice(0, n.start ?? 0).split('\n').length, text: `${name}()` });
+    }
+    for (const [key, value] of Object.entries(n)) if (key !== 'type') visit(value);
+  };
+  visit([ast.instance, ast.module, ast.fragment]);
+  return hits;
+}
+
 const components = svelteFiles(RENDERER).map((path) => ({ file: relative(ROOT, path), source: readFileSync(path, 'utf8') }));
 
 describe('user-facing text in Svelte templates', () => {
@@ -154,6 +174,12 @@ describe('user-facing text in Svelte templates', () => {
 
   it('no native file chooser shows its own button ("Choose File" in the browser\'s language)', () => {
     expect(components.flatMap((c) => visibleFileInputs(c.file, c.source))).toEqual([]);
+  });
+
+  it('no confirm(), alert() or prompt(): their buttons would speak the browser\'s language; the page asks itself', () => {
+    expect(components.flatMap((c) => nativeDialogs(c.file, c.source))).toEqual([]);
+    const probe = `<script lang="ts">async function go() { if (!confirm('x')) return; window.alert('y'); await ask('z', 'w'); }</script>\n<button onclick={() => prompt('q')}>{t('k')}</button>`;
+    expect(nativeDialogs('probe.svelte', probe).map((h) => h.text)).toEqual(['confirm()', 'alert()', 'prompt()']);
   });
 
   it('the check sees text, literals a tag renders, visible attributes and button values, but not keys, classes or comments', () => {
