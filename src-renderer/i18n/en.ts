@@ -192,6 +192,7 @@ export const en = {
   'db.recovered.incomplete': 'The newest text of these documents could not be read whole, so the newest readable version was kept: {titles}',
   'db.recovered.failed': 'Recovering from the damaged file stopped part-way.',
   'db.recovered.kept': 'The damaged file was kept as it was at {path}.',
+  'db.recovered.title': '“{title}”',
   'panel.revisions': 'Revisions',
   'revisions.heading': 'Revisions',
   'revisions.hint': 'Autosave keeps the text it replaces (every 5 minutes, or on a large change). An accidental overwrite can be undone here.',

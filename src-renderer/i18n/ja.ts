@@ -190,6 +190,7 @@ export const ja = {
   'db.recovered.incomplete': '次の文書は最新の本文を読み切れなかったため、読めた中で最も新しい版を残しました：{titles}',
   'db.recovered.failed': '壊れたファイルからの取り戻しが途中で止まりました。',
   'db.recovered.kept': '壊れたファイルは {path} にそのまま残してあります。',
+  'db.recovered.title': '「{title}」',
   'panel.revisions': '版',
   'revisions.heading': '版の履歴',
   'revisions.hint': '自動保存のたびに古い本文を残しています(5 分おき、または大きな変更のとき)。うっかり上書きしても、ここから戻せます。',

@@ -102,7 +102,8 @@ function webSocketTransport(url: string): Transport {
   const pending = new Map<number, (result: Result<unknown>) => void>();
   const waiting = new Set<() => void>();
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
-  const disconnected: ErrorInfo = { code: 'disconnected', message: 'Tsuzuki のサーバーとの接続が切れました。' };
+  // The detail, English like every service message; the sentence the writer reads comes from the catalogue.
+  const disconnected: ErrorInfo = { code: 'disconnected', message: 'The connection to the Tsuzuki server is closed.' };
 
   function connect() {
     socket = new WebSocket(url);

@@ -4,8 +4,9 @@
  * itself: text between tags, literals a `{…}` tag can render, and the attributes a person sees or hears.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { parse, type AST } from 'svelte/compiler';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '../../..');
@@ -25,11 +26,11 @@ interface Hit {
   text: string;
 }
 
-function svelteFiles(dir: string): string[] {
+function rendererFiles(dir: string, extension: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return svelteFiles(path);
-    return entry.name.endsWith('.svelte') ? [path] : [];
+    if (entry.isDirectory()) return rendererFiles(path, extension);
+    return entry.name.endsWith(extension) ? [path] : [];
   });
 }
 
@@ -161,7 +162,40 @@ function nativeDialogs(file: string, source: string): Hit[] {
   return hits;
 }
 
-const components = svelteFiles(RENDERER).map((path) => ({ file: relative(ROOT, path), source: readFileSync(path, 'utf8') }));
+/**
+ * Kana, kanji and Japanese quotation marks (「」『』): Japanese belongs in ja.ts; in code it would show whatever the
+ * UI's language. Ruby markup (｜《》) is the writer's syntax, not text, and passes.
+ */
+const JAPANESE = /[\u3040-\u30ff\u3400-\u9fff\u300c-\u300f]/;
+
+/** String literals holding Japanese in the renderer's code (scripts of components and .ts modules), the catalogue aside. */
+function japaneseLiterals(file: string, source: string): Hit[] {
+  const hits: Hit[] = [];
+  const report = (text: string, start: number) => {
+    if (JAPANESE.test(text)) hits.push({ file, line: source.slice(0, start).split('\n').length, text });
+  };
+  if (file.endsWith('.svelte')) {
+    const ast = parse(source, { modern: true });
+    const visit = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(visit);
+      if (typeof node !== 'object' || node === null) return;
+      const n = node as { type?: string; start?: number; value?: unknown };
+      if (n.type === 'Literal' && typeof n.value === 'string') report(n.value, n.start ?? 0);
+      if (n.type === 'TemplateElement') report((n.value as { raw: string }).raw, n.start ?? 0);
+      for (const [key, value] of Object.entries(n)) if (key !== 'type') visit(value);
+    };
+    visit([ast.instance, ast.module]);
+    return hits;
+  }
+  const visit = (node: ts.Node): void => {
+    if (ts.isStringLiteralLike(node) || ts.isTemplateLiteralToken(node)) report(node.text, node.getStart());
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true));
+  return hits;
+}
+
+const components = rendererFiles(RENDERER, '.svelte').map((path) => ({ file: relative(ROOT, path), source: readFileSync(path, 'utf8') }));
 
 describe('user-facing text in Svelte templates', () => {
   it('finds the components', () => {
@@ -180,6 +214,13 @@ describe('user-facing text in Svelte templates', () => {
     expect(components.flatMap((c) => nativeDialogs(c.file, c.source))).toEqual([]);
     const probe = `<script lang="ts">async function go() { if (!confirm('x')) return; window.alert('y'); await ask('z', 'w'); }</script>\n<button onclick={() => prompt('q')}>{t('k')}</button>`;
     expect(nativeDialogs('probe.svelte', probe).map((h) => h.text)).toEqual(['confirm()', 'alert()', 'prompt()']);
+  });
+
+  it('no Japanese string in the renderer\'s code outside the catalogue', () => {
+    const modules = rendererFiles(RENDERER, '.ts').filter((path) => !path.includes(`${sep}i18n${sep}`));
+    const code = [...components, ...modules.map((path) => ({ file: relative(ROOT, path), source: readFileSync(path, 'utf8') }))];
+    expect(code.flatMap((c) => japaneseLiterals(c.file, c.source))).toEqual([]);
+    expect(japaneseLiterals('probe.ts', "// 注釈\nconst a = 'ok', b = '接続', c = `x${a}切れ`;").map((h) => h.text)).toEqual(['接続', '切れ']);
   });
 
   it('the check sees text, literals a tag renders, visible attributes and button values, but not keys, classes or comments', () => {
