@@ -48,6 +48,7 @@ const SHARED_NAMES: RegExp[] = [
   /JSONL|Markdown|URL/g,
   /\b(?:CPU|GPU|NVIDIA|CUDA|DirectML|CoreML|WebGPU|Apple|AI)\b/g,
   /\b(?:int4|int8|fp16|fp32)\b/g,
+  /\b(?:KB|MB|GB|TB)\b/g, // units
   /\btop-[kp]\b/g,
   /\b(?:Ctrl|Alt|Shift|Tab|Enter|Esc|Escape|Space|Backspace|Delete|Up|Down|Left|Right|PageUp|PageDown)\b/g,
   /\b(?:linux|darwin|win32|x64|arm64)\b/g, // About: the platform, as Node names it
@@ -105,20 +106,24 @@ async function foreignWords(page: Page, locale: Locale, extraNames: string[]): P
 }
 
 let served: Served;
+/** A first start: no model yet, so the setup screen opens first. */
+let bare: Served;
 let browser: Browser;
 let home: string;
 
 beforeAll(async () => {
   const [renderer, model] = await Promise.all([buildRenderer(), convertTinyModel('tiny-safetensors-fp32', 'fp32')]);
   home = mkdtempSync(join(tmpdir(), 'tsuzuki-language-'));
-  [served, browser] = await Promise.all([
-    startServe(['--renderer', renderer, '--db', join(home, 'tsuzuki.db'), '--model', model], { TSUZUKI_HOME: home, HF_HOME: join(home, 'hf') }),
+  const env = { TSUZUKI_HOME: home, HF_HOME: join(home, 'hf') };
+  [served, bare, browser] = await Promise.all([
+    startServe(['--renderer', renderer, '--db', join(home, 'tsuzuki.db'), '--model', model], env),
+    startServe(['--renderer', renderer, '--db', join(home, 'bare.db'), '--models', join(home, 'no-models')], env),
     launchBrowser(),
   ]);
 }, 180_000);
 afterAll(async () => {
   await browser?.close();
-  await served?.stop();
+  await Promise.all([served?.stop(), bare?.stop()]);
 });
 
 describe.each([
@@ -202,4 +207,18 @@ describe.each([
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);
+
+  it('the first start (no model yet) shows no word of the other language', async () => {
+    const context = await browser.newContext({ locale: browserLocale, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(bare.url);
+    await page.getByTestId('models-screen').waitFor();
+    await page.getByTestId('language').selectOption(locale);
+    const problems = (await foreignWords(page, locale, [])).map((word) => `first start · ${word}`);
+    await page.getByTestId('models-close').click();
+    await page.getByTestId('editor').waitFor();
+    problems.push(...(await foreignWords(page, locale, [])).map((word) => `editor without a model · ${word}`));
+    expect(problems).toEqual([]);
+    await context.close();
+  });
 });
