@@ -1,6 +1,6 @@
 /** One cli-progress bar on stderr for the CLI's long jobs: downloads, and steps such as conversion phases. */
-import type { DownloadProgress } from '../model/hub-download';
-import { formatBytes } from '../model/disk';
+import type { DownloadProgress } from '../model/hub/download';
+import { formatBytes } from '../util/disk';
 
 export async function progressBar() {
   const { SingleBar } = (await import('cli-progress')).default;

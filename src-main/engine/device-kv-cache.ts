@@ -9,8 +9,8 @@
  */
 import type * as OrtModule from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { GraphBuilder } from '../model/graph';
-import type { Manifest } from '../model/manifest';
+import { GraphBuilder } from '../model/convert/graph';
+import type { Manifest } from '../model/format/manifest';
 import type { Kv } from './kv-cache';
 
 /**

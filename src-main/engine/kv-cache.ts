@@ -1,5 +1,5 @@
 /**
- * The KV cache in the layout of the runtime graph (see `GraphLayout` in model/gpt2-graph.ts) and the prompt cache
+ * The KV cache in the layout of the runtime graph (see `GraphLayout` in model/convert/gpt2-graph.ts) and the prompt cache
  * kept between requests (prefix reuse).
  */
 

@@ -6,9 +6,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GraphBuilder } from '../model/graph';
-import { RUNTIME_FILE, type Manifest } from '../model/manifest';
-import { decodeModel } from '../model/onnx-proto';
+import { GraphBuilder } from '../model/convert/graph';
+import { RUNTIME_FILE, type Manifest } from '../model/format/manifest';
+import { decodeModel } from '../model/convert/onnx-proto';
 import { loadOrt } from './session';
 
 export interface Bandwidth {

@@ -3,8 +3,8 @@ import type * as OrtModule from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TsuzukiError } from '../contract/errors';
 import { checkCommandLine } from './command-line';
-import { checkModelFiles } from '../model/integrity';
-import { MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, readManifest, type Manifest } from '../model/manifest';
+import { checkModelFiles } from '../model/library/integrity';
+import { MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, readManifest, type Manifest } from '../model/format/manifest';
 import { DeviceKvCache, DeviceKvOps } from './device-kv-cache';
 import { KvCache, type CacheData, type Kv } from './kv-cache';
 

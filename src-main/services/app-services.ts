@@ -7,7 +7,7 @@ import { basename, resolve } from 'node:path';
 import type { Device } from '../engine/device';
 import type { Contract } from '../ipc/contract';
 import type { Handlers } from '../ipc/router';
-import { HubClient, type HubClientOptions } from '../model/hub';
+import { HubClient, type HubClientOptions } from '../model/hub/client';
 import { GenerationService, type ModelChoice } from './generation';
 import { createHandlers } from './handlers';
 import { ModelsService } from './models';

@@ -7,7 +7,7 @@ import { buildContext, type BuiltContext } from '../engine/context';
 import { loadModel, type ConcreteDevice, type Device } from '../engine/device';
 import { Generator } from '../engine/generator';
 import type { SpecialTokens } from '../engine/sampler';
-import { TOKENIZER_FILE } from '../model/manifest';
+import { TOKENIZER_FILE } from '../model/format/manifest';
 import { loadTokenizer, type Tokenizer } from '../tokenizer';
 import { TsuzukiError } from '../contract/errors';
 

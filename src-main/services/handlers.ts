@@ -1,7 +1,7 @@
 /** The composition root of the services: every request of the contract, implemented. */
 import type { Contract } from '../ipc/contract';
 import type { Handlers } from '../ipc/router';
-import type { HubClient } from '../model/hub';
+import type { HubClient } from '../model/hub/client';
 import { appInfo } from './app';
 import { GenerationService } from './generation';
 import { createModelsHandlers } from './models-handlers';

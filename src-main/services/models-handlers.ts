@@ -3,9 +3,9 @@ import { usableProviders } from '../engine/device';
 import type { Contract } from '../ipc/contract';
 import type { modelsRequests } from '../ipc/contract-models';
 import type { Handlers } from '../ipc/router';
-import { freeSpace } from '../model/disk';
-import { HubClient, selectModelFiles } from '../model/hub';
-import { readManifest } from '../model/manifest';
+import { freeSpace } from '../util/disk';
+import { HubClient, selectModelFiles } from '../model/hub/client';
+import { readManifest } from '../model/format/manifest';
 import type { ModelsService } from './models';
 import type { Subscribers } from './subscribers';
 

@@ -6,15 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { convertInWorker } from '../model/convert-job';
-import type { ConvertProgress } from '../model/convert';
-import type { FreeSpaceProbe } from '../model/disk';
-import { checkRepoId, type HubClientOptions } from '../model/hub';
-import { downloadModel, SOURCE_MANIFEST, type DownloadHandle, type DownloadProgress } from '../model/hub-download';
-import { checkModelFiles } from '../model/integrity';
-import { ModelLibrary, modelIdFor, readSourceManifest, type ActiveModel, type InstalledModel, type RemovePart, type VerifyReport } from '../model/library';
-import type { Manifest } from '../model/manifest';
-import type { Precision } from '../model/weights';
+import { convertInWorker } from '../model/convert/convert-job';
+import type { ConvertProgress } from '../model/convert/convert';
+import type { FreeSpaceProbe } from '../util/disk';
+import { checkRepoId, type HubClientOptions } from '../model/hub/client';
+import { downloadModel, SOURCE_MANIFEST, type DownloadHandle, type DownloadProgress } from '../model/hub/download';
+import { checkModelFiles } from '../model/library/integrity';
+import { ModelLibrary, modelIdFor, readSourceManifest, type ActiveModel, type InstalledModel, type RemovePart, type VerifyReport } from '../model/library/library';
+import type { Manifest } from '../model/format/manifest';
+import type { Precision } from '../model/convert/weights';
 import { dataDir } from '../store/location';
 import { toErrorInfo, TsuzukiError, type ErrorInfo } from '../contract/errors';
 

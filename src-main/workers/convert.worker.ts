@@ -1,7 +1,7 @@
 /** Runs one checkpoint conversion (reading, quantizing, writing) off the main thread and posts its progress. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { convertCheckpoint } from '../model/convert';
-import type { ConvertJobMessage, ConvertJobRequest } from '../model/convert-job';
+import { convertCheckpoint } from '../model/convert/convert';
+import type { ConvertJobMessage, ConvertJobRequest } from '../model/convert/convert-job';
 import { toErrorInfo } from '../contract/errors';
 
 const request = workerData as ConvertJobRequest;

@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createDigester, type HashMessage, type HashRequest } from '../model/checksum';
+import { createDigester, type HashMessage, type HashRequest } from '../model/format/checksum';
 
 const { path, algorithm } = workerData as HashRequest;
 const post = (message: HashMessage) => parentPort?.postMessage(message);

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openCheckpoint } from '../../src-main/model/checkpoint';
+import { openCheckpoint } from '../../src-main/model/format/checkpoint';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

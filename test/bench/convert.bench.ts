@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DecoderSession } from '../../src-main/engine/session';
-import { toHalf } from '../../src-main/model/half';
-import { DEFAULT_BLOCK_SIZE } from '../../src-main/model/quantize';
+import { toHalf } from '../../src-main/model/format/half';
+import { DEFAULT_BLOCK_SIZE } from '../../src-main/model/convert/quantize';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cacheDir = join(root, '.cache/bench');

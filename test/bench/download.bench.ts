@@ -6,8 +6,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashFile } from '../../src-main/model/checksum';
-import { downloadModel } from '../../src-main/model/hub-download';
+import { hashFile } from '../../src-main/model/format/checksum';
+import { downloadModel } from '../../src-main/model/hub/download';
 import { FakeHub, randomBytesSeeded } from '../helpers/fake-hub';
 
 export default async function (args: string[]): Promise<object> {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { convertCheckpoint } from '../../src-main/model/convert';
+import { convertCheckpoint } from '../../src-main/model/convert/convert';
 import { repoRoot } from './serve';
 
 export interface CraftedFolder {

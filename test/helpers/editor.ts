@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import type { Precision } from '../../src-main/model/weights';
+import type { Precision } from '../../src-main/model/convert/weights';
 import { launchBrowser } from './browser';
 import { buildRenderer } from './renderer';
 import { startServe } from './serve';

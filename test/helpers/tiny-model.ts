@@ -2,8 +2,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { convertCheckpoint } from '../../src-main/model/convert';
-import type { Precision } from '../../src-main/model/weights';
+import { convertCheckpoint } from '../../src-main/model/convert/convert';
+import type { Precision } from '../../src-main/model/convert/weights';
 import { repoRoot } from './serve';
 
 export async function convertTinyModel(source = 'tiny-safetensors-fp32', precision: Precision = 'fp32'): Promise<string> {

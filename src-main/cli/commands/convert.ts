@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { convertInWorker } from '../../model/convert-job';
-import type { ConvertProgress } from '../../model/convert';
-import { DEFAULT_BLOCK_SIZE } from '../../model/quantize';
-import { PRECISIONS, type Precision } from '../../model/weights';
+import { convertInWorker } from '../../model/convert/convert-job';
+import type { ConvertProgress } from '../../model/convert/convert';
+import { DEFAULT_BLOCK_SIZE } from '../../model/convert/quantize';
+import { PRECISIONS, type Precision } from '../../model/convert/weights';
 import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';

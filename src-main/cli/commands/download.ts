@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { downloadModel } from '../../model/hub-download';
+import { downloadModel } from '../../model/hub/download';
 import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';

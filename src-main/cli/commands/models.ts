@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { DEFAULT_BLOCK_SIZE } from '../../model/quantize';
-import { PRECISIONS, type Precision } from '../../model/weights';
+import { DEFAULT_BLOCK_SIZE } from '../../model/convert/quantize';
+import { PRECISIONS, type Precision } from '../../model/convert/weights';
 import { ModelsService, type ModelJob } from '../../services/models';
 import { TsuzukiError } from '../../contract/errors';
 import { parseCommandArgs } from '../args';

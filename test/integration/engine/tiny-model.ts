@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DecoderSession } from '../../../src-main/engine/session';
-import { convertCheckpoint } from '../../../src-main/model/convert';
-import type { Precision } from '../../../src-main/model/weights';
+import { convertCheckpoint } from '../../../src-main/model/convert/convert';
+import type { Precision } from '../../../src-main/model/convert/weights';
 
 const MODEL_FIXTURES = fileURLToPath(new URL('../../fixtures/model/', import.meta.url));
 

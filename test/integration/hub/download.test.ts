@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir, symlink } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { downloadModel, SOURCE_MANIFEST, type DownloadOptions, type DownloadProgress } from '../../../src-main/model/hub-download';
+import { downloadModel, SOURCE_MANIFEST, type DownloadOptions, type DownloadProgress } from '../../../src-main/model/hub/download';
 import { TsuzukiError } from '../../../src-main/contract/errors';
 import { FakeHub, gitBlobSha1, randomBytesSeeded, sha256, type FakeRepo } from '../../helpers/fake-hub';
 import { TestProxy } from '../../helpers/http-proxy';

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DecoderSession } from '../../../src-main/engine/session';
-import { convertCheckpoint } from '../../../src-main/model/convert';
-import { checkModelFiles } from '../../../src-main/model/integrity';
-import { ModelLibrary } from '../../../src-main/model/library';
-import { readManifest, VERIFIED_FILE } from '../../../src-main/model/manifest';
+import { convertCheckpoint } from '../../../src-main/model/convert/convert';
+import { checkModelFiles } from '../../../src-main/model/library/integrity';
+import { ModelLibrary } from '../../../src-main/model/library/library';
+import { readManifest, VERIFIED_FILE } from '../../../src-main/model/format/manifest';
 import { craftedLinkFolder } from '../../helpers/crafted-model';
 
 const FIXTURE = new URL('../../fixtures/model/tiny-safetensors-fp32', import.meta.url).pathname;

@@ -2,7 +2,7 @@
  * A float64 GPT-2 forward pass written from the model's definition, over a checkpoint's own tensors — an
  * independent reference for the activations the golden fixtures do not cover (exact `gelu`, `relu`).
  */
-import type { Checkpoint } from '../../../src-main/model/checkpoint';
+import type { Checkpoint } from '../../../src-main/model/format/checkpoint';
 
 export async function referenceLogits(checkpoint: Checkpoint, ids: number[]): Promise<Float64Array[]> {
   const { config } = checkpoint;

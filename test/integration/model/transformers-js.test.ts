@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DecoderSession } from '../../../src-main/engine/session';
-import { convertCheckpoint } from '../../../src-main/model/convert';
+import { convertCheckpoint } from '../../../src-main/model/convert/convert';
 import { FIXTURES, golden, maxAbsDiff } from './golden';
 
 let tmp: string;

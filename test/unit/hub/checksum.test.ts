@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashFile, verifyFile } from '../../../src-main/model/checksum';
+import { hashFile, verifyFile } from '../../../src-main/model/format/checksum';
 import { randomBytesSeeded } from '../../helpers/fake-hub';
 
 let dir: string;

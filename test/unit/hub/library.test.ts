@@ -2,7 +2,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ModelLibrary, modelIdFor } from '../../../src-main/model/library';
+import { ModelLibrary, modelIdFor } from '../../../src-main/model/library/library';
 import { craftedLinkFolder, craftedManifestFolder } from '../../helpers/crafted-model';
 
 const FIXTURES = new URL('../../fixtures/model/', import.meta.url).pathname;

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createDigester, digestFromHex } from '../../../src-main/model/checksum';
-import { hfCacheDirs, repoCacheFolder } from '../../../src-main/model/hf-cache';
-import { checkRepoId, selectModelFiles, type RepoSnapshot } from '../../../src-main/model/hub';
+import { createDigester, digestFromHex } from '../../../src-main/model/format/checksum';
+import { hfCacheDirs, repoCacheFolder } from '../../../src-main/model/hub/hf-cache';
+import { checkRepoId, selectModelFiles, type RepoSnapshot } from '../../../src-main/model/hub/client';
 
 function snapshot(names: string[]): RepoSnapshot {
   return { repo: 'rinna/japanese-gpt-1b', revision: 'main', commit: 'c'.repeat(40), files: names.map((path) => ({ path, size: 1, digest: null })) };

@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCheckpoint, type Checkpoint } from '../../../src-main/model/checkpoint';
-import { toFloat32 } from '../../../src-main/model/dtype';
+import { openCheckpoint, type Checkpoint } from '../../../src-main/model/format/checkpoint';
+import { toFloat32 } from '../../../src-main/model/format/dtype';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/model');
 const PWNED = '/tmp/tsuzuki-pickle-pwned';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseGpt2Config, readGpt2Config } from '../../../src-main/model/config';
+import { parseGpt2Config, readGpt2Config } from '../../../src-main/model/format/config';
 import { TsuzukiError } from '../../../src-main/contract/errors';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/model/tiny-safetensors-fp32');

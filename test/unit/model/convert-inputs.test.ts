@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { convertCheckpoint } from '../../../src-main/model/convert';
+import { convertCheckpoint } from '../../../src-main/model/convert/convert';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/model');
 

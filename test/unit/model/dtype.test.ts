@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toFloat32 } from '../../../src-main/model/dtype';
+import { toFloat32 } from '../../../src-main/model/format/dtype';
 
 const bytes = (values: number[]): Uint8Array => new Uint8Array(new Uint16Array(values).buffer);
 

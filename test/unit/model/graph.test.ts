@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, MS_DOMAIN } from '../../../src-main/model/graph';
-import { halfToFloatTable, toHalf, toHalfArray } from '../../../src-main/model/half';
-import { decodeModel } from '../../../src-main/model/onnx-proto';
+import { GraphBuilder, MS_DOMAIN } from '../../../src-main/model/convert/graph';
+import { halfToFloatTable, toHalf, toHalfArray } from '../../../src-main/model/format/half';
+import { decodeModel } from '../../../src-main/model/convert/onnx-proto';
 
 describe('GraphBuilder', () => {
   it('encodes nodes, attributes, symbolic shapes, inline constants and external initializers', () => {
@@ -43,7 +43,7 @@ describe('GraphBuilder', () => {
 
 describe('the bundled ONNX schema', () => {
   it('is proto/onnx.proto as protobufjs JSON (regenerate with the command in onnx-proto.ts)', () => {
-    const dir = new URL('../../../src-main/model/proto/', import.meta.url);
+    const dir = new URL('../../../src-main/model/convert/proto/', import.meta.url);
     const parsed = protobuf.parse(readFileSync(new URL('onnx.proto', dir), 'utf8'), { keepCase: true }).root.toJSON();
     expect(JSON.parse(readFileSync(new URL('onnx.json', dir), 'utf8'))).toEqual(JSON.parse(JSON.stringify(parsed)));
   });

@@ -3,8 +3,8 @@ import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadStateDictPickle } from '../../../src-main/model/pickle';
-import { readZipEntries, readZipEntry } from '../../../src-main/model/zip';
+import { loadStateDictPickle } from '../../../src-main/model/format/pickle';
+import { readZipEntries, readZipEntry } from '../../../src-main/model/format/zip';
 import { TsuzukiError } from '../../../src-main/contract/errors';
 
 const FILES = join(import.meta.dirname, '../../fixtures/model/files');

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isTensorDtype, toFloat32 } from '../../../src-main/model/dtype';
-import { readPytorchCheckpoint } from '../../../src-main/model/pytorch';
-import { TensorFiles } from '../../../src-main/model/tensor-file';
+import { isTensorDtype, toFloat32 } from '../../../src-main/model/format/dtype';
+import { readPytorchCheckpoint } from '../../../src-main/model/format/pytorch';
+import { TensorFiles } from '../../../src-main/model/format/tensor-file';
 
 const FILES = join(import.meta.dirname, '../../fixtures/model/files');
 

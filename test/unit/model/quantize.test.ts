@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { halfToFloatTable, toHalf } from '../../../src-main/model/half';
+import { halfToFloatTable, toHalf } from '../../../src-main/model/format/half';
 
 /** The float32 value nearest to `v` that half precision holds exactly. */
 const toHalfValue = (v: number) => halfToFloatTable()[toHalf(v)]!;
-import { defaultBlockSize, dequantizeBlockwise, packNibblesAcrossRows, quantizeBlockwise } from '../../../src-main/model/quantize';
+import { defaultBlockSize, dequantizeBlockwise, packNibblesAcrossRows, quantizeBlockwise } from '../../../src-main/model/convert/quantize';
 
 describe('block-wise quantization (MatMulNBits layout)', () => {
   /** Plain min/max quantization of one block (the range includes 0), as a reference: its squared error. */

@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toFloat32 } from '../../../src-main/model/dtype';
-import { readSafetensorsHeader } from '../../../src-main/model/safetensors';
-import { TensorFiles } from '../../../src-main/model/tensor-file';
+import { toFloat32 } from '../../../src-main/model/format/dtype';
+import { readSafetensorsHeader } from '../../../src-main/model/format/safetensors';
+import { TensorFiles } from '../../../src-main/model/format/tensor-file';
 
 /** A safetensors file: u64 little-endian header length, the JSON header, then `data`. */
 function safetensors(header: unknown, data: Uint8Array, lengthOverride?: bigint): Buffer {

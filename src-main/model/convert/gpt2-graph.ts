@@ -1,4 +1,4 @@
-import type { Gpt2Config } from './config';
+import type { Gpt2Config } from '../format/config';
 import { MS_DOMAIN, type GraphBuilder } from './graph';
 
 /** A matrix for `x @ W`, as the weight store wrote it. */

@@ -11,14 +11,14 @@
 import { copyFile, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { TsuzukiError } from '../contract/errors';
-import { fileProblem, hashFile, type Digest } from './checksum';
-import { freeSpace as defaultFreeSpace, formatBytes, type FreeSpaceProbe } from './disk';
-import { selectModelFiles, type RepoSnapshot } from './hub';
-import { SOURCE_MANIFEST, sourceManifestSchema, type SourceManifest } from './hub-download';
+import { TsuzukiError } from '../../contract/errors';
+import { fileProblem, hashFile, type Digest } from '../format/checksum';
+import { freeSpace as defaultFreeSpace, formatBytes, type FreeSpaceProbe } from '../../util/disk';
+import { selectModelFiles, type RepoSnapshot } from '../hub/client';
+import { SOURCE_MANIFEST, sourceManifestSchema, type SourceManifest } from '../hub/download';
 import { checkModelFiles, fileInsideProblem } from './integrity';
-import { MANIFEST_FILE, readManifest, VERIFIED_FILE } from './manifest';
-import { PRECISIONS, type Precision } from './weights';
+import { MANIFEST_FILE, readManifest, VERIFIED_FILE } from '../format/manifest';
+import { PRECISIONS, type Precision } from '../convert/weights';
 
 const LIBRARY_FILE = 'library.json';
 const SOURCE_DIR = 'source';
@@ -330,7 +330,7 @@ export class ModelLibrary {
     let pending: InstalledModel['pending'] = null;
     const leftovers = source ? [] : await readdir(sourceDir).catch(() => [] as string[]);
     if (leftovers.length > 0) {
-      // A download that did not finish; partial files carry a tag naming their repo (see hub.ts).
+      // A download that did not finish; partial files carry a tag naming their repo (see hub/client.ts).
       let bytes = 0;
       for (const name of leftovers) {
         if (!name.endsWith('.partial.json')) bytes += (await stat(join(sourceDir, name)).catch(() => null))?.size ?? 0;

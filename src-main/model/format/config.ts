@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TsuzukiError } from '../contract/errors';
+import { TsuzukiError } from '../../contract/errors';
 
 /**
  * Activations a GPT-2 config may name. `gelu_new`, `gelu_fast` and `gelu_pytorch_tanh` are the same tanh

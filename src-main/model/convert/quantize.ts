@@ -1,4 +1,4 @@
-import { halfToFloatTable } from './half';
+import { halfToFloatTable } from '../format/half';
 
 /**
  * Block-wise asymmetric quantization in the layout of onnxruntime's `MatMulNBits` (com.microsoft): a weight W used

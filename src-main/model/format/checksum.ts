@@ -4,8 +4,8 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { startWorker } from '../util/worker';
-import { TsuzukiError } from '../contract/errors';
+import { startWorker } from '../../util/worker';
+import { TsuzukiError } from '../../contract/errors';
 
 export type DigestAlgorithm = 'sha256' | 'git-sha1';
 

@@ -6,7 +6,7 @@
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { digestFromHex, type Digest } from './checksum';
+import { digestFromHex, type Digest } from '../format/checksum';
 
 /** Cache folders to look in, most specific first (the same variables huggingface_hub reads). */
 export function hfCacheDirs(env: NodeJS.ProcessEnv = process.env): string[] {

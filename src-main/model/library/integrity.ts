@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { lstat, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { z } from 'zod';
-import { fileProblem } from './checksum';
-import { VERIFIED_FILE, type Manifest } from './manifest';
+import { fileProblem } from '../format/checksum';
+import { VERIFIED_FILE, type Manifest } from '../format/manifest';
 
 const verifiedSchema = z.record(z.string(), z.object({ sha256: z.string(), size: z.number(), mtimeMs: z.number() }));
 type Verified = z.infer<typeof verifiedSchema>;

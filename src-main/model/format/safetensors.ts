@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { TsuzukiError } from '../contract/errors';
+import { TsuzukiError } from '../../contract/errors';
 import { ITEM_SIZE, type StoredDtype } from './dtype';
 import { elementCount, type StoredTensor } from './tensor-file';
 

@@ -1,4 +1,4 @@
-import { TsuzukiError } from '../contract/errors';
+import { TsuzukiError } from '../../contract/errors';
 import type { StoredDtype } from './dtype';
 
 /**

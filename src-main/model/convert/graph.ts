@@ -1,4 +1,4 @@
-import { toHalf } from './half';
+import { toHalf } from '../format/half';
 import { AttributeType, TensorType, encodeModel, type TensorTypeName } from './onnx-proto';
 
 /** A dimension: a fixed size or a symbolic name (batch, lengths). */

@@ -1,11 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { TsuzukiError } from '../contract/errors';
+import { TsuzukiError } from '../../contract/errors';
 
 /** `tsuzuki.json`: what a converted model folder holds, written last by the converter and read by the engine. */
 export const MANIFEST_FILE = 'tsuzuki.json';
-/** The Optimum-compatible graph, for other ONNX tools (see `GraphLayout` in gpt2-graph.ts). */
+/** The Optimum-compatible graph, for other ONNX tools (see `GraphLayout` in model/convert/gpt2-graph.ts). */
 export const MODEL_FILE = 'model.onnx';
 /** The graph Tsuzuki's engine runs, over the same data file. */
 export const RUNTIME_FILE = 'runtime.onnx';

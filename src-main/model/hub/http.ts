@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import { TsuzukiError } from '../contract/errors';
+import { TsuzukiError } from '../../contract/errors';
 
 const DEFAULT_ENDPOINT = 'https://huggingface.co';
 

@@ -6,7 +6,7 @@ import schema from './proto/onnx.json';
  * `proto/onnx.json` is the same schema as protobufjs JSON (snake_case field names kept), imported as a module so
  * that it is bundled with the main process and its workers. A unit test checks they agree; to regenerate:
  *   npx tsx -e "import p from 'protobufjs'; import {readFileSync as r, writeFileSync as w} from 'node:fs';
- *     const d='src-main/model/proto/'; w(d+'onnx.json', JSON.stringify(p.parse(r(d+'onnx.proto','utf8'),{keepCase:true}).root.toJSON(),null,1)+'\n')"
+ *     const d='src-main/model/convert/proto/'; w(d+'onnx.json', JSON.stringify(p.parse(r(d+'onnx.proto','utf8'),{keepCase:true}).root.toJSON(),null,1)+'\n')"
  */
 let root: protobuf.Root | undefined;
 

@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { inflateRawSync } from 'node:zlib';
-import { TsuzukiError } from '../contract/errors';
+import { TsuzukiError } from '../../contract/errors';
 
 /**
  * A minimal zip central-directory reader (zip64 included), written by hand rather than taken from a library:

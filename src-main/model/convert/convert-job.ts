@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
-import { TsuzukiError, type ErrorInfo } from '../contract/errors';
-import { startWorker } from '../util/worker';
+import { TsuzukiError, type ErrorInfo } from '../../contract/errors';
+import { startWorker } from '../../util/worker';
 import { tempDirFor, type ConvertOptions, type ConvertProgress } from './convert';
-import type { Manifest } from './manifest';
+import type { Manifest } from '../format/manifest';
 import type { Precision } from './weights';
 
 export interface ConvertJobRequest {

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { TsuzukiError } from '../contract/errors';
+import { TsuzukiError } from '../../contract/errors';
 import { ITEM_SIZE } from './dtype';
 import { loadStateDictPickle } from './pickle';
 import { elementCount, spanBytes, type StoredTensor } from './tensor-file';

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { TsuzukiError } from '../contract/errors';
-import { checkTokenizer, openCheckpoint } from './checkpoint';
+import { TsuzukiError } from '../../contract/errors';
+import { checkTokenizer, openCheckpoint } from '../format/checkpoint';
 import { DataFileWriter } from './data-file';
 import { decoderIoNames, buildGpt2Graph, type GraphLayout } from './gpt2-graph';
 import { GraphBuilder } from './graph';
-import { DATA_FILE, FORMAT_VERSION, MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, TOKENIZER_FILE, type FileEntry, type Manifest } from './manifest';
+import { DATA_FILE, FORMAT_VERSION, MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, TOKENIZER_FILE, type FileEntry, type Manifest } from '../format/manifest';
 import { checkBlockSize, defaultBlockSize } from './quantize';
 import { createWeightStore, recordingWeightStore, type Precision } from './weights';
 

@@ -1,8 +1,8 @@
-import type { Checkpoint } from './checkpoint';
+import type { Checkpoint } from '../format/checkpoint';
 import type { DataFileWriter } from './data-file';
 import type { GraphBuilder } from './graph';
 import type { LinearWeight, TokenTable, WeightStore } from './gpt2-graph';
-import { toHalfArray } from './half';
+import { toHalfArray } from '../format/half';
 import { packNibblesAcrossRows, quantizeBlockwise, type QuantBits } from './quantize';
 
 export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';

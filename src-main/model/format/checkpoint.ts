@@ -1,7 +1,7 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadTokenizer } from '../tokenizer';
-import { TsuzukiError } from '../contract/errors';
+import { loadTokenizer } from '../../tokenizer';
+import { TsuzukiError } from '../../contract/errors';
 import { readGpt2Config, type Gpt2Config } from './config';
 import { isTensorDtype, toFloat32, type TensorDtype } from './dtype';
 import { expectedGpt2Shapes } from './gpt2-shapes';

@@ -1,12 +1,12 @@
 /**
  * Hugging Face hub client: a repo's files at a revision (sizes, checksums, commit) through the hub API, with the
- * fallbacks mirrors need, and the choice of the files a GPT-2 checkpoint needs. Downloading is `hub-download.ts`.
+ * fallbacks mirrors need, and the choice of the files a GPT-2 checkpoint needs. Downloading is `download.ts`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { TsuzukiError } from '../contract/errors';
-import { createDigester, digestFromHex, type Digest } from './checksum';
-import { HubHttp, isRetryable, type HubHttpOptions, type HubTarget } from './hub-http';
+import { TsuzukiError } from '../../contract/errors';
+import { createDigester, digestFromHex, type Digest } from '../format/checksum';
+import { HubHttp, isRetryable, type HubHttpOptions, type HubTarget } from './http';
 
 export interface HubFile {
   path: string;

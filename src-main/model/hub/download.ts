@@ -10,13 +10,13 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { TsuzukiError } from '../contract/errors';
-import { createDigester, verifyFile, type Digest } from './checksum';
-import { freeSpace as defaultFreeSpace, formatBytes, type FreeSpaceProbe } from './disk';
+import { TsuzukiError } from '../../contract/errors';
+import { createDigester, verifyFile, type Digest } from '../format/checksum';
+import { freeSpace as defaultFreeSpace, formatBytes, type FreeSpaceProbe } from '../../util/disk';
 import { findCachedFile, findCachedSnapshot, hfCacheDirs } from './hf-cache';
-import { backoff, HubClient, selectModelFiles, type HubClientOptions, type HubFile, type RepoSnapshot } from './hub';
-import { isRetryable } from './hub-http';
-import { fileNameProblem } from './manifest';
+import { backoff, HubClient, selectModelFiles, type HubClientOptions, type HubFile, type RepoSnapshot } from './client';
+import { isRetryable } from './http';
+import { fileNameProblem } from '../format/manifest';
 
 /** Written last into a download folder: its presence means every file is there and verified. */
 export const SOURCE_MANIFEST = 'tsuzuki-source.json';

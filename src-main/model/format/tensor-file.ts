@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { TsuzukiError } from '../contract/errors';
+import { TsuzukiError } from '../../contract/errors';
 import { ITEM_SIZE, type StoredDtype } from './dtype';
 
 /** Where one tensor's values lie in a weight file. */
