@@ -3,6 +3,35 @@ import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 import ts from 'typescript-eslint';
 
+/**
+ * The main process's layers, lowest first: a folder imports from its own layer and the ones below, never above.
+ * `contract` is the leaf shared with the preload and the renderer (it imports only zod).
+ */
+const LAYERS = [['contract'], ['util'], ['tokenizer', 'engine', 'model', 'store', 'ipc'], ['services'], ['app', 'cli', 'workers']];
+/** Only the Electron shell (and the transport it hands ipcMain to) imports electron. */
+const ELECTRON = { name: 'electron', message: 'Only src-main/app and ipc/transport-electron.ts import electron.' };
+
+function mainProcessLayers() {
+  return LAYERS.flatMap((layer, depth) => {
+    const above = LAYERS.slice(depth + 1).flat();
+    return layer.map((folder) => {
+      const patterns =
+        folder === 'contract'
+          ? [{ regex: '^(\\.\\./|node:)', message: 'src-main/contract imports nothing but zod and itself: main, preload and renderer share it.' }]
+          : above.length
+            ? [{ regex: `^(\\.\\./)+(${above.join('|')})(/|$)`, message: `src-main/${folder} is below ${above.join(', ')}: move the shared part down instead.` }]
+            : [];
+      return {
+        files: [`src-main/${folder}/**/*.ts`],
+        rules: { 'no-restricted-imports': ['error', { paths: folder === 'app' ? [] : [ELECTRON], patterns }] },
+      };
+    });
+  }).concat({
+    files: ['src-main/ipc/transport-electron.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+(services|app|cli|workers)(/|$)', message: 'src-main/ipc is below services, app, cli, workers.' }] }] },
+  });
+}
+
 export default ts.config(
   { ignores: ['out/', 'dist/', 'node_modules/', 'test-results/', '.cache/', 'test/fixtures/'] },
   js.configs.recommended,
@@ -19,12 +48,7 @@ export default ts.config(
     files: ['src-renderer/**/*.{ts,svelte}', 'src-renderer/**/*.svelte.ts'],
     languageOptions: { globals: { ...globals.browser }, parserOptions: { parser: ts.parser, extraFileExtensions: ['.svelte'] } },
   },
-  {
-    // Layering: only src-main/app may import electron; the renderer may only import types from src-main.
-    files: ['src-main/**/*.ts'],
-    ignores: ['src-main/app/**', 'src-main/ipc/transport-electron.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'Only src-main/app imports electron.' }] }] },
-  },
+  ...mainProcessLayers(),
   {
     files: ['src-renderer/**/*.{ts,svelte}'],
     rules: {

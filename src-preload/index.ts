@@ -4,7 +4,7 @@
  * imports only types from the contract.
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import type { RawApi } from '../src-main/ipc/contract';
+import type { RawApi } from '../src-main/contract/contract';
 
 const CHANNELS_ARG = '--tsuzuki-channels=';
 const EVENT_CHANNEL = 'tsuzuki:event';

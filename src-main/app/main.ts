@@ -1,7 +1,7 @@
 /** The Electron entry: lifecycle, the one window, and the services bound to IPC. */
 import { join } from 'node:path';
 import { app, BrowserWindow, ipcMain } from 'electron';
-import { contract } from '../ipc/contract';
+import { contract } from '../contract/contract';
 import { createRouter } from '../ipc/router';
 import { bindElectronIpc } from '../ipc/transport-electron';
 import { createAppServices } from '../services/app-services';

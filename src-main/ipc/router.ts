@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import { toErrorInfo, TsuzukiError } from '../contract/errors';
 import { paramBoundsMessage } from '../contract/generation-params-schema';
-import type { ContractShape, EventName, EventPayload, OutputOf, RequestName, Result } from './contract';
+import type { ContractShape, EventName, EventPayload, OutputOf, RequestName, Result } from '../contract/contract';
 
 export interface CallContext<C extends ContractShape> {
   /** Sends an event to the caller's window/connection only. */

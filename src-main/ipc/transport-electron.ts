@@ -5,7 +5,7 @@
  * Only types come from 'electron' here; the app layer passes the real ipcMain in.
  */
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
-import type { ContractShape } from './contract';
+import type { ContractShape } from '../contract/contract';
 import type { CallContext, Router } from './router';
 
 export const EVENT_CHANNEL = 'tsuzuki:event';

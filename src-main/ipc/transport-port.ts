@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { TsuzukiError } from '../contract/errors';
-import type { ContractShape, EventName, EventPayload, InputOf, OutputOf, RequestName, Result } from './contract';
+import type { ContractShape, EventName, EventPayload, InputOf, OutputOf, RequestName, Result } from '../contract/contract';
 import type { Router } from './router';
 
 /** The caller's end: a `Worker`, or a `MessagePort`. */

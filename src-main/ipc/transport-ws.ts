@@ -14,7 +14,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { ContractShape } from './contract';
+import type { ContractShape } from '../contract/contract';
 import { toErrorInfo } from '../contract/errors';
 import type { CallContext, Router } from './router';
 

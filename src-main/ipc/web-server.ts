@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TsuzukiError } from '../contract/errors';
 import { contentSecurityPolicy, readStatic } from '../util/static-files';
-import type { ContractShape } from './contract';
+import type { ContractShape } from '../contract/contract';
 import type { Router } from './router';
 import { APP_MESSAGE_LIMITS, attachWebSocket, isOwnHost, tokenMatches, type MessageLimits } from './transport-ws';
 

@@ -5,13 +5,13 @@
  */
 import { basename, resolve } from 'node:path';
 import type { Device } from '../engine/device';
-import type { Contract } from '../ipc/contract';
+import type { Contract } from '../contract/contract';
 import type { Handlers } from '../ipc/router';
 import { HubClient, type HubClientOptions } from '../model/hub/client';
 import { GenerationService, type ModelChoice } from './generation';
 import { createHandlers } from './handlers';
 import { ModelsService } from './models';
-import { activeSampling, DEFAULT_SETTINGS, type Settings } from './settings';
+import { activeSampling, DEFAULT_SETTINGS, type Settings } from '../contract/settings';
 import { createStoreHandlers } from './store-handlers';
 import type { RemoteStore } from './store-remote';
 import { Subscribers } from './subscribers';

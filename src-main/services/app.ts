@@ -1,6 +1,6 @@
 import pkg from '../../package.json' with { type: 'json' };
 import { deviceOffers, providerState } from '../engine/device';
-import type { AppInfo } from '../ipc/contract';
+import type { AppInfo } from '../contract/contract';
 
 /** onnxruntime is imported lazily: a broken GPU library must not stop the app (or `tsuzuki info`) from starting. */
 async function onnxruntimeInfo(): Promise<AppInfo['onnxruntime']> {

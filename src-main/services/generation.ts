@@ -9,7 +9,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { Device } from '../engine/device';
 import { resolveGenerationParams } from '../engine/params';
 import type { z } from 'zod';
-import type { generationEvents, GenerationPrefillInput, GenerationStartInput } from '../ipc/contract-generation';
+import type { generationEvents, GenerationPrefillInput, GenerationStartInput } from '../contract/generation';
 import { toErrorInfo, TsuzukiError } from '../contract/errors';
 import { RemoteRuntime, type RemoteGenerateResult } from './generation-remote';
 import { DEFAULT_GENERATION_PARAMS, samplingOf, type GenerationParams } from '../contract/generation-params';

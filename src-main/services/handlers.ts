@@ -1,5 +1,5 @@
 /** The composition root of the services: every request of the contract, implemented. */
-import type { Contract } from '../ipc/contract';
+import type { Contract } from '../contract/contract';
 import type { Handlers } from '../ipc/router';
 import type { HubClient } from '../model/hub/client';
 import { appInfo } from './app';

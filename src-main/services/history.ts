@@ -3,7 +3,8 @@
  * export as Markdown, plain text or JSONL (a document, search results, or everything).
  */
 import type { DocumentSearchHit } from '../store/documents';
-import type { GenerationFilter, GenerationRecord, GenerationSearchHit, GenerationStatus } from '../store/generations';
+import type { GenerationStatus } from '../contract/store';
+import type { GenerationFilter, GenerationRecord, GenerationSearchHit } from '../store/generations';
 import type { Store } from '../store/store';
 import { documentLine, generationLine, type ImportSummary } from '../store/transfer';
 import { TsuzukiError } from '../contract/errors';

@@ -1,7 +1,7 @@
 /** The models requests of the contract over one ModelsService. */
 import { usableProviders } from '../engine/device';
-import type { Contract } from '../ipc/contract';
-import type { modelsRequests } from '../ipc/contract-models';
+import type { Contract } from '../contract/contract';
+import type { modelsRequests } from '../contract/models';
 import type { Handlers } from '../ipc/router';
 import { freeSpace } from '../util/disk';
 import { HubClient, selectModelFiles } from '../model/hub/client';

@@ -1,5 +1,5 @@
 /** The documents, history, settings and db requests of the contract, over one open Store. */
-import type { storeRequests } from '../ipc/contract-store';
+import type { storeRequests } from '../contract/store';
 import type { Handlers } from '../ipc/router';
 import { listBackups } from '../store/backups';
 import type { Store } from '../store/store';

@@ -5,11 +5,11 @@
  * connection and runs the same store handlers, so every request behaves as before.
  */
 import type { Worker } from 'node:worker_threads';
-import { storeRequests } from '../ipc/contract-store';
+import { storeRequests } from '../contract/store';
 import { PortClient } from '../ipc/transport-port';
 import { TsuzukiError } from '../contract/errors';
 import { startWorker } from '../util/worker';
-import type { Settings } from './settings';
+import type { Settings } from '../contract/settings';
 import type { StoreHandlers } from './store-handlers';
 import type { NewGenerationInput, StoreWorkerContract } from './store-worker-contract';
 

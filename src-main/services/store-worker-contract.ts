@@ -4,8 +4,9 @@
  * them; the worker's checks them again, as every host does); the rest is what only the main thread asks for.
  */
 import { z } from 'zod';
-import { storeRequests } from '../ipc/contract-store';
-import { GENERATION_STATUSES, type JsonValue } from '../store/generations';
+import { storeRequests } from '../contract/store';
+import { GENERATION_STATUSES } from '../contract/store';
+import type { JsonValue } from '../store/generations';
 
 const count = z.number().int().nonnegative();
 const jsonValue: z.ZodType<JsonValue, JsonValue> = z.lazy(() =>

@@ -1,4 +1,4 @@
-import type { Contract, EventName, EventPayload } from '../ipc/contract';
+import type { Contract, EventName, EventPayload } from '../contract/contract';
 import type { CallContext } from '../ipc/router';
 
 /**

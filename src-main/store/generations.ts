@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { TsuzukiError } from '../contract/errors';
+import type { GenerationStatus } from '../contract/store';
 import { gramQuery, makeSnippet, trigramQuery, usesGrams, type Snippet } from './text-index';
 
 /** 'interrupted': still proposed when its run ended (a crash, a closed window); set when the database is next opened. */
-export const GENERATION_STATUSES = ['proposed', 'accepted', 'rejected', 'edited', 'interrupted'] as const;
-export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 

@@ -7,7 +7,8 @@ import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { TsuzukiError } from '../contract/errors';
 import type { DocumentsRepo, TextRange } from './documents';
-import { GENERATION_STATUSES, type GenerationRecord, type GenerationsRepo, type JsonValue } from './generations';
+import { GENERATION_STATUSES } from '../contract/store';
+import type { GenerationRecord, GenerationsRepo, JsonValue } from './generations';
 import type { SettingsRepo } from './settings';
 
 const EXPORT_FORMAT_VERSION = 1;

@@ -3,7 +3,7 @@
  * it) to the generation service, streams the deltas into the editor's proposal, and records in the history what the
  * writer did with it (accepted, rejected).
  */
-import type { EventPayload, InputOf } from '../../src-main/ipc/contract';
+import type { EventPayload, InputOf } from '../../src-main/contract/contract';
 import { api, ApiError } from '../lib/api';
 import type { ProseEditor, ProposalOutcome } from './prose-editor';
 import { splitAtCursor, stripRuby, textBeforeCursor } from './ruby';

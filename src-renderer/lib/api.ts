@@ -12,7 +12,7 @@ import type {
   RawApi,
   RequestName,
   Result,
-} from '../../src-main/ipc/contract';
+} from '../../src-main/contract/contract';
 
 declare global {
   interface Window {

@@ -1,5 +1,5 @@
 /** The installed models, the one in use, and running add/import jobs, kept current by `models.job` events. */
-import type { EventPayload, OutputOf } from '../../src-main/ipc/contract';
+import type { EventPayload, OutputOf } from '../../src-main/contract/contract';
 import { api } from '../lib/api';
 
 type Listing = OutputOf<'models.list'>;

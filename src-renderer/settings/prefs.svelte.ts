@@ -6,7 +6,7 @@
 import { api } from '../lib/api';
 import { resolveBindings, defaultBindings, type Bindings } from '../editor/shortcuts';
 import { i18n } from '../i18n/index.svelte';
-import type { OutputOf } from '../../src-main/ipc/contract';
+import type { OutputOf } from '../../src-main/contract/contract';
 
 type Settings = OutputOf<'settings.get'>;
 

@@ -1,7 +1,7 @@
 /** The sampling presets (stored in the settings) and the one in use; the model card's preset is the default. */
 import { api } from '../lib/api';
 import type { GenerationParams } from '../../src-main/contract/generation-params';
-import type { OutputOf } from '../../src-main/ipc/contract';
+import type { OutputOf } from '../../src-main/contract/contract';
 
 type Settings = OutputOf<'settings.get'>;
 type SamplingSettings = Settings['sampling'];

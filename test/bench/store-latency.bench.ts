@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { storeRequests } from '../../src-main/ipc/contract-store';
+import { storeRequests } from '../../src-main/contract/store';
 import { createRouter, type CallContext } from '../../src-main/ipc/router';
 import { createStoreHandlers } from '../../src-main/services/store-handlers';
 import { RemoteStore } from '../../src-main/services/store-remote';

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { GENERATION_STATUSES, type GenerationFilter, type GenerationStatus } from '../../store/generations';
+import { GENERATION_STATUSES, type GenerationStatus } from '../../contract/store';
+import type { GenerationFilter } from '../../store/generations';
 import { defaultDatabasePath } from '../../store/location';
 import { Store } from '../../store/store';
 import { formatGenerations, HistoryService, STATUS_LABELS, type ExportFormat } from '../../services/history';

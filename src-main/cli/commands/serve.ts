@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TsuzukiError } from '../../contract/errors';
-import { contract } from '../../ipc/contract';
+import { contract } from '../../contract/contract';
 import { createRouter } from '../../ipc/router';
 import { assertLoopbackHost, startWebServer } from '../../ipc/web-server';
 import type { Device } from '../../engine/device';

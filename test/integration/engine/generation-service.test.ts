@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contract, type Result } from '../../../src-main/ipc/contract';
+import { contract, type Result } from '../../../src-main/contract/contract';
 import { createRouter, type CallContext } from '../../../src-main/ipc/router';
 import { GenerationService } from '../../../src-main/services/generation';
 import { createHandlers } from '../../../src-main/services/handlers';

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { AppInfo } from '../../../src-main/ipc/contract';
+import type { AppInfo } from '../../../src-main/contract/contract';
 
 const bin = fileURLToPath(new URL('../../../bin/tsuzuki.js', import.meta.url));
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contract } from '../../../src-main/ipc/contract';
+import { contract } from '../../../src-main/contract/contract';
 import { startServe, type Served } from '../../helpers/serve';
 import { convertTinyModel } from '../../helpers/tiny-model';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { storeRequests } from '../../../src-main/ipc/contract-store';
+import { storeRequests } from '../../../src-main/contract/store';
 import { createRouter } from '../../../src-main/ipc/router';
 import { openAppStore } from '../../../src-main/services/open-store';
 import { createStoreHandlers } from '../../../src-main/services/store-handlers';

@@ -2,7 +2,7 @@ import { readdirSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { storeRequests } from '../../../src-main/ipc/contract-store';
+import { storeRequests } from '../../../src-main/contract/store';
 import { createRouter, type CallContext } from '../../../src-main/ipc/router';
 import { DocumentsService } from '../../../src-main/services/documents';
 import { createStoreHandlers } from '../../../src-main/services/store-handlers';

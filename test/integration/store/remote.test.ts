@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { storeRequests } from '../../../src-main/ipc/contract-store';
+import { storeRequests } from '../../../src-main/contract/store';
 import { createRouter, type CallContext } from '../../../src-main/ipc/router';
 import { openRemoteStore, type RemoteStore } from '../../../src-main/services/store-remote';
 import { Store } from '../../../src-main/store/store';

@@ -4,8 +4,11 @@
  * and strings with lone surrogates are refused (short fields) or repaired to U+FFFD (long texts), never corrupted.
  */
 import { z } from 'zod';
-import { settingsSchema } from '../services/settings';
-import { GENERATION_STATUSES } from '../store/generations';
+import { settingsSchema } from './settings';
+
+/** Where a continuation stands: offered, taken, refused, taken and then changed, or cut off by the end of its run. */
+export const GENERATION_STATUSES = ['proposed', 'accepted', 'rejected', 'edited', 'interrupted'] as const;
+export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
 
 const MAX_TITLE = 500;
 /** ~5 million characters: a long novel, with room to spare. */

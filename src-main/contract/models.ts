@@ -4,7 +4,7 @@
  * job is a `models.job` event, sent to every window that listed the models or started a job.
  */
 import { z } from 'zod';
-import { errorInfoSchema } from '../contract/errors';
+import { errorInfoSchema } from './errors';
 
 const precision = z.enum(['fp32', 'fp16', 'int8', 'int4']);
 const modelId = z.string().min(1).max(200).regex(/^[\w.-]+$/, 'letters, digits, . _ - only');

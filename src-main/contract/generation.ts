@@ -4,8 +4,8 @@
  * `generation.done` (also after a cancel) or one `generation.error`.
  */
 import { z } from 'zod';
-import { errorInfoSchema } from '../contract/errors';
-import { generationParamsPatchSchema, maxNewTokensSchema } from '../contract/generation-params-schema';
+import { errorInfoSchema } from './errors';
+import { generationParamsPatchSchema, maxNewTokensSchema } from './generation-params-schema';
 
 /** The text before the cursor may be a whole novel; the engine reads only its tail. */
 const MAX_BEFORE = 5_000_000;

@@ -7,10 +7,10 @@
  * Streams: a `*.start` request returns a `requestId`, events carry it, and a `*.cancel` request stops it.
  */
 import { z } from 'zod';
-import type { ErrorInfo } from '../contract/errors';
-import { generationEvents, generationRequests } from './contract-generation';
-import { modelsEvents, modelsRequests } from './contract-models';
-import { storeRequests } from './contract-store';
+import type { ErrorInfo } from './errors';
+import { generationEvents, generationRequests } from './generation';
+import { modelsEvents, modelsRequests } from './models';
+import { storeRequests } from './store';
 
 const empty = z.object({}).strict();
 
