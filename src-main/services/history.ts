@@ -2,7 +2,7 @@
  * The history of every continuation: browsing, search (generations and documents), status changes, deletion, and
  * export as Markdown, plain text or JSONL (a document, search results, or everything).
  */
-import type { DocumentSearchHit } from '../store/documents';
+import type { DocumentSearchHit } from '../store/document-search';
 import type { GenerationStatus } from '../contract/store';
 import type { GenerationFilter, GenerationRecord, GenerationSearchHit } from '../store/generations';
 import type { Store } from '../store/store';
@@ -101,7 +101,7 @@ export class HistoryService {
       const generations = target === 'documents' ? [] : s.generations.search(query, filter, limit, searchCursor(cursor));
       // Documents come in one page, on the first page of generations only.
       const documents =
-        target === 'generations' || cursor ? [] : s.documents.search(query, filter.documentId === undefined ? limit : Number.MAX_SAFE_INTEGER).filter((d) => filter.documentId === undefined || d.documentId === filter.documentId).slice(0, limit);
+        target === 'generations' || cursor ? [] : s.documentSearch.search(query, filter.documentId === undefined ? limit : Number.MAX_SAFE_INTEGER).filter((d) => filter.documentId === undefined || d.documentId === filter.documentId).slice(0, limit);
       const last = generations[generations.length - 1];
       return { generations, documents, nextCursor: generations.length === limit && last ? String(last.id) : null };
     });

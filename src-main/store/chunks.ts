@@ -66,3 +66,7 @@ export function chunkText(text: string): Chunk[] {
     return { hash: chunkHash(body), body };
   });
 }
+
+/** Deletes chunk `@id` when it is retired, out of the search index and no revision needs it; otherwise nothing. */
+export const DELETE_GARBAGE =
+  'DELETE FROM document_chunks WHERE id = @id AND live = 0 AND indexed = 0 AND NOT EXISTS (SELECT 1 FROM revision_chunks WHERE chunk_id = @id)';

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { takeBackup, listBackups, DEFAULT_MAX_BACKUPS, WRITING_REASON, type BackupInfo } from './backups';
 import { integrityCheck, openDatabase, type OpenOptions, type OpenReport } from './connection';
+import { DocumentSearch } from './document-search';
 import { DocumentsRepo } from './documents';
 import { GenerationsRepo } from './generations';
 import { applySalvage } from './salvage';
@@ -30,6 +31,7 @@ const WRITING_BACKUP_MS = 30 * 60_000;
 /** The app's one database: documents, generations, settings. Opened once per process (it holds an instance lock). */
 export class Store {
   readonly documents: DocumentsRepo;
+  readonly documentSearch: DocumentSearch;
   readonly generations: GenerationsRepo;
   readonly settings: SettingsRepo;
   private checkpointTimer: NodeJS.Timeout | null = null;
@@ -48,6 +50,7 @@ export class Store {
     // With no backup yet, the interval counts from the open (the app takes one at start anyway).
     this.lastBackupAt = listBackups(path)[0]?.createdAt ?? Date.now();
     this.documents = new DocumentsRepo(db);
+    this.documentSearch = new DocumentSearch(db);
     this.generations = new GenerationsRepo(db);
     this.settings = new SettingsRepo(db);
     this.documents.onQueued = () => this.scheduleIndexing(INDEX_DELAY_MS);
@@ -65,7 +68,7 @@ export class Store {
       if (!this.db.open) return;
       let more: boolean;
       try {
-        more = this.documents.indexStep(INDEX_SLICE_MS);
+        more = this.documentSearch.indexStep(INDEX_SLICE_MS);
       } catch {
         this.scheduleIndexing(INDEX_RETRY_MS);
         return;

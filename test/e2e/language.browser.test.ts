@@ -97,7 +97,7 @@ const asWord = (name: string) => new RegExp(`(?<![\\w-])${name.replace(/[.*+?^${
 /** The words of the other language on the page now, each with where it is. */
 async function foreignWords(page: Page, locale: Locale, extraNames: string[]): Promise<string[]> {
   const found: string[] = [];
-  for (const { text, where } of await shownText(page)) {
+  for (const { text, where } of [...(await shownText(page)), { text: await page.title(), where: 'window title' }]) {
     let rest = text;
     for (const pattern of [...SHARED_NAMES, LANGUAGE_NAMES[locale], ...extraNames.map(asWord)]) rest = rest.replace(pattern, ' ');
     for (const word of rest.match(FOREIGN[locale]) ?? []) found.push(`${where}: "${word}" in "${text}"`);
@@ -186,12 +186,10 @@ describe.each([
     await check('confirmation', await page.getByTestId('trash-list').locator('.title').allTextContents());
     await page.getByTestId('confirm-cancel').click();
     await page.getByTestId('confirm').waitFor({ state: 'hidden' });
-    await page.getByTestId('purge-document').first().click();
-    await page.keyboard.press('Escape');
-    await page.getByTestId('confirm').waitFor({ state: 'hidden' });
     expect(await page.getByTestId('purge-document').count()).toBe(trashed);
     await page.getByTestId('purge-document').first().click();
     await page.getByTestId('confirm-ok').click();
+    await page.getByTestId('confirm').waitFor({ state: 'detached', timeout: 5_000 });
     await expect.poll(() => page.getByTestId('purge-document').count(), { timeout: 10_000 }).toBe(trashed - 1);
     await page.getByTestId('toggle-trash').click();
 

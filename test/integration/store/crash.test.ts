@@ -41,7 +41,7 @@ describe('kill -9 in the middle of autosaves and inserts', () => {
       expect(version === lastSave || version === lastSave + 1).toBe(true);
       for (const g of gens) expect(store.generations.findByUuid(g.uuid as string)?.id).toBe(g.id);
       // The search index agrees with the text that survived.
-      expect(store.documents.search(`第${version}版`, 5).map((h) => h.documentId)).toEqual([docId]);
+      expect(store.documentSearch.search(`第${version}版`, 5).map((h) => h.documentId)).toEqual([docId]);
     } finally {
       store.close();
     }

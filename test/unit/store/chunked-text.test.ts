@@ -33,12 +33,12 @@ describe('documents stored as chunks', () => {
           // A fresh repository has no cached layout: it reads the chunks back from the file.
           expect(new DocumentsRepo(store.db).get(doc.id).body).toBe(text);
           expect(store.documents.summary(doc.id).charCount).toBe(Array.from(text).length);
-          if (i % 3 === 0) store.documents.indexStep(0);
+          if (i % 3 === 0) store.documentSearch.indexStep(0);
         }
         const stored = store.db.prepare('SELECT chunk_ids FROM documents WHERE id = ?').pluck().get(doc.id) as string;
         const texts = stored ? stored.split(',').map((id) => store.db.prepare('SELECT body FROM document_chunk_texts WHERE chunk_id = ?').pluck().get(Number(id)) as string) : [];
         expect(texts).toEqual(chunkText(text).map((c) => c.body));
-        store.documents.indexAll();
+        store.documentSearch.indexAll();
         const count = (where: string) => store.db.prepare(`SELECT count(*) FROM document_chunks c WHERE c.document_id = ? AND ${where}`).pluck().get(doc.id);
         expect(count('live = 1 AND indexed = 0')).toBe(0);
         expect(count('live = 0 AND indexed = 1')).toBe(0);
@@ -63,7 +63,7 @@ describe('documents stored as chunks', () => {
       const { revisionId } = store.documents.save(doc.id, paragraphs.join(''), Date.now(), 'test');
       expected.set(revisionId!, before);
     }
-    store.documents.indexAll();
+    store.documentSearch.indexAll();
     const kept = store.documents.revisions(doc.id);
     expect(kept).toHaveLength(50);
     for (const r of kept) expect(store.documents.revision(r.id).body).toBe(expected.get(r.id));

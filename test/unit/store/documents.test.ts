@@ -51,7 +51,7 @@ describe('documents', () => {
     store.documents.trash(doc.id, 1234);
     expect(store.documents.list(10, null)).toEqual([]);
     expect(store.documents.listTrash(10, 0).map((d) => [d.id, d.deletedAt])).toEqual([[doc.id, 1234]]);
-    expect(store.documents.search('猫', 10)).toEqual([]);
+    expect(store.documentSearch.search('猫', 10)).toEqual([]);
     store.documents.restore(doc.id);
     expect(store.documents.list(10, null).map((d) => d.id)).toEqual([doc.id]);
     expect(() => store.documents.purge(doc.id)).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
@@ -95,8 +95,8 @@ describe('documents', () => {
     const restored = store.documents.restoreRevision(doc.id, revisionId!, 200);
     expect(restored.body).toBe('第一稿');
     expect(store.documents.revisions(doc.id).map((r) => [r.preview, r.reason])).toEqual([['第二稿', 'before-restore'], ['第一稿', 'periodic']]);
-    expect(store.documents.search('第二稿', 10)).toEqual([]);
-    expect(store.documents.search('第一稿', 10).map((h) => h.documentId)).toEqual([doc.id]);
+    expect(store.documentSearch.search('第二稿', 10)).toEqual([]);
+    expect(store.documentSearch.search('第一稿', 10).map((h) => h.documentId)).toEqual([doc.id]);
     const other = store.documents.create({ title: 'o' });
     expect(() => store.documents.restoreRevision(other.id, revisionId!)).toThrow(expect.objectContaining({ code: 'not_found' }));
   });
@@ -106,15 +106,15 @@ describe('documents', () => {
     const a = store.documents.create({ title: '雪国', body: '国境の長いトンネルを抜けると雪国であった。夜の底が白くなった。', createdAt: 1 });
     const b = store.documents.create({ title: '吾輩', body: '吾輩は猫である。名前はまだ無い。', createdAt: 2 });
     const c = store.documents.create({ title: 'Cats', body: 'The CAT sat on the mat.\n'.repeat(200) + '最後の行に猫。', createdAt: 3 });
-    expect(store.documents.search('猫', 10).map((h) => h.documentId)).toEqual([c.id, b.id]);
-    expect(store.documents.search('雪国', 10).map((h) => h.documentId)).toEqual([a.id]);
-    expect(store.documents.search('トンネル', 10).map((h) => h.documentId)).toEqual([a.id]);
-    expect(store.documents.search('吾輩', 10).map((h) => h.documentId)).toEqual([b.id]);
-    expect(store.documents.search('cat', 10).map((h) => h.documentId)).toEqual([c.id]);
-    expect(store.documents.search('存在しない', 10)).toEqual([]);
-    const hit = store.documents.search('雪国', 10)[0]!;
+    expect(store.documentSearch.search('猫', 10).map((h) => h.documentId)).toEqual([c.id, b.id]);
+    expect(store.documentSearch.search('雪国', 10).map((h) => h.documentId)).toEqual([a.id]);
+    expect(store.documentSearch.search('トンネル', 10).map((h) => h.documentId)).toEqual([a.id]);
+    expect(store.documentSearch.search('吾輩', 10).map((h) => h.documentId)).toEqual([b.id]);
+    expect(store.documentSearch.search('cat', 10).map((h) => h.documentId)).toEqual([c.id]);
+    expect(store.documentSearch.search('存在しない', 10)).toEqual([]);
+    const hit = store.documentSearch.search('雪国', 10)[0]!;
     expect(hit.snippet.highlights.map(([s, e]) => hit.snippet.text.slice(s, e))).toEqual(['雪国']);
-    const deep = store.documents.search('最後の行', 10)[0]!;
+    const deep = store.documentSearch.search('最後の行', 10)[0]!;
     expect(deep.snippet.highlights.map(([s, e]) => deep.snippet.text.slice(s, e))).toEqual(['最後の行']);
   });
 
@@ -123,7 +123,7 @@ describe('documents', () => {
     const paragraphs = Array.from({ length: 400 }, (_, i) => `段落${i}。${'本文が続きます。'.repeat(12)}\n`);
     const doc = store.documents.create({ title: 't', body: paragraphs.join('') });
     const chunkIds = () => {
-      store.documents.indexAll();
+      store.documentSearch.indexAll();
       return new Set(store.db.prepare('SELECT id FROM document_chunks WHERE document_id = ?').pluck().all(doc.id) as number[]);
     };
     const before = chunkIds();
@@ -132,8 +132,8 @@ describe('documents', () => {
     store.documents.save(doc.id, paragraphs.join(''));
     const after = chunkIds();
     expect([...after].filter((id) => !before.has(id)).length).toBeLessThanOrEqual(2);
-    expect(store.documents.search('海豚', 10).map((h) => h.documentId)).toEqual([doc.id]);
-    expect(store.documents.search('段落200', 10)).toEqual([]);
+    expect(store.documentSearch.search('海豚', 10).map((h) => h.documentId)).toEqual([doc.id]);
+    expect(store.documentSearch.search('段落200', 10)).toEqual([]);
     expect(store.check().ok).toBe(true);
     // The text is stored as those chunks: read back from the file it is exactly what was saved.
     store.close();
@@ -148,12 +148,12 @@ describe('documents', () => {
     store.documents.save(doc.id, '書き直した文章。\n'.repeat(3000));
     expect(queued()).toBe(1);
     // One step indexes one chunk: the document stays queued until every changed chunk is done.
-    expect(store.documents.indexStep(0)).toBe(true);
+    expect(store.documentSearch.indexStep(0)).toBe(true);
     expect(queued()).toBe(1);
     await expect.poll(queued, { timeout: 10_000, interval: 50 }).toBe(0);
     const stored = store.db.prepare('SELECT body FROM document_chunks_fts f JOIN document_chunks c ON c.id = f.rowid WHERE c.document_id = ? AND c.live = 1').pluck().all(doc.id) as string[];
     expect(stored.sort().join('').length).toBe('書き直した文章。\n'.repeat(3000).length);
-    expect(store.documents.search('最初', 10)).toEqual([]);
+    expect(store.documentSearch.search('最初', 10)).toEqual([]);
   });
 
   it('stores SQL-looking strings, quotes and FTS5 syntax as plain text', async () => {
@@ -161,9 +161,9 @@ describe('documents', () => {
     const evil = `'); DROP TABLE documents; -- "x" OR NEAR(a b) * ^ :`;
     const doc = store.documents.create({ title: evil, body: evil });
     expect(store.documents.get(doc.id)).toMatchObject({ title: evil, body: evil });
-    expect(store.documents.search(evil, 10).map((h) => h.documentId)).toEqual([doc.id]);
-    expect(store.documents.search('" OR', 10).map((h) => h.documentId)).toEqual([doc.id]);
-    expect(store.documents.search('*', 10).map((h) => h.documentId)).toEqual([doc.id]);
+    expect(store.documentSearch.search(evil, 10).map((h) => h.documentId)).toEqual([doc.id]);
+    expect(store.documentSearch.search('" OR', 10).map((h) => h.documentId)).toEqual([doc.id]);
+    expect(store.documentSearch.search('*', 10).map((h) => h.documentId)).toEqual([doc.id]);
   });
 });
 
@@ -186,22 +186,22 @@ describe('the background indexer', () => {
     const store = await tmp3.open();
     const text = Array.from({ length: 300 }, (_, i) => `段落${i}。${'文章が続く。'.repeat(20)}\n`).join('');
     const doc = store.documents.create({ title: 't', body: text });
-    store.documents.indexStep(0);
+    store.documentSearch.indexStep(0);
     const pages = store.db.pragma('page_count', { simple: true }) as number;
     store.db.pragma(`max_page_count = ${pages}`);
     let failed = false;
     for (let i = 0; i < 200 && !failed; i++) {
       try {
-        store.documents.indexStep(0);
+        store.documentSearch.indexStep(0);
       } catch {
         failed = true;
       }
     }
     expect(failed).toBe(true);
     store.db.pragma('max_page_count = 1073741823');
-    store.documents.indexAll();
+    store.documentSearch.indexAll();
     expect(store.db.prepare('SELECT count(*) FROM document_chunks WHERE document_id = ? AND indexed = 0').pluck().get(doc.id)).toBe(0);
-    expect(store.documents.search('段落299', 10).map((h) => h.documentId)).toEqual([doc.id]);
-    expect(store.documents.search('段落0。', 10).map((h) => h.documentId)).toEqual([doc.id]);
+    expect(store.documentSearch.search('段落299', 10).map((h) => h.documentId)).toEqual([doc.id]);
+    expect(store.documentSearch.search('段落0。', 10).map((h) => h.documentId)).toEqual([doc.id]);
   });
 });

@@ -96,8 +96,8 @@ describe('migrations', () => {
         expect(store.documents.revisions(1).map((r) => r.createdAt)).toEqual([150]);
         expect(store.settings.get('ui')).toEqual({ fontSize: 20 });
         // The search indexes cover rows written before they existed.
-        expect(store.documents.search('猫', 10).map((h) => h.documentId)).toEqual([1]);
-        expect(store.documents.search('トンネル', 10).map((h) => h.documentId)).toEqual([1]);
+        expect(store.documentSearch.search('猫', 10).map((h) => h.documentId)).toEqual([1]);
+        expect(store.documentSearch.search('トンネル', 10).map((h) => h.documentId)).toEqual([1]);
         if (from >= 2) {
           expect(store.generations.get(1)).toMatchObject({ uuid: 'gen-1', status: 'accepted', tokenIds: [1], params: { topK: 500 }, seed: 7 });
           expect(store.generations.search('猫', {}, 10, null).map((h) => h.id)).toEqual([1]);
@@ -109,8 +109,8 @@ describe('migrations', () => {
           expect(store.documents.revision(revision!.id).body).toBe('春の小川は');
         }
         if (from >= 4) {
-          expect(store.documents.search('小川', 10).map((h) => h.documentId)).toEqual([2]);
-          expect(store.documents.search('さらさら', 10).map((h) => h.documentId)).toEqual([2]);
+          expect(store.documentSearch.search('小川', 10).map((h) => h.documentId)).toEqual([2]);
+          expect(store.documentSearch.search('さらさら', 10).map((h) => h.documentId)).toEqual([2]);
         }
         if (from >= 7) {
           expect(store.generations.get(2)).toMatchObject({ uuid: 'gen-2', status: 'interrupted' });

@@ -36,7 +36,7 @@ describe('JSONL export and import', () => {
     const moved = target.generations.list({}, 10, null).find((g) => g.text === '猫')!;
     expect(target.documents.get(moved.documentId!).title).toBe('雪国');
     expect(target.documents.revisions(moved.documentId!).map((r) => r.preview)).toEqual(['第一稿']);
-    expect(target.documents.search('第二稿', 10)).toHaveLength(1);
+    expect(target.documentSearch.search('第二稿', 10)).toHaveLength(1);
   });
 
   it('brings newer text and statuses from the other machine, keeping ours as a revision', async () => {
