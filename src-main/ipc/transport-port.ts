@@ -93,6 +93,14 @@ interface Pending {
   onEvent?: (event: string, payload: unknown) => void;
 }
 
+/** An unexpected error of the host thread, as the cause of the caller's: its stack is the host's. */
+function remoteCause(message: string, stack: string): Error {
+  const cause = new Error(message);
+  cause.name = 'RemoteError';
+  cause.stack = stack;
+  return cause;
+}
+
 /** The caller's end: typed calls that resolve with the value or reject with a TsuzukiError of the host's code. */
 export class PortClient<C extends ContractShape> {
   private nextId = 1;
@@ -117,7 +125,8 @@ export class PortClient<C extends ContractShape> {
       .finally(() => signal?.removeEventListener('abort', cancel))
       .then((result) => {
         if (result.ok) return result.value as OutputOf<K, C>;
-        throw new TsuzukiError(result.error.code, result.error.message);
+        const { code, message, detail } = result.error;
+        throw new TsuzukiError(code, message, detail ? { cause: remoteCause(message, detail) } : undefined);
       });
   }
 

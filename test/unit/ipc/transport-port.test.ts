@@ -11,6 +11,7 @@ const testContract = {
   requests: {
     'math.add': { input: z.object({ a: z.number(), b: z.number() }).strict(), output: z.number() },
     'math.fail': { input: z.object({}).strict(), output: z.number() },
+    'math.crash': { input: z.object({}).strict(), output: z.number() },
     /** Emits `count.tick` until `to` or until its call is cancelled; answers how far it got. */
     'count.run': { input: z.object({ to: z.number().int() }).strict(), output: z.object({ reached: z.number(), cancelled: z.boolean() }) },
   },
@@ -25,6 +26,9 @@ const handlers: Handlers<TC> = {
   'math.add': ({ a, b }) => a + b,
   'math.fail': () => {
     throw new TsuzukiError('not_found', 'no such thing');
+  },
+  'math.crash': function crashInHost() {
+    throw new RangeError('Invalid array length');
   },
   async 'count.run'({ to }, ctx) {
     let n = 0;
@@ -61,6 +65,13 @@ describe('the worker-thread transport', () => {
     const error = await client.call('math.fail', {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TsuzukiError);
     expect(error).toMatchObject({ code: 'not_found', message: 'no such thing' });
+  });
+
+  it('carries an unexpected error as internal, with the host’s stack as its cause', async () => {
+    const { client } = connect();
+    const error = (await client.call('math.crash', {}).catch((e: unknown) => e)) as TsuzukiError;
+    expect(error).toMatchObject({ code: 'internal', message: 'Invalid array length' });
+    expect((error.cause as Error).stack).toMatch(/RangeError: Invalid array length[\s\S]*crashInHost/);
   });
 
   it('checks the payload against the contract', async () => {
