@@ -155,7 +155,7 @@ export class Continuation {
     this.requestId = null;
     for (const alt of done.alternatives) {
       if (alt.generationId === null) continue;
-      const accepted = outcome !== 'rejected' && alt.index === alternative;
+      const accepted = outcome === 'accepted' && alt.index === alternative;
       void api.history.setStatus({ id: alt.generationId, status: accepted ? 'accepted' : 'rejected' }).catch(() => undefined);
       if (accepted) this.editor()?.linkGeneration(key, alt.generationId);
     }

@@ -27,7 +27,7 @@ import {
 import { docToText, editedGenerations, offsetToPos, posToOffset, schema, textToDoc, type Range } from './schema';
 import { defaultBindings, isImeEvent, matchesShortcut, type Bindings } from './shortcuts';
 
-export type ProposalOutcome = 'accepted' | 'rejected' | 'interrupted';
+export type ProposalOutcome = 'accepted' | 'rejected';
 
 export interface EditorEvents {
   /** The document text changed (typing, accepting, undo). */

@@ -12,7 +12,7 @@ import { Autosaver, type SaveState } from './autosave';
 import { Continuation } from './continuation.svelte';
 import { countText, modelShare, type Counts } from './counts';
 import type { DocumentItem } from './DocumentList.svelte';
-import type { ProseEditor } from './prose-editor';
+import type { ProposalOutcome, ProseEditor } from './prose-editor';
 import type { Range } from './schema';
 import { UnsavedJournal, toRestore, type UnsavedText } from './unsaved-journal';
 
@@ -117,7 +117,7 @@ export class WorkspaceController {
     },
     continue: () => void this.continuation.start(),
     retry: () => void this.continuation.start(),
-    proposalEnded: (outcome: 'accepted' | 'rejected' | 'interrupted', _text: string, alternative: number, key: string) => {
+    proposalEnded: (outcome: ProposalOutcome, _text: string, alternative: number, key: string) => {
       this.continuation.ended(outcome, alternative, key);
     },
     generatedEdited: (ids: number[]) => {
