@@ -34,7 +34,19 @@ function help(): string {
   ].join('\n');
 }
 
+/**
+ * A reader that stops early (`tsuzuki tokenize … | head`) closes the pipe: the output is no longer wanted, which is
+ * the reader's choice, not a failure to report with a stack. Other write errors still end the process as errors.
+ */
+function endQuietlyWhenOutputIsClosed(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyWhenOutputIsClosed();
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     process.stdout.write(help() + '\n');
