@@ -4,6 +4,7 @@ import type { Expect, MismatchedKeys } from './placeholders';
 export const en = {
   'app.title': 'Tsuzuki',
   'app.subtitle': 'Continue Japanese prose with a language model on your own machine',
+  'app.windowTitle': 'Tsuzuki',
   'app.language': 'Language',
   'about.heading': 'About',
   'about.version': 'Version',

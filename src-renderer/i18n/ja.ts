@@ -2,6 +2,7 @@
 export const ja = {
   'app.title': '続き',
   'app.subtitle': '日本語の文章を、手元の言語モデルで書き継ぐ',
+  'app.windowTitle': '続き — Tsuzuki',
   'app.language': '表示言語',
   'about.heading': 'このアプリについて',
   'about.version': 'バージョン',

@@ -178,19 +178,14 @@ describe.each([
     await page.getByTestId('delete-document').last().click();
     await expect.poll(() => documents.count(), { timeout: 10_000 }).toBe(before);
     await page.getByTestId('toggle-trash').click();
+    await page.getByTestId('purge-document').first().waitFor();
     await check('trash');
-    const trashed = await page.getByTestId('purge-document').count();
     await page.getByTestId('purge-document').first().click();
     await page.getByTestId('confirm').waitFor({ timeout: 5_000 });
     // The question names the document: its title is the writer's (made in the other language by the other run).
     await check('confirmation', await page.getByTestId('trash-list').locator('.title').allTextContents());
     await page.getByTestId('confirm-cancel').click();
-    await page.getByTestId('confirm').waitFor({ state: 'hidden' });
-    expect(await page.getByTestId('purge-document').count()).toBe(trashed);
-    await page.getByTestId('purge-document').first().click();
-    await page.getByTestId('confirm-ok').click();
-    await page.getByTestId('confirm').waitFor({ state: 'detached', timeout: 5_000 });
-    await expect.poll(() => page.getByTestId('purge-document').count(), { timeout: 10_000 }).toBe(trashed - 1);
+    await page.getByTestId('confirm').waitFor({ state: 'detached' });
     await page.getByTestId('toggle-trash').click();
 
     await page.getByTestId('nav-models').click();
