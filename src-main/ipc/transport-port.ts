@@ -10,6 +10,7 @@
  * clone carries the frames, so no size bounds apply: both ends are this program's own threads, but the frames are
  * still checked, and a bad one is answered (or dropped when it has no id), never thrown.
  */
+import type { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { TsuzukiError } from '../contract/errors';
 import type { ContractShape, EventName, EventPayload, InputOf, OutputOf, RequestName, Result } from '../contract/contract';
@@ -93,6 +94,17 @@ interface Pending {
   onEvent?: (event: string, payload: unknown) => void;
 }
 
+/**
+ * A client of a worker thread: once the worker fails or exits, every call under way and every later one rejects with
+ * `stopped(why)`, so no caller waits on a thread that is gone.
+ */
+export function workerClient<C extends ContractShape>(worker: Worker, stopped: (why: string, cause?: Error) => Error): PortClient<C> {
+  const client = new PortClient<C>(worker);
+  worker.on('error', (error) => client.fail(stopped(error.message, error)));
+  worker.on('exit', (code) => client.fail(stopped(`exit code ${code}`)));
+  return client;
+}
+
 /** An unexpected error of the host thread, as the cause of the caller's: its stack is the host's. */
 function remoteCause(message: string, stack: string): Error {
   const cause = new Error(message);
@@ -128,6 +140,11 @@ export class PortClient<C extends ContractShape> {
         const { code, message, detail } = result.error;
         throw new TsuzukiError(code, message, detail ? { cause: remoteCause(message, detail) } : undefined);
       });
+  }
+
+  /** True once the host is gone (`fail` was called). */
+  get failed(): boolean {
+    return this.failure !== null;
   }
 
   /** Ends every call under way with `error`, and every later one (the host is gone). */

@@ -6,7 +6,7 @@
  * and a cancel (the transport's cancel frame for the call) reaches the worker between two forward passes.
  */
 import type { Worker } from 'node:worker_threads';
-import { PortClient } from '../ipc/transport-port';
+import { workerClient, type PortClient } from '../ipc/transport-port';
 import { TsuzukiError } from '../contract/errors';
 import { startWorker } from '../util/worker';
 import type { RuntimeOptions } from './generation-runtime';
@@ -18,41 +18,32 @@ export type { OpenedInfo, PromptSource, RemoteGenerateInput, RemoteGenerateResul
 const CLOSE_TIMEOUT_MS = 5000;
 
 export class RemoteRuntime {
-  private failure: Error | null = null;
   private closing: Promise<void> | null = null;
 
   private constructor(
     private readonly worker: Worker,
     private readonly client: PortClient<GenerationWorkerContract>,
     readonly info: OpenedInfo,
-  ) {
-    worker.on('error', (error) => this.fail(new TsuzukiError('internal', `The generation worker failed: ${error.message}`, { cause: error })));
-    worker.on('exit', (code) => this.fail(new TsuzukiError('internal', `The generation worker exited (code ${code}).`)));
-  }
+  ) {}
 
   /** Starts a worker and loads the model in it. */
   static async open(dir: string, options: RuntimeOptions = {}): Promise<RemoteRuntime> {
     const worker = startWorker('generation');
-    const client = new PortClient<GenerationWorkerContract>(worker);
-    const onError = (error: Error) => client.fail(new TsuzukiError('internal', `The generation worker failed: ${error.message}`, { cause: error }));
-    const onExit = (code: number) => client.fail(new TsuzukiError('internal', `The generation worker exited while loading ${dir} (code ${code}).`));
-    worker.once('error', onError);
-    worker.once('exit', onExit);
+    const client = workerClient<GenerationWorkerContract>(
+      worker,
+      (why, cause) => new TsuzukiError('internal', `The generation worker for ${dir} stopped (${why}).`, cause ? { cause } : undefined),
+    );
     try {
-      const info = await client.call('runtime.open', { dir, options });
-      return new RemoteRuntime(worker, client, info);
+      return new RemoteRuntime(worker, client, await client.call('runtime.open', { dir, options }));
     } catch (error) {
       void worker.terminate();
       throw error;
-    } finally {
-      worker.off('error', onError);
-      worker.off('exit', onExit);
     }
   }
 
   /** False once the worker has died; the service then opens a new one. */
   get alive(): boolean {
-    return this.failure === null && this.closing === null;
+    return !this.client.failed && this.closing === null;
   }
 
   generate(input: RemoteGenerateInput, hooks: { onDelta?: (index: number, text: string) => void; signal?: AbortSignal } = {}): Promise<RemoteGenerateResult> {
@@ -67,20 +58,16 @@ export class RemoteRuntime {
     return this.client.call('runtime.prefill', input, signal ? { signal } : {});
   }
 
-  private fail(error: Error): void {
-    if (this.closing) return;
-    this.failure ??= error;
-    this.client.fail(error);
-  }
-
   /** Cancels what runs, releases the model and ends the worker. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.failure) return;
+      if (this.client.failed) return;
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref());
       await Promise.race([this.client.call('runtime.close', {}).catch(() => undefined), timeout]);
+      // Before the worker ends: a call after the close is told the model was closed, not that its worker stopped.
+      this.client.fail(new TsuzukiError('cancelled', 'The model was closed.'));
       await this.worker.terminate();
-    })().finally(() => this.client.fail(new TsuzukiError('cancelled', 'The model was closed.')));
+    })();
     return this.closing;
   }
 }

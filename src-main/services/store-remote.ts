@@ -6,7 +6,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { storeRequests } from '../contract/store';
-import { PortClient } from '../ipc/transport-port';
+import { workerClient, type PortClient } from '../ipc/transport-port';
 import { TsuzukiError } from '../contract/errors';
 import { startWorker } from '../util/worker';
 import type { Settings } from '../contract/settings';
@@ -33,19 +33,16 @@ export class RemoteStore {
     ) as unknown as StoreHandlers;
     const set = this.handlers['settings.set'];
     this.handlers['settings.set'] = async (input, ctx) => (this.current = await set(input, ctx));
-    const stopped = (why: string) => client.fail(new TsuzukiError('internal', `The database worker stopped (${why}); restart Tsuzuki. Everything saved before is in the database.`));
-    worker.on('error', (error) => stopped(error.message));
-    worker.on('exit', (code) => this.closing ?? stopped(`exit code ${code}`));
   }
 
   /** Starts the worker and opens the database there; rejects with the reason when it cannot be opened. */
   static async open(path: string, log: (message: string) => void): Promise<RemoteStore> {
     const worker = startWorker('store');
-    const client = new PortClient<StoreWorkerContract>(worker);
-    const onError = (error: Error) => client.fail(new TsuzukiError('internal', `The database worker failed: ${error.message}`, { cause: error }));
-    const onExit = (code: number) => client.fail(new TsuzukiError('internal', `The database worker exited while opening ${path} (code ${code}).`));
-    worker.once('error', onError);
-    worker.once('exit', onExit);
+    const client = workerClient<StoreWorkerContract>(
+      worker,
+      (why, cause) =>
+        new TsuzukiError('internal', `The database worker for ${path} stopped (${why}); restart Tsuzuki. Everything saved before is in the database.`, cause ? { cause } : undefined),
+    );
     try {
       const { notices } = await client.call('store.open', { path });
       notices.forEach(log);
@@ -53,9 +50,6 @@ export class RemoteStore {
     } catch (error) {
       await worker.terminate();
       throw error;
-    } finally {
-      worker.off('error', onError);
-      worker.off('exit', onExit);
     }
   }
 

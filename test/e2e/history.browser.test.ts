@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../helpers/browser';
-import { mod, waitForGenerationEnd } from '../helpers/editor';
+import { fixSeed, mod, waitForGenerationEnd } from '../helpers/editor';
 import { buildRenderer } from '../helpers/renderer';
 import { startServe, type Served } from '../helpers/serve';
 import { convertTinyModel } from '../helpers/tiny-model';
@@ -32,10 +32,7 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await openApp();
   // A fixed seed, so the table's seed row is known.
-  await page.getByTestId('toggle-settings').click();
-  await page.getByTestId('seed').fill('1234');
-  await page.getByTestId('seed').dispatchEvent('change');
-  await page.getByTestId('toggle-settings').click();
+  await fixSeed(page, 1234);
   await page.getByTestId('editor').click();
   await page.keyboard.insertText('吾輩は猫である。');
 }, 180_000);

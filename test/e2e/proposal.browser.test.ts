@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CDPSession, Page } from 'playwright-core';
-import { editorText, mod, openEditor, proposalText, waitForGenerationEnd, type OpenEditor } from '../helpers/editor';
+import { editorText, fixSeed, mod, openEditor, proposalText, waitForGenerationEnd, type OpenEditor } from '../helpers/editor';
 
 let editor: OpenEditor;
 let page: Page;
@@ -18,10 +18,7 @@ beforeAll(async () => {
   cdp = await page.context().newCDPSession(page);
   await page.getByTestId('document-title').filter({ hasText: /\S/ }).waitFor();
   // A fixed seed: every continuation here is reproducible.
-  await page.getByTestId('toggle-settings').click();
-  await page.getByTestId('seed').fill('1234');
-  await page.getByTestId('seed').dispatchEvent('change');
-  await page.getByTestId('toggle-settings').click();
+  await fixSeed(page, 1234);
   await page.getByTestId('editor').click();
   await page.keyboard.insertText('吾輩は猫である。');
 }, 180_000);

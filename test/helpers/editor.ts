@@ -38,6 +38,14 @@ export async function waitForGenerationEnd(page: Page): Promise<void> {
   await page.getByTestId('generation-bar').getByRole('status').filter({ hasNotText: /生成中|Writing/ }).waitFor({ timeout: 60_000 });
 }
 
+/** Sets the active preset's seed in Settings, so that every continuation after it is reproducible. */
+export async function fixSeed(page: Page, seed: number): Promise<void> {
+  await page.getByTestId('toggle-settings').click();
+  await page.getByTestId('seed').fill(String(seed));
+  await page.getByTestId('seed').dispatchEvent('change');
+  await page.getByTestId('toggle-settings').click();
+}
+
 export interface OpenEditor {
   page: Page;
   close(): Promise<void>;
