@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countText, modelShare } from '../../../src-renderer/editor/counts';
+import { countText, modelShare } from '../../../src-main/manuscript/counts';
 
 describe('文字数', () => {
   it('counts code points with and without whitespace and line breaks', () => {

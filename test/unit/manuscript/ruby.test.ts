@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRuby, splitAtCursor, stripRuby } from '../../../src-renderer/editor/ruby';
+import { parseRuby, splitAtCursor, stripRuby } from '../../../src-main/manuscript/ruby';
 
 describe('ruby notation', () => {
   it('parses explicit ruby with a full- or half-width bar', () => {
