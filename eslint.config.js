@@ -5,9 +5,10 @@ import ts from 'typescript-eslint';
 
 /**
  * The main process's layers, lowest first: a folder imports from its own layer and the ones below, never above.
- * `contract` is the leaf shared with the preload and the renderer (it imports only zod).
+ * `contract` is the leaf shared with the preload and the renderer (it imports only zod); `manuscript`, beside it, holds
+ * the rules of Japanese manuscript text (ruby notation, 文字数) that the main process and the renderer both apply.
  */
-const LAYERS = [['contract'], ['util'], ['tokenizer', 'engine', 'model', 'store', 'ipc'], ['services'], ['app', 'cli', 'workers']];
+const LAYERS = [['contract', 'manuscript'], ['util'], ['tokenizer', 'engine', 'model', 'store', 'ipc'], ['services'], ['app', 'cli', 'workers']];
 /** Only the Electron shell (and the transport it hands ipcMain to) imports electron. */
 const ELECTRON = { name: 'electron', message: 'Only src-main/app and ipc/transport-electron.ts import electron.' };
 
@@ -16,8 +17,8 @@ function mainProcessLayers() {
     const above = LAYERS.slice(depth + 1).flat();
     return layer.map((folder) => {
       const patterns =
-        folder === 'contract'
-          ? [{ regex: '^(\\.\\./|node:)', message: 'src-main/contract imports nothing but zod and itself: main, preload and renderer share it.' }]
+        folder === 'contract' || folder === 'manuscript'
+          ? [{ regex: '^(\\.\\./|node:)', message: `src-main/${folder} imports nothing but zod and itself: main, preload and renderer share it.` }]
           : above.length
             ? [{ regex: `^(\\.\\./)+(${above.join('|')})(/|$)`, message: `src-main/${folder} is below ${above.join(', ')}: move the shared part down instead.` }]
             : [];
@@ -52,8 +53,8 @@ export default ts.config(
   {
     files: ['src-renderer/**/*.{ts,svelte}'],
     rules: {
-      // src-main/contract is the shared leaf (it imports only zod): its plain checks run in the renderer too.
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/src-main/*', '!**/src-main/contract'], allowTypeImports: true, message: 'The renderer only imports types from src-main, and code only from src-main/contract.' }] }],
+      // src-main/contract and src-main/manuscript are the shared leaves (they import only zod): the renderer runs them too.
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/src-main/*', '!**/src-main/contract', '!**/src-main/manuscript'], allowTypeImports: true, message: 'The renderer only imports types from src-main, and code only from src-main/contract and src-main/manuscript.' }] }],
     },
   },
 );

@@ -6,7 +6,7 @@
 import type { EventPayload, InputOf } from '../../src-main/contract/contract';
 import { api, ApiError } from '../lib/api';
 import type { ProseEditor, ProposalOutcome } from './prose-editor';
-import { splitAtCursor, stripRuby, textBeforeCursor } from './ruby';
+import { splitAtCursor, stripRuby, textBeforeCursor } from '../../src-main/manuscript/ruby';
 
 type Done = EventPayload<'generation.done'>;
 type StreamEvent =

@@ -10,7 +10,7 @@ import { prefs } from '../settings/prefs.svelte';
 import { sampling } from '../settings/sampling.svelte';
 import { Autosaver, type SaveState } from './autosave';
 import { Continuation } from './continuation.svelte';
-import { countText, modelShare, type Counts } from './counts';
+import { countText, modelShare, type Counts } from '../../src-main/manuscript/counts';
 import type { DocumentItem } from './DocumentList.svelte';
 import type { ProposalOutcome, ProseEditor } from './prose-editor';
 import type { Range } from './schema';
