@@ -75,3 +75,9 @@ export const documentAidsSchema = z
   .strict();
 export type DocumentAids = z.output<typeof documentAidsSchema>;
 export const EMPTY_DOCUMENT_AIDS: DocumentAids = documentAidsSchema.parse({});
+
+/** What a save changes: each part given replaces that part; a part left out stays as stored (two panels never undo each other). */
+export const documentAidsPatchSchema = z
+  .object({ steering: steeringSchema.optional(), authorNote: authorNoteSchema.optional(), book: bookSchema.optional() })
+  .strict();
+export type DocumentAidsPatch = z.output<typeof documentAidsPatchSchema>;

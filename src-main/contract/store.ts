@@ -4,6 +4,7 @@
  * and strings with lone surrogates are refused (short fields) or repaired to U+FFFD (long texts), never corrupted.
  */
 import { z } from 'zod';
+import { documentAidsPatchSchema, documentAidsSchema } from './document-aids';
 import { settingsSchema } from './settings';
 
 /** Where a continuation stands: offered, taken, refused, taken and then changed, or cut off by the end of its run. */
@@ -42,7 +43,7 @@ const offset = z.number().int().nonnegative();
 const textRange = z
   .union([z.tuple([offset, offset]), z.tuple([offset, offset, id])])
   .refine(([from, to]) => from < to, 'from must be before to');
-const documentRecord = documentSummary.extend({ body: z.string(), memo: z.string(), generatedRanges: z.array(textRange) });
+const documentRecord = documentSummary.extend({ body: z.string(), memo: z.string(), generatedRanges: z.array(textRange), aids: documentAidsSchema });
 const revisionSummary = z.object({ id, documentId: id, createdAt: time, reason: z.string(), charCount: z.number().int(), preview: z.string() });
 const snippet = z.object({ text: z.string(), highlights: z.array(z.tuple([z.number().int(), z.number().int()])) });
 
@@ -102,12 +103,14 @@ export const storeRequests = {
     output: z.object({ items: z.array(documentSummary), nextCursor: z.string().nullable() }),
   },
   'documents.create': {
-    input: z.object({ title: wellFormed(MAX_TITLE).optional(), body: text(MAX_TEXT).optional(), memo: text(MAX_TEXT).optional(), writingMode: writingMode.optional() }).strict(),
+    input: z
+      .object({ title: wellFormed(MAX_TITLE).optional(), body: text(MAX_TEXT).optional(), memo: text(MAX_TEXT).optional(), writingMode: writingMode.optional(), aids: documentAidsPatchSchema.optional() })
+      .strict(),
     output: documentRecord,
   },
   'documents.rename': { input: z.object({ id, title: wellFormed(MAX_TITLE) }).strict(), output: documentSummary },
   'documents.get': { input: z.object({ id }).strict(), output: documentRecord },
-  /** The autosave: the editor's text, and/or its memo and writing mode. */
+  /** The autosave: the editor's text, and/or its memo, writing mode, generated ranges and aids. */
   'documents.save': {
     input: z
       .object({
@@ -117,6 +120,8 @@ export const storeRequests = {
         writingMode: writingMode.optional(),
         /** Offsets into `body` of the text accepted from the model (for the model/writer share). */
         generatedRanges: z.array(textRange).max(100_000).optional(),
+        /** The parts of the document's aids that changed (steering, author's note, book); the others stay. */
+        aids: documentAidsPatchSchema.optional(),
       })
       .strict(),
     output: z.object({ id, updatedAt: time, revisionId: id.nullable(), changed: z.boolean() }),

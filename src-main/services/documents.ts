@@ -1,6 +1,7 @@
 /** The documents a writer works on: the editor's autosave, the document list, the trash and revisions. */
 import type { DocumentRecord, DocumentSummary, RevisionSummary, TextRange, WritingMode } from '../store/documents';
 import type { Store } from '../store/store';
+import type { DocumentAidsPatch } from '../contract/document-aids';
 import { TsuzukiError } from '../contract/errors';
 
 const UNTITLED = '無題';
@@ -26,7 +27,7 @@ export class DocumentsService {
     return { items, nextCursor: items.length === input.limit && last ? encodeDocumentCursor(last) : null };
   }
 
-  create(input: { title?: string; body?: string; memo?: string; writingMode?: WritingMode }): DocumentRecord {
+  create(input: { title?: string; body?: string; memo?: string; writingMode?: WritingMode; aids?: DocumentAidsPatch }): DocumentRecord {
     const title = input.title?.trim() ? input.title.trim() : UNTITLED;
     return this.store.run((s) => s.documents.create({ ...input, title }));
   }
@@ -39,8 +40,8 @@ export class DocumentsService {
     return this.store.run((s) => s.documents.get(id));
   }
 
-  /** The autosave (debounced by the editor, and on blur and quit): text, memo, writing mode and ranges in one transaction. */
-  save(input: { id: number; body?: string; memo?: string; writingMode?: WritingMode; generatedRanges?: TextRange[] }): { id: number; updatedAt: number; revisionId: number | null; changed: boolean } {
+  /** The autosave (debounced by the editor, and on blur and quit): text, memo, writing mode, ranges and aids in one transaction. */
+  save(input: { id: number; body?: string; memo?: string; writingMode?: WritingMode; generatedRanges?: TextRange[]; aids?: DocumentAidsPatch }): { id: number; updatedAt: number; revisionId: number | null; changed: boolean } {
     const { id, ...change } = input;
     const saved = this.store.run((s) => s.documents.autosave(id, change));
     // The writing is safe in the database either way; a failed backup is tried again after the interval.

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { documentAidsSchema, type DocumentAids, type DocumentAidsPatch } from '../contract/document-aids';
 import { TsuzukiError } from '../contract/errors';
 import { chunkHash, chunkRanges, DELETE_GARBAGE } from './chunks';
 
@@ -25,6 +26,8 @@ export interface DocumentRecord extends DocumentSummary {
   generatedRanges: TextRange[];
   body: string;
   memo: string;
+  /** Steering, author's note and character book (contract/document-aids.ts). */
+  aids: DocumentAids;
 }
 
 export interface RevisionSummary {
@@ -84,6 +87,27 @@ function parseRanges(json: string): TextRange[] {
   } catch {
     return [];
   }
+}
+
+const AIDS_PARTS = ['steering', 'authorNote', 'book'] as const;
+
+/**
+ * The stored aids, checked part by part: a part that no longer parses (damaged, or written by a newer version)
+ * reads as its defaults and the other parts are kept, so a document always opens.
+ */
+export function parseAids(json: string): DocumentAids {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    value = {};
+  }
+  const stored = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  const parts: Record<string, unknown> = {};
+  for (const part of AIDS_PARTS) {
+    if (documentAidsSchema.shape[part].safeParse(stored[part]).success) parts[part] = stored[part];
+  }
+  return documentAidsSchema.parse(parts);
 }
 
 function preview(text: string): string {
@@ -172,9 +196,11 @@ export class DocumentsRepo {
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      insert: p('INSERT INTO documents (uuid, title, created_at, updated_at, deleted_at, char_count, preview, memo, writing_mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insert: p('INSERT INTO documents (uuid, title, created_at, updated_at, deleted_at, char_count, preview, memo, writing_mode, aids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       summary: p(`SELECT ${SUMMARY} FROM documents WHERE id = ?`),
-      full: p(`SELECT ${SUMMARY}, memo, chunk_ids, generated_ranges FROM documents WHERE id = ?`),
+      full: p(`SELECT ${SUMMARY}, memo, chunk_ids, generated_ranges, aids FROM documents WHERE id = ?`),
+      aids: p('SELECT aids FROM documents WHERE id = ?'),
+      setAids: p('UPDATE documents SET aids = @aids, updated_at = @now WHERE id = @id AND aids != @aids'),
       setRanges: p('UPDATE documents SET generated_ranges = @ranges WHERE id = @id AND generated_ranges != @ranges'),
       byUuid: p(`SELECT ${SUMMARY}, memo FROM documents WHERE uuid = ?`),
       chunkIds: p('SELECT chunk_ids FROM documents WHERE id = ?'),
@@ -203,14 +229,17 @@ export class DocumentsRepo {
     };
   }
 
-  create(input: { title: string; body?: string; memo?: string; writingMode?: WritingMode; uuid?: string; createdAt?: number; updatedAt?: number; deletedAt?: number | null }): DocumentRecord {
+  create(input: {
+    title: string; body?: string; memo?: string; writingMode?: WritingMode; aids?: DocumentAidsPatch;
+    uuid?: string; createdAt?: number; updatedAt?: number; deletedAt?: number | null;
+  }): DocumentRecord {
     const body = wellFormed(input.body ?? '');
     const now = Date.now();
     const id = this.durably(() => this.db.transaction(() => {
       const created = input.createdAt ?? now;
       const result = this.s.insert.run(
         input.uuid ?? randomUUID(), input.title, created, input.updatedAt ?? created, input.deletedAt ?? null,
-        charCount(body), preview(body), input.memo ?? '', input.writingMode ?? 'horizontal',
+        charCount(body), preview(body), input.memo ?? '', input.writingMode ?? 'horizontal', JSON.stringify(documentAidsSchema.parse(input.aids ?? {})),
       );
       const id = Number(result.lastInsertRowid);
       this.writeText(id, { body: '', ids: [], ends: [], charCount: 0 }, body, input.updatedAt ?? created);
@@ -221,9 +250,9 @@ export class DocumentsRepo {
   }
 
   get(id: number): DocumentRecord {
-    const row = this.s.full.get(id) as (Row & { memo: string; chunk_ids: string; generated_ranges: string }) | undefined;
+    const row = this.s.full.get(id) as (Row & { memo: string; chunk_ids: string; generated_ranges: string; aids: string }) | undefined;
     if (!row) throw new TsuzukiError('not_found', `Document ${id} does not exist.`);
-    return { ...toSummary(row), memo: row.memo, body: this.layoutOf(id).body, generatedRanges: parseRanges(row.generated_ranges) };
+    return { ...toSummary(row), memo: row.memo, body: this.layoutOf(id).body, generatedRanges: parseRanges(row.generated_ranges), aids: parseAids(row.aids) };
   }
 
   findByUuid(uuid: string): (DocumentSummary & { memo: string }) | null {
@@ -264,6 +293,14 @@ export class DocumentsRepo {
     return this.durably(() => this.s.setMeta.run({ memo: meta.memo ?? null, mode: meta.writingMode ?? null, now, id }).changes > 0);
   }
 
+  /** Replaces the parts of the aids that `patch` gives (the others stay); returns whether anything changed. */
+  setAids(id: number, patch: DocumentAidsPatch, now = Date.now()): boolean {
+    const row = this.s.aids.get(id) as { aids: string } | undefined;
+    if (!row) throw new TsuzukiError('not_found', `Document ${id} does not exist.`);
+    const aids = JSON.stringify(documentAidsSchema.parse({ ...parseAids(row.aids), ...patch }));
+    return this.durably(() => this.s.setAids.run({ aids, now, id }).changes > 0);
+  }
+
   /**
    * The autosave: writes the text durably (synchronous=FULL; the search index follows in the background) and snapshots
    * the text it replaces when the last revision is old, the change is large, or the caller gives a reason (an import).
@@ -274,12 +311,12 @@ export class DocumentsRepo {
   }
 
   /**
-   * The editor's autosave: text, memo, writing mode and generated ranges, each only when given, in one transaction,
+   * The editor's autosave: text, memo, writing mode, generated ranges and aids, each only when given, in one transaction,
    * so that a failure (or a crash) part-way leaves the previous version whole, never new text with an old memo.
    */
   autosave(
     id: number,
-    change: { body?: string; memo?: string; writingMode?: WritingMode; generatedRanges?: TextRange[] },
+    change: { body?: string; memo?: string; writingMode?: WritingMode; generatedRanges?: TextRange[]; aids?: DocumentAidsPatch },
     now = Date.now(),
     snapshotReason?: string,
   ): { updatedAt: number; revisionId: number | null; changed: boolean } {
@@ -291,7 +328,8 @@ export class DocumentsRepo {
         const text = layout && body !== null && layout.body !== body ? this.replaceText(id, current, layout, body, now, snapshotReason) : null;
         const meta = change.memo !== undefined || change.writingMode !== undefined ? this.setMeta(id, change, now) : false;
         const ranges = change.generatedRanges === undefined ? false : this.setGeneratedRanges(id, change.generatedRanges);
-        return { text, changed: text !== null || meta || ranges };
+        const aids = change.aids === undefined ? false : this.setAids(id, change.aids, now);
+        return { text, changed: text !== null || meta || ranges || aids };
       })(),
     );
     if (result.text) {

@@ -290,6 +290,15 @@ export const migrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 9,
+    name: 'per-document aids: steering, author\'s note, character book',
+    up(db) {
+      // JSON of contract/document-aids.ts's documentAidsSchema, checked on every read (a damaged value reads as the
+      // defaults). '{}' is every part at its defaults.
+      db.exec(`ALTER TABLE documents ADD COLUMN aids TEXT NOT NULL DEFAULT '{}';`);
+    },
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

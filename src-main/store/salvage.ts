@@ -8,6 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { chunkHash } from './chunks';
+import { parseAids } from './documents';
 import { decodeTokens } from './generations';
 import { LATEST_VERSION } from './migrations';
 import { withPrivateCopy } from './private-copy';
@@ -169,7 +170,7 @@ function readSalvageFrom(db: Database.Database): Salvaged {
     if ('problem' in parsed) throw new Error(parsed.problem);
     salvaged.records.push(parsed.record);
   };
-  const documentColumns = 'id, uuid, title, created_at, updated_at, deleted_at, memo, writing_mode, chunk_ids, generated_ranges';
+  const documentColumns = 'id, uuid, title, created_at, updated_at, deleted_at, memo, writing_mode, chunk_ids, generated_ranges, aids';
   const documentRows = readRows(db, 'documents', documentColumns, (d) => {
     const own = (revisions.get(Number(d.id)) ?? []).sort((a, b) => a.createdAt - b.createdAt);
     const text = textOf(String(d.chunk_ids));
@@ -191,6 +192,8 @@ function readSalvageFrom(db: Database.Database): Salvaged {
     const record = {
       type: 'document', uuid: d.uuid, title: d.title, body, memo: d.memo, writingMode: d.writing_mode,
       createdAt: d.created_at, updatedAt, deletedAt: d.deleted_at, revisions: own, generatedRanges: Array.isArray(ranges) ? ranges : [],
+      // Damaged aids read as their defaults: they never cost the document its text.
+      aids: parseAids(String(d.aids)),
     };
     add(record);
     uuids.set(Number(d.id), String(d.uuid));

@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
+import { documentAidsSchema, type DocumentAids } from '../contract/document-aids';
 import { TsuzukiError } from '../contract/errors';
 import type { DocumentsRepo, TextRange } from './documents';
 import { GENERATION_STATUSES } from '../contract/store';
@@ -36,6 +37,8 @@ const documentRecord = z.object({
     .array(z.union([z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]), z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int()])]))
     .max(100_000)
     .default([]),
+  /** Steering, author's note and character book (exports before schema 9 have none: the defaults). */
+  aids: documentAidsSchema.prefault({}),
 });
 
 const generationRecord = z.object({
@@ -81,11 +84,14 @@ export interface ImportSummary {
 }
 
 export function documentLine(
-  doc: { uuid: string; title: string; body: string; memo: string; writingMode: string; createdAt: number; updatedAt: number; deletedAt: number | null; generatedRanges?: TextRange[] },
+  doc: {
+    uuid: string; title: string; body: string; memo: string; writingMode: string; createdAt: number; updatedAt: number; deletedAt: number | null;
+    generatedRanges?: TextRange[]; aids: DocumentAids;
+  },
   revisions: Array<{ body: string; createdAt: number; reason: string }> = [],
 ): string {
-  const { uuid, title, body, memo, writingMode, createdAt, updatedAt, deletedAt, generatedRanges = [] } = doc;
-  return JSON.stringify({ type: 'document', uuid, title, body, memo, writingMode, createdAt, updatedAt, deletedAt, revisions, generatedRanges });
+  const { uuid, title, body, memo, writingMode, createdAt, updatedAt, deletedAt, generatedRanges = [], aids } = doc;
+  return JSON.stringify({ type: 'document', uuid, title, body, memo, writingMode, createdAt, updatedAt, deletedAt, revisions, generatedRanges, aids });
 }
 
 export function generationLine(g: GenerationRecord, documentUuid: string | null): string {
@@ -182,6 +188,7 @@ export function applyRecords(repos: Repos, records: TransferRecord[], reason: st
         }
         updateDocument.run(r.title, r.memo, r.writingMode, r.deletedAt, local.id);
         documents.setGeneratedRanges(local.id, r.generatedRanges);
+        documents.setAids(local.id, r.aids, r.updatedAt);
         summary.documents.updated++;
       } else summary.documents.unchanged++;
     }

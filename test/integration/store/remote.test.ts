@@ -45,6 +45,12 @@ describe('the database in its worker', () => {
     const doc = await ok('documents.create', { title: '雪国' });
     await ok('documents.save', { id: doc.id, body: '国境の長いトンネルを抜けると', memo: '島村' });
     expect(await ok('documents.get', { id: doc.id })).toMatchObject({ body: '国境の長いトンネルを抜けると', memo: '島村' });
+    // The document's aids pass through the worker both ways; a part left out of a save stays as it was.
+    const authorNote = { text: '雪の夜', depth: 2, unit: 'sentences' };
+    await ok('documents.save', { id: doc.id, aids: { authorNote } });
+    await ok('documents.save', { id: doc.id, aids: { book: { entries: [{ id: 'k', keys: ['駒子'], text: '芸者' }] } } });
+    expect((await ok('documents.get', { id: doc.id })).aids).toMatchObject({ authorNote, book: { tokenBudget: 256, entries: [{ keys: ['駒子'], regex: false, enabled: true }] } });
+    await expect(ok('documents.save', { id: doc.id, aids: { authorNote: { depth: 1000 } } })).rejects.toThrow('invalid_payload');
 
     const ui = { ...store!.settings().ui, fontSize: 21 };
     await ok('settings.set', { ui });

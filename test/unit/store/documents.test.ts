@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { EMPTY_DOCUMENT_AIDS } from '../../../src-main/contract/document-aids';
 import { MAX_REVISIONS, REVISION_INTERVAL_MS } from '../../../src-main/store/documents';
 import { useTempDir } from './helpers';
 
@@ -43,6 +44,39 @@ describe('documents', () => {
     expect(store.documents.setMeta(doc.id, { memo: 'メモ' })).toBe(false);
     expect(store.documents.setMeta(doc.id, { writingMode: 'horizontal' })).toBe(true);
     expect(store.documents.get(doc.id)).toMatchObject({ memo: 'メモ', writingMode: 'horizontal' });
+  });
+
+  it('keeps the aids with the document: a save replaces the parts it gives, the others stay', async () => {
+    const store = await tmp.open();
+    const doc = store.documents.create({ title: 't', body: '駒子は笑った。', createdAt: 1, aids: { authorNote: { text: '雪の匂い', depth: 2, unit: 'sentences' } } });
+    expect(doc.aids).toEqual({ ...EMPTY_DOCUMENT_AIDS, authorNote: { text: '雪の匂い', depth: 2, unit: 'sentences' } });
+    const book = { tokenBudget: 64, scanChars: 500, entries: [{ id: 'e1', name: '駒子', keys: ['駒子', '^こま.?$'], regex: true, text: '駒子は芸者。', enabled: true, priority: 5 }] };
+    expect(store.documents.autosave(doc.id, { aids: { book } }, 5)).toMatchObject({ changed: true, updatedAt: 5 });
+    expect(store.documents.autosave(doc.id, { aids: { steering: { bannedPhrases: ['トンネル'], phraseBiases: [] } } }, 6).changed).toBe(true);
+    expect(store.documents.get(doc.id).aids).toEqual({
+      steering: { bannedPhrases: ['トンネル'], phraseBiases: [] },
+      authorNote: { text: '雪の匂い', depth: 2, unit: 'sentences' },
+      book,
+    });
+    expect(store.documents.autosave(doc.id, { aids: { book } }, 7)).toMatchObject({ changed: false, updatedAt: 6 });
+  });
+
+  it('reads damaged aids as the defaults, part by part, and never fails to open the document', async () => {
+    const store = await tmp.open();
+    const doc = store.documents.create({ title: 't', body: '本文', aids: { authorNote: { text: '脚注', depth: 1, unit: 'lines' } } });
+    const set = (json: string) => store.db.prepare('UPDATE documents SET aids = ? WHERE id = ?').run(json, doc.id);
+    for (const damaged of ['not json', 'null', '[1,2]', '"x"', '{"authorNote": 5}']) {
+      set(damaged);
+      expect(store.documents.get(doc.id)).toMatchObject({ body: '本文', aids: EMPTY_DOCUMENT_AIDS });
+    }
+    // One damaged part (a depth out of bounds) costs only that part.
+    set('{"authorNote": {"text": "脚注", "depth": 1, "unit": "lines"}, "book": {"tokenBudget": -1}, "future": true}');
+    expect(store.documents.get(doc.id).aids).toEqual({ ...EMPTY_DOCUMENT_AIDS, authorNote: { text: '脚注', depth: 1, unit: 'lines' } });
+    // A save over a damaged value writes a whole, valid one.
+    store.documents.autosave(doc.id, { aids: { book: { tokenBudget: 10, scanChars: 100, entries: [] } } });
+    expect(JSON.parse((store.db.prepare('SELECT aids FROM documents WHERE id = ?').get(doc.id) as { aids: string }).aids)).toEqual({
+      ...EMPTY_DOCUMENT_AIDS, authorNote: { text: '脚注', depth: 1, unit: 'lines' }, book: { tokenBudget: 10, scanChars: 100, entries: [] },
+    });
   });
 
   it('trash hides a document from the list and search; restore brings it back; purge only from the trash', async () => {

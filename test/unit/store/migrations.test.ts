@@ -3,6 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { EMPTY_DOCUMENT_AIDS } from '../../../src-main/contract/document-aids';
 import { listBackups } from '../../../src-main/store/backups';
 import { openDatabase } from '../../../src-main/store/connection';
 import { LATEST_VERSION, migrations } from '../../../src-main/store/migrations';
@@ -46,6 +47,9 @@ const seeds: Record<number, (db: Database.Database) => void> = {
     db.prepare(`INSERT INTO generations (uuid, document_id, group_id, alt_index, context_before, context_after, text, token_ids, params, seed,
       model_id, precision, device, timings, status, created_at)
       VALUES ('gen-2', 1, 'h', 0, '国境の', '', '信号所に汽車が止まった。', x'02000000', '{}', 8, 'rinna', 'fp32', 'cpu', '{}', 'proposed', 400)`).run();
+  },
+  8: (db) => {
+    db.prepare("UPDATE documents SET generated_ranges = '[[0,3]]' WHERE id = 1").run();
   },
 };
 
@@ -118,7 +122,9 @@ describe('migrations', () => {
           expect(store.generations.search('汽', {}, 10, null).map((h) => h.id)).toEqual([2]);
         }
         // Text from before v7 has no record of what came from the model.
-        expect(doc.generatedRanges).toEqual([]);
+        expect(doc.generatedRanges).toEqual(from >= 8 ? [[0, 3]] : []);
+        // Documents from before v9 have no aids: every part at its defaults.
+        expect(doc.aids).toEqual(EMPTY_DOCUMENT_AIDS);
         expect(store.check().ok).toBe(true);
       } finally {
         store.close();

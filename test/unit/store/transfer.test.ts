@@ -3,9 +3,14 @@ import { generation, useTempDir } from './helpers';
 
 const tmp = useTempDir();
 
+const AIDS = {
+  authorNote: { text: '冬の夜', depth: 1, unit: 'lines' as const },
+  book: { tokenBudget: 100, scanChars: 1000, entries: [{ id: 'e1', name: '島村', keys: ['島村'], regex: false, text: '島村は東京の人。', enabled: true, priority: 0 }] },
+};
+
 async function filledStore() {
   const store = await tmp.open('source.db');
-  const doc = store.documents.create({ title: '雪国', body: '第一稿', memo: 'メモ', writingMode: 'vertical', createdAt: 1 });
+  const doc = store.documents.create({ title: '雪国', body: '第一稿', memo: 'メモ', writingMode: 'vertical', createdAt: 1, aids: AIDS });
   store.documents.save(doc.id, '第二稿', 2);
   store.documents.create({ title: '捨てた', body: 'ゴミ箱', deletedAt: 3, createdAt: 3 });
   const g1 = store.generations.insert(generation({ documentId: doc.id, groupId: 'x', text: '猫', createdAt: 5 }));
@@ -34,7 +39,7 @@ describe('JSONL export and import', () => {
     });
     expect(target.generations.count()).toBe(2);
     const moved = target.generations.list({}, 10, null).find((g) => g.text === '猫')!;
-    expect(target.documents.get(moved.documentId!).title).toBe('雪国');
+    expect(target.documents.get(moved.documentId!)).toMatchObject({ title: '雪国', aids: AIDS });
     expect(target.documents.revisions(moved.documentId!).map((r) => r.preview)).toEqual(['第一稿']);
     expect(target.documentSearch.search('第二稿', 10)).toHaveLength(1);
   });
@@ -45,13 +50,14 @@ describe('JSONL export and import', () => {
     target.importJsonl([...source.exportAll()].join('\n'), 'a.jsonl');
     const doc = source.documents.list(10, null)[0]!;
     source.documents.save(doc.id, '第三稿', 100);
+    source.documents.setAids(doc.id, { authorNote: { text: '春の朝', depth: 0, unit: 'sentences' } }, 100);
     const g = source.generations.list({}, 10, null).find((x) => x.text === '犬')!;
     source.generations.setStatus(g.id, 'rejected', 101);
     const summary = target.importJsonl([...source.exportAll()].join('\n'), 'b.jsonl');
     expect(summary.documents).toEqual({ added: 0, updated: 1, unchanged: 1 });
     expect(summary.generations).toEqual({ added: 0, updated: 1, unchanged: 1 });
     const local = target.documents.list(10, null)[0]!;
-    expect(target.documents.get(local.id).body).toBe('第三稿');
+    expect(target.documents.get(local.id)).toMatchObject({ body: '第三稿', aids: { authorNote: { text: '春の朝', depth: 0, unit: 'sentences' }, book: AIDS.book } });
     expect(target.documents.revisions(local.id).map((r) => r.preview)).toContain('第二稿');
   });
 
