@@ -1,7 +1,7 @@
 /**
- * Chooses the next token of one sequence with Hugging Face `generate()` semantics: repetition penalty (prompt and
- * output), banned tokens (`<unk>`), minimum new tokens (EOS suppressed), then — when sampling — temperature →
- * top-k → top-p and a draw from the seeded RNG; greedy (first argmax) when sampling is off.
+ * Chooses the next token of one sequence with Hugging Face `generate()` semantics: phrase biases, repetition penalty
+ * (prompt and output), banned tokens (special tokens) and banned phrases, minimum new tokens (EOS suppressed), then —
+ * when sampling — temperature → top-k → top-p and a draw from the seeded RNG; greedy (first argmax) when sampling is off.
  *
  * The draw: u = rng.nextFloat(); walk the possible tokens in ascending id order adding exp(score - max) and take
  * the first whose running sum exceeds u × total. One draw per token, so a (seed, parameters, context) triple
@@ -19,6 +19,7 @@ import {
   argmax,
 } from './logits-processors';
 import { assertGenerationParams } from './params';
+import type { SteeringRow } from './phrase-steering';
 import type { Rng } from './rng';
 
 export type { SamplingParams };
@@ -26,8 +27,10 @@ export type { SamplingParams };
 export interface SpecialTokens {
   vocabSize: number;
   eosIds: number[];
-  /** Never generated (HF `bad_words_ids` of single tokens); `<unk>` by default. */
+  /** Never generated (HF `bad_words_ids` of single tokens): ids the tokenizer cannot decode. */
   bannedIds: number[];
+  /** Control, unknown and special user-defined tokens ([SEP], <pad>, <unk>…), EOS excepted: banned unless a request allows them. */
+  specialIds?: number[];
 }
 
 const { doSample, temperature, topK, topP, repetitionPenalty, minNewTokens } = DEFAULT_GENERATION_PARAMS;
@@ -60,6 +63,8 @@ export class TokenSampler {
     special: SpecialTokens,
     private readonly rng: Rng | null,
     promptIds: ArrayLike<number>,
+    /** The request's banned phrases and phrase biases for this row, if any. */
+    private readonly steering: SteeringRow | null = null,
   ) {
     if (params.doSample && !rng) throw new TsuzukiError('internal', 'Sampling needs a random source');
     this.seen = new Uint8Array(special.vocabSize);
@@ -89,8 +94,11 @@ export class TokenSampler {
     const s = this.scores;
     const p = this.params;
     s.set(logits);
+    // HF's order: SequenceBias first, NoBadWords after the repetition penalty.
+    this.steering?.bias(s);
     applyRepetitionPenalty(s, this.distinct.subarray(0, this.distinctCount), p.repetitionPenalty);
     applyBannedTokens(s, this.bannedIds);
+    this.steering?.ban(s);
     applyMinNewTokens(s, this.eosIds, generated, p.minNewTokens);
     if (p.doSample) {
       applyTemperature(s, p.temperature);
@@ -98,6 +106,11 @@ export class TokenSampler {
       applyTopP(s, p.topP, 1);
     }
     return s;
+  }
+
+  /** The scores of the last `process` (or `next`) call: what the chosen token was drawn from. */
+  get processed(): Float32Array {
+    return this.scores;
   }
 
   /** Chooses the next token after `generated` new tokens and remembers it. */

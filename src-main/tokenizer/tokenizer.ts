@@ -1,6 +1,8 @@
 import { PieceType } from './model-proto';
 import type { SentencePiece } from './sentencepiece';
+import { segmentations } from './segmentations';
 import { createStreamDecoder, type StreamDecoder } from './stream-decoder';
+import { utf8Decode, utf8Encode } from './utf8';
 
 /**
  * Line breaks. SentencePiece's default normalization (nmt_nfkc) turns "\n" into a space, so a model like
@@ -168,11 +170,68 @@ export class Tokenizer {
   }
 
   /**
+   * The phrase as the tokenizer sees it, without a dummy prefix (NFKC and the like applied, ▁ written as a space): the
+   * form the model writes when it writes the phrase.
+   */
+  normalizedText(phrase: string): string {
+    return this.normalized(phrase).replaceAll('\u2581', ' ');
+  }
+
+  private normalized(text: string): string {
+    const bytes = utf8Encode(text);
+    return utf8Decode(this.sp.normalizer.normalize(bytes, 0, bytes.length, false));
+  }
+
+  /**
+   * Every tokenization the vocabulary allows for `phrase` as typed, and for it after a space (a leading ▁), the
+   * official encoding of each first; at most `limit` for each of the two (see segmentations.ts).
+   */
+  phraseTokenizations(phrase: string, limit: number): number[][] {
+    const bare = this.normalized(phrase);
+    if (bare.length === 0) return [];
+    const space = this.sp.model.normalizer.escapeWhitespaces ? '\u2581' : ' ';
+    const leading = bare.startsWith(space) ? bare : space + bare;
+    const all = [...segmentations(this.sp, bare, limit), ...(leading === bare ? [] : segmentations(this.sp, leading, limit))];
+    return [...new Map(all.map((ids) => [ids.join(','), ids])).values()];
+  }
+
+  /**
+   * What the stream decoder writes for `id` in the middle of a text (a line-break piece as "\n", a control piece as
+   * ''); null for a byte piece, whose text depends on the bytes around it (see byteOf).
+   */
+  outputText(id: number): string | null {
+    if (this.sp.byteOf(id) >= 0) return null;
+    return this.outputOverrides.get(id) ?? this.sp.pieceText(id, false);
+  }
+
+  /** The byte of a byte-fallback piece (<0xE3>), else -1. */
+  byteOf(id: number): number {
+    this.sp.checkId(id);
+    return this.sp.byteOf(id);
+  }
+
+  /**
    * Streaming decode for generation: push ids one at a time, get only text that can no longer change.
    * `afterText` is the text the tokens continue (see StreamDecoderOptions); line breaks come back as
    * decodeOutput writes them.
    */
   createStreamDecoder(options: { afterText?: string } = {}): StreamDecoder {
     return createStreamDecoder(this.sp, { afterText: options.afterText, pieceOverrides: this.outputOverrides });
+  }
+
+  /**
+   * What one token writes inside running text, for showing it as a candidate: its piece as the stream decoder writes
+   * it. `special` when it writes nothing a writer could insert (a control or unknown token, a byte of a longer UTF-8
+   * character): the text is then the piece itself, as a label.
+   */
+  tokenText(id: number): { text: string; special: boolean } {
+    this.sp.checkId(id);
+    const { pieces, types } = this.sp.model;
+    const byte = this.sp.byteOf(id);
+    if (byte >= 0) return byte < 0x80 ? { text: String.fromCharCode(byte), special: false } : { text: pieces[id]!, special: true };
+    const override = this.outputOverrides.get(id);
+    if (override !== undefined) return { text: override, special: false };
+    if (types[id] === PieceType.CONTROL || types[id] === PieceType.UNKNOWN) return { text: pieces[id]!, special: true };
+    return { text: this.sp.pieceText(id, false), special: false };
   }
 }
