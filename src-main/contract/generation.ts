@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { errorInfoSchema } from './errors';
+import { PARAM_BOUNDS } from './generation-params';
 import { generationParamsPatchSchema, maxNewTokensSchema } from './generation-params-schema';
 
 /** The text before the cursor may be a whole novel; the engine reads only its tail. */
@@ -28,6 +29,32 @@ const contextInput = {
 
 const finishReasonSchema = z.enum(['eos', 'length', 'stop', 'cancelled']);
 
+/** How many candidates a generated token comes with when token probabilities are asked for. */
+export const TOKEN_CANDIDATES = 10;
+const probability = z.number().min(0).max(1);
+const tokenCandidateSchema = z.object({
+  /** What the token writes; with `special`, only a label (a control token, a byte of a longer character). */
+  text: z.string(),
+  special: z.boolean(),
+  /** After the sampling settings' filters (repetition penalty, temperature, top-k, top-p): what was drawn from. */
+  p: probability,
+  /** The model's own softmax, before any filter. */
+  raw: probability,
+});
+export type TokenCandidate = z.output<typeof tokenCandidateSchema>;
+/**
+ * One shown token: it starts at `at` (UTF-16 offset into its alternative's text) and runs to the next one's start;
+ * several model tokens that make up one character are one shown token, with the first one's candidates.
+ */
+const tokenProbabilitiesSchema = z.object({
+  at: count,
+  /** The candidate that was generated. */
+  chosen: count.max(TOKEN_CANDIDATES),
+  /** Most probable first; the chosen one is always there (last when it is not among the first TOKEN_CANDIDATES). */
+  candidates: z.array(tokenCandidateSchema).min(1).max(TOKEN_CANDIDATES + 1),
+});
+export type TokenProbabilities = z.output<typeof tokenProbabilitiesSchema>;
+
 const generationStartSchema = z
   .object({
     ...contextInput,
@@ -39,6 +66,8 @@ const generationStartSchema = z
     stopAtSentenceEnd: z.boolean().default(false),
     /** Stop before any of these strings (they are not part of the text). */
     stopStrings: z.array(z.string().min(1).max(100)).max(8).default([]),
+    /** Each delta carries its tokens' top candidates (`tokens`); off, the engine does no extra work. */
+    tokenProbabilities: z.boolean().default(false),
   })
   .strict();
 export type GenerationStartInput = z.output<typeof generationStartSchema>;
@@ -100,7 +129,13 @@ export const generationRequests = {
 } as const;
 
 export const generationEvents = {
-  'generation.delta': z.object({ requestId, index: count, text: z.string() }),
+  'generation.delta': z.object({
+    requestId,
+    index: count,
+    text: z.string(),
+    /** Only when the start asked for token probabilities: the tokens that begin in this delta's text. */
+    tokens: z.array(tokenProbabilitiesSchema).max(PARAM_BOUNDS.maxNewTokens.max).optional(),
+  }),
   'generation.done': generationDoneSchema,
   'generation.error': z.object({ requestId, error: errorInfoSchema }),
 } as const;

@@ -11,6 +11,8 @@ import { alternativeSeed, Rng } from './rng';
 import { TokenSampler, type SamplingParams, type SpecialTokens } from './sampler';
 import type { DecoderSession } from './session';
 import { StopText } from './stop-text';
+import { TokenTrail, topCandidates, type CandidateIds, type TokenText } from './token-probabilities';
+import type { TokenProbabilities } from '../contract/generation';
 
 /** What the generator needs of the streaming detokenizer: text that became final after each token. */
 interface TokenDecoder {
@@ -32,7 +34,9 @@ export interface GenerationRequest {
   /** A fresh decoder for each alternative. */
   createDecoder: () => TokenDecoder;
   signal?: AbortSignal;
-  onDelta?: (index: number, text: string) => void;
+  /** Each token's `top` candidates, streamed with the text (`tokens` of onDelta); absent, none are computed. */
+  probabilities?: { top: number; tokenText: TokenText };
+  onDelta?: (index: number, text: string, tokens?: TokenProbabilities[]) => void;
 }
 
 type FinishReason = 'eos' | 'length' | 'stop' | 'cancelled';
@@ -97,6 +101,7 @@ class AlternativeState {
   readonly ids: number[] = [];
   text = '';
   finishReason: FinishReason | null = null;
+  readonly trail: TokenTrail | null;
   private readonly decoder: TokenDecoder;
   private readonly stop: StopText;
 
@@ -107,13 +112,16 @@ class AlternativeState {
   ) {
     this.decoder = req.createDecoder();
     this.stop = new StopText(req.stopStrings ?? [], req.endOfSentence ?? false);
+    this.trail = req.probabilities ? new TokenTrail(req.probabilities.tokenText) : null;
   }
 
-  /** Adds a sampled token; returns the text that became final. */
-  accept(id: number, eos: ReadonlySet<number>, maxNewTokens: number): string {
+  /** Adds a sampled token (with its candidates when asked for); returns the text that became final. */
+  accept(id: number, eos: ReadonlySet<number>, maxNewTokens: number, candidates: CandidateIds | null): string {
     if (eos.has(id)) return this.finish('eos');
     this.ids.push(id);
-    const delta = this.stop.push(this.decoder.push(id));
+    const decoded = this.decoder.push(id);
+    if (candidates) this.trail?.push(candidates, decoded);
+    const delta = this.stop.push(decoded);
     this.text += delta;
     if (this.stop.stopped) {
       this.finishReason = 'stop';
@@ -127,7 +135,9 @@ class AlternativeState {
   finish(reason: FinishReason): string {
     // A sentence that already ended is a stop even if the limit came first.
     this.finishReason = reason === 'length' && this.stop.awaitingClosers ? 'stop' : reason;
-    const rest = this.stop.push(this.decoder.end()) + this.stop.end();
+    const held = this.decoder.end();
+    this.trail?.text(held);
+    const rest = this.stop.push(held) + this.stop.end();
     this.text += rest;
     return rest;
   }
@@ -271,7 +281,7 @@ export class Generator {
       totalMs: 0,
     };
     const emit = (alt: AlternativeState, text: string) => {
-      if (text) req.onDelta?.(alt.index, text);
+      if (text) req.onDelta?.(alt.index, text, alt.trail?.release(alt.text.length));
     };
     const finishAll = (reason: FinishReason) => {
       for (const a of alts) if (!a.finishReason) emit(a, a.finish(reason));
@@ -292,7 +302,9 @@ export class Generator {
         for (let step = 0; ; step++) {
           active.forEach((a, r) => {
             const id = a.sampler.next(rowLogits[r]!, step);
-            emit(a, a.accept(id, this.eos, req.maxNewTokens));
+            const top = req.probabilities?.top;
+            const candidates = top ? topCandidates(rowLogits[r]!, a.sampler.processed, id, top) : null;
+            emit(a, a.accept(id, this.eos, req.maxNewTokens, candidates));
           });
           if (step === 0) stats.firstTokenMs = performance.now() - called;
           const keep = active.map((a, r) => (a.finishReason ? -1 : r)).filter((r) => r >= 0);

@@ -10,7 +10,7 @@ import { workerClient, type PortClient } from '../ipc/transport-port';
 import { TsuzukiError } from '../contract/errors';
 import { startWorker } from '../util/worker';
 import type { RuntimeOptions } from './generation-runtime';
-import type { GenerationWorkerContract, OpenedInfo, PromptSource, RemoteGenerateInput, RemoteGenerateResult } from './generation-worker-contract';
+import type { GenerationWorkerContract, OpenedInfo, PromptSource, RemoteDelta, RemoteGenerateInput, RemoteGenerateResult } from './generation-worker-contract';
 
 export type { OpenedInfo, PromptSource, RemoteGenerateInput, RemoteGenerateResult } from './generation-worker-contract';
 
@@ -46,11 +46,11 @@ export class RemoteRuntime {
     return !this.client.failed && this.closing === null;
   }
 
-  generate(input: RemoteGenerateInput, hooks: { onDelta?: (index: number, text: string) => void; signal?: AbortSignal } = {}): Promise<RemoteGenerateResult> {
+  generate(input: RemoteGenerateInput, hooks: { onDelta?: (delta: RemoteDelta) => void; signal?: AbortSignal } = {}): Promise<RemoteGenerateResult> {
     const { onDelta, signal } = hooks;
     return this.client.call('runtime.generate', input, {
       ...(signal ? { signal } : {}),
-      ...(onDelta ? { onEvent: (_event, payload) => onDelta(payload.index, payload.text) } : {}),
+      ...(onDelta ? { onEvent: (_event, payload) => onDelta(payload) } : {}),
     });
   }
 

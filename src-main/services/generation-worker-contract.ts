@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { samplingParamsSchema } from '../contract/generation-params-schema';
+import { generationEvents } from '../contract/generation';
 import { DEVICES } from '../engine/device';
 
 const count = z.number().int().nonnegative();
@@ -87,6 +88,7 @@ export const generationWorkerContract = {
           n: count,
           stopStrings: z.array(z.string()).optional(),
           endOfSentence: z.boolean().optional(),
+          tokenProbabilities: z.boolean().optional(),
         })
         .strict(),
       output: generateResultSchema,
@@ -99,7 +101,7 @@ export const generationWorkerContract = {
     'runtime.close': { input: z.object({}).strict(), output: z.null() },
   },
   events: {
-    'runtime.delta': z.object({ index: count, text: z.string() }),
+    'runtime.delta': generationEvents['generation.delta'].omit({ requestId: true }),
   },
 } as const;
 
@@ -108,3 +110,5 @@ export type OpenedInfo = z.output<typeof openedSchema>;
 export type PromptSource = Omit<z.input<GenerationWorkerContract['requests']['runtime.prefill']['input']>, 'maxNewTokens'>;
 export type RemoteGenerateInput = z.input<GenerationWorkerContract['requests']['runtime.generate']['input']>;
 export type RemoteGenerateResult = z.output<typeof generateResultSchema>;
+/** A delta as the worker streams it: the service adds its request id. */
+export type RemoteDelta = z.output<GenerationWorkerContract['events']['runtime.delta']>;

@@ -68,10 +68,11 @@ export class GenerationService {
             n: params.numAlternatives,
             stopStrings: input.stopStrings,
             endOfSentence: input.stopAtSentenceEnd,
+            tokenProbabilities: input.tokenProbabilities,
           },
           {
             signal: lifetime ? AbortSignal.any([controller.signal, lifetime]) : controller.signal,
-            onDelta: (index, text) => emit('generation.delta', { requestId, index, text }),
+            onDelta: (delta) => emit('generation.delta', { requestId, ...delta }),
           },
         );
         const ids = await this.save(input, result, { params: { ...params, seed }, runtime, choice, requestId });

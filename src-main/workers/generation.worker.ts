@@ -5,6 +5,7 @@ import { servePort } from '../ipc/transport-port';
 import { GenerationRuntime } from '../services/generation-runtime';
 import { generationWorkerContract, type GenerationWorkerContract } from '../services/generation-worker-contract';
 import { TsuzukiError } from '../contract/errors';
+import { TOKEN_CANDIDATES } from '../contract/generation';
 
 let runtime: GenerationRuntime | null = null;
 /** Aborted by `runtime.close`, so that what still runs ends before the model is released. */
@@ -41,7 +42,8 @@ const handlers: Handlers<GenerationWorkerContract> = {
       endOfSentence: input.endOfSentence ?? false,
       createDecoder: () => rt.decoder(context.text),
       signal: AbortSignal.any([ctx.signal, closing.signal]),
-      onDelta: (index, text) => ctx.emit('runtime.delta', { index, text }),
+      ...(input.tokenProbabilities ? { probabilities: { top: TOKEN_CANDIDATES, tokenText: (id: number) => rt.tokenizer.tokenText(id) } } : {}),
+      onDelta: (index, text, tokens) => ctx.emit('runtime.delta', { index, text, ...(tokens ? { tokens } : {}) }),
     });
     return { ...result, context: { text: context.text, ids: context.ids, memoTokens: context.memoTokens } };
   },

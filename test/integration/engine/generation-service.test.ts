@@ -93,6 +93,29 @@ describe('generation service over the IPC router', () => {
     }
   });
 
+  it('token probabilities come with the deltas only when asked for, one shown token per offset of the text', async () => {
+    const c = caller();
+    const deltas = async (payload: Record<string, unknown>) => {
+      const { requestId, end } = await start(c, { before, params: { maxNewTokens: 12, seed: 9 }, ...payload });
+      const done = (await end).payload as { alternatives: { text: string }[] };
+      return { text: done.alternatives[0]!.text, deltas: c.events.filter((e) => e.event === 'generation.delta' && e.payload.requestId === requestId).map((e) => e.payload) };
+    };
+    const off = await deltas({});
+    expect(off.deltas.length).toBeGreaterThan(0);
+    for (const d of off.deltas) expect(Object.keys(d).sort()).toEqual(['index', 'requestId', 'text']);
+
+    const on = await deltas({ tokenProbabilities: true });
+    expect(on.text).toBe(off.text);
+    const tokens = on.deltas.flatMap((d) => d.tokens as { at: number; chosen: number; candidates: { text: string; special: boolean; p: number; raw: number }[] }[]);
+    expect(tokens[0]!.at).toBe(0);
+    for (const [i, token] of tokens.entries()) {
+      if (i > 0) expect(token.at).toBeGreaterThan(tokens[i - 1]!.at);
+      const shown = on.text.slice(token.at, tokens[i + 1]?.at ?? on.text.length);
+      // The chosen candidate writes the shown text (a first ▁ after the context's letters is a space the decoder keeps).
+      if (!token.candidates[token.chosen]!.special) expect(shown).toBe(token.candidates[token.chosen]!.text);
+    }
+  });
+
   it('without sampling, one alternative whatever the count asked (each would be the same text), and stored as one', async () => {
     const c = caller();
     const done = (await (await start(c, { before, params: { maxNewTokens: 4, doSample: false, numAlternatives: 3 } })).end).payload as {
