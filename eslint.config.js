@@ -8,7 +8,7 @@ import ts from 'typescript-eslint';
  * `contract` is the leaf shared with the preload and the renderer (it imports only zod); `manuscript`, beside it, holds
  * the rules of Japanese manuscript text (ruby notation, 文字数) that the main process and the renderer both apply.
  */
-const LAYERS = [['contract', 'manuscript'], ['util'], ['tokenizer', 'engine', 'model', 'store', 'ipc'], ['services'], ['app', 'cli', 'workers']];
+const LAYERS = [['contract', 'manuscript'], ['util'], ['tokenizer', 'engine', 'model', 'store', 'ipc', 'manuscript-io'], ['services'], ['app', 'cli', 'workers']];
 /** Only the Electron shell (and the transport it hands ipcMain to) imports electron. */
 const ELECTRON = { name: 'electron', message: 'Only src-main/app and ipc/transport-electron.ts import electron.' };
 
