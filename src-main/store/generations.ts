@@ -124,6 +124,39 @@ function toRecord(row: Row): GenerationRecord {
   };
 }
 
+/** One generation in the tree of a point in a document's text (see GenerationsRepo.branches). */
+export interface BranchNode {
+  id: number;
+  /** The generation it continues (made after that one was accepted at the end of its text); null at the point itself. */
+  parentId: number | null;
+  groupId: string;
+  altIndex: number;
+  text: string;
+  seed: number | null;
+  status: GenerationStatus;
+  finishReason: string | null;
+  createdAt: number;
+}
+
+/** At most this many generations in one tree, and this many levels of continuations below the point. */
+export const MAX_BRANCH_NODES = 200;
+const MAX_BRANCH_DEPTH = 8;
+
+/**
+ * The generations of a document whose context ends with the same 32 characters as the text at a point. The expression
+ * is migration 10's index's, so the lookup reads that index.
+ */
+export const AT_POINT_SQL = `SELECT id, group_id, alt_index, context_before, text, seed, status, finish_reason, created_at FROM generations
+  WHERE document_id = ? AND substr(context_before, -32) = substr(?, -32) ORDER BY id LIMIT ?`;
+
+/**
+ * Whether a generation's context continues the text `point` ends with: one is the other's tail (a context is a tail
+ * of the text before the cursor, and the caller sends only the tail of a long text).
+ */
+function continues(point: string, context: string): boolean {
+  return point.endsWith(context) || context.endsWith(point);
+}
+
 /** WHERE clause and parameters of a filter; every value is bound, never spliced into SQL. */
 function where(filter: GenerationFilter, alias = ''): { sql: string; params: unknown[] } {
   const parts: string[] = [];
@@ -160,6 +193,7 @@ export class GenerationsRepo {
       delete: p('DELETE FROM generations WHERE id = ?'),
       count: p('SELECT count(*) AS n FROM generations'),
       documentExists: p('SELECT 1 FROM documents WHERE id = ?'),
+      atPoint: p(AT_POINT_SQL),
     };
   }
 
@@ -210,6 +244,43 @@ export class GenerationsRepo {
       if (status === 'accepted') this.s.rejectSiblings.run(now, current.groupId, id);
     })();
     return this.get(id);
+  }
+
+  /**
+   * The tree of a point in a document's text: the generations that continued the text ending with `before` (a retry
+   * or an alternative each), then as their children those that continued one of them after it was accepted, and so
+   * on, breadth first, oldest first among siblings. Derived from the stored contexts: each level is one indexed
+   * lookup per node above it, and the tree holds at most MAX_BRANCH_NODES nodes (`truncated` says when more exist).
+   */
+  branches(documentId: number, before: string): { nodes: BranchNode[]; truncated: boolean } {
+    type PointRow = Pick<Row, 'id' | 'group_id' | 'alt_index' | 'context_before' | 'text' | 'seed' | 'status' | 'finish_reason' | 'created_at'>;
+    const nodes: BranchNode[] = [];
+    let level: { parentId: number | null; point: string }[] = [{ parentId: null, point: before }];
+    for (let depth = 0; depth < MAX_BRANCH_DEPTH && level.length > 0; depth++) {
+      const next: typeof level = [];
+      for (const { parentId, point } of level) {
+        const rows = this.s.atPoint.all(documentId, point, MAX_BRANCH_NODES + 1) as PointRow[];
+        // A continuation is made after what it continues (which also keeps a text repeating itself from looping).
+        for (const row of rows.filter((r) => (parentId === null || r.id > parentId) && continues(point, r.context_before))) {
+          if (nodes.length === MAX_BRANCH_NODES) return { nodes, truncated: true };
+          nodes.push({
+            id: row.id,
+            parentId,
+            groupId: row.group_id,
+            altIndex: row.alt_index,
+            text: row.text,
+            seed: row.seed,
+            status: row.status,
+            finishReason: row.finish_reason,
+            createdAt: row.created_at,
+          });
+          next.push({ parentId: row.id, point: row.context_before + row.text });
+        }
+      }
+      level = next;
+    }
+    // Continuations below the deepest level shown may exist.
+    return { nodes, truncated: level.length > 0 };
   }
 
   /**

@@ -299,6 +299,15 @@ export const migrations: Migration[] = [
       db.exec(`ALTER TABLE documents ADD COLUMN aids TEXT NOT NULL DEFAULT '{}';`);
     },
   },
+  {
+    version: 10,
+    name: 'generations found by the point in the text they continue',
+    up(db) {
+      // The branch panel asks for the generations that continued the text at the cursor. Their context's last 32
+      // characters (substr counts characters) find them: derived from what is stored, so no column to fill or keep.
+      db.exec(`CREATE INDEX generations_by_point ON generations (document_id, substr(context_before, -32));`);
+    },
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

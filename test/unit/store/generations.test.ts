@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AT_POINT_SQL, MAX_BRANCH_NODES } from '../../../src-main/store/generations';
 import { generation, useTempDir } from './helpers';
 
 const tmp = useTempDir();
@@ -103,5 +104,81 @@ describe('generations', () => {
     store.documents.trash(doc.id);
     store.documents.purge(doc.id);
     expect(store.generations.get(g.id).documentId).toBeNull();
+  });
+});
+
+describe('the branches at a point of a document', () => {
+  // A long text, so that contexts are its tails as the engine cuts them.
+  const story = '国境の長いトンネルを抜けると雪国であった。夜の底が白くなった。信号所に汽車が止まった。'.repeat(4);
+
+  it('are the generations that continued the text there, with those made after one was accepted as its children', async () => {
+    const store = await tmp.open();
+    const doc = store.documents.create({ title: 't' }).id;
+    const other = store.documents.create({ title: 'u' }).id;
+    const at = (contextBefore: string, text: string, overrides = {}) =>
+      store.generations.insert(generation({ documentId: doc, contextBefore, text, groupId: text, ...overrides })).id;
+    // Three tries at the end of the story: the first with the whole text, the others with a tail of it.
+    const first = at(story, '駒子が来た。', { status: 'rejected' });
+    const second = at(story.slice(-50), '島村は黙っていた。', { status: 'accepted', seed: 99 });
+    const third = at(story.slice(-70), '汽笛が鳴った。', { status: 'rejected', altIndex: 1 });
+    // Elsewhere: the same context in another document, an earlier point, and a context whose last 32 characters agree
+    // with the story's but not what comes before them.
+    at(story.slice(0, -10), '別の場所');
+    store.generations.insert(generation({ documentId: other, contextBefore: story, text: '別の文書' }));
+    at(`まったく違う話。${story.slice(-40)}`, '似ているだけ');
+    // Continuations of the accepted one, and one of them continued again.
+    const child = at(`${story}島村は黙っていた。`.slice(-60), 'そして眠った。', { status: 'accepted' });
+    const sibling = at(`${story}島村は黙っていた。`.slice(-60), 'それから笑った。');
+    const grandchild = at(`${story}島村は黙っていた。そして眠った。`.slice(-80), '朝が来た。');
+
+    const tree = store.generations.branches(doc, story.slice(-100));
+    expect(tree.truncated).toBe(false);
+    expect(tree.nodes.map((n) => [n.id, n.parentId])).toEqual([
+      [first, null],
+      [second, null],
+      [third, null],
+      [child, second],
+      [sibling, second],
+      [grandchild, child],
+    ]);
+    expect(tree.nodes[1]).toMatchObject({ text: '島村は黙っていた。', status: 'accepted', seed: 99, groupId: '島村は黙っていた。', altIndex: 0 });
+    expect(tree.nodes[2]).toMatchObject({ altIndex: 1, status: 'rejected' });
+    // From the point after the accepted text, its continuations are the tree.
+    expect(store.generations.branches(doc, `${story}島村は黙っていた。`).nodes.map((n) => n.id)).toEqual([child, sibling, grandchild]);
+    expect(store.generations.branches(other, story).nodes.map((n) => n.text)).toEqual(['別の文書']);
+    expect(store.generations.branches(doc, 'どこにもない文').nodes).toEqual([]);
+  });
+
+  it('at the start of a document are those made from no text', async () => {
+    const store = await tmp.open();
+    const doc = store.documents.create({ title: 't' }).id;
+    const empty = store.generations.insert(generation({ documentId: doc, contextBefore: '', text: '書き出し' })).id;
+    store.generations.insert(generation({ documentId: doc, contextBefore: '書き出し', text: '続き' }));
+    expect(store.generations.branches(doc, '').nodes.map((n) => [n.id, n.parentId])).toEqual([[empty, null], [empty + 1, empty]]);
+  });
+
+  it('are found through an index and bounded, however many there are', async () => {
+    const store = await tmp.open();
+    const doc = store.documents.create({ title: 't' }).id;
+    const plan = store.db.prepare(`EXPLAIN QUERY PLAN ${AT_POINT_SQL}`).all(doc, story, 10) as { detail: string }[];
+    expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING INDEX generations_by_point/);
+
+    store.db.transaction(() => {
+      for (let i = 0; i < MAX_BRANCH_NODES + 20; i++) store.generations.insert(generation({ documentId: doc, contextBefore: story, text: `案${i}` }));
+    })();
+    const tree = store.generations.branches(doc, story);
+    expect(tree.nodes).toHaveLength(MAX_BRANCH_NODES);
+    expect(tree.truncated).toBe(true);
+  });
+
+  it('never loop on a text that repeats itself', async () => {
+    const store = await tmp.open();
+    const doc = store.documents.create({ title: 't' }).id;
+    // Each continues the one before and itself: 'あ' after 'ああ…' is again 'ああ…'.
+    for (let i = 0; i < 3; i++) store.generations.insert(generation({ documentId: doc, contextBefore: 'あ'.repeat(40), text: 'あ' }));
+    const { nodes } = store.generations.branches(doc, 'あ'.repeat(40));
+    expect(nodes.length).toBeLessThanOrEqual(MAX_BRANCH_NODES);
+    expect(new Set(nodes.filter((n) => n.parentId === null).map((n) => n.id)).size).toBe(3);
+    for (const n of nodes) if (n.parentId !== null) expect(n.id).toBeGreaterThan(n.parentId);
   });
 });

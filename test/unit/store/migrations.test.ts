@@ -51,6 +51,12 @@ const seeds: Record<number, (db: Database.Database) => void> = {
   8: (db) => {
     db.prepare("UPDATE documents SET generated_ranges = '[[0,3]]' WHERE id = 1").run();
   },
+  9: (db) => {
+    // A retry at the same point as gen-1, before the branches were indexed.
+    db.prepare(`INSERT INTO generations (uuid, document_id, group_id, alt_index, context_before, context_after, text, token_ids, params, seed,
+      model_id, precision, device, timings, status, created_at)
+      VALUES ('gen-3', 1, 'i', 0, '国境の', '', '長いトンネル。', x'03000000', '{}', 9, 'rinna', 'fp32', 'cpu', '{}', 'rejected', 500)`).run();
+  },
 };
 
 async function databaseAt(version: number): Promise<string> {
@@ -123,6 +129,9 @@ describe('migrations', () => {
         }
         // Text from before v7 has no record of what came from the model.
         expect(doc.generatedRanges).toEqual(from >= 8 ? [[0, 3]] : []);
+        // The generations at a point are found in what was stored before migration 10 indexed them.
+        const atPoint = [[2, 'gen-1'], [7, 'gen-2'], [9, 'gen-3']].filter(([v]) => from >= (v as number)).map(([, uuid]) => uuid);
+        expect(store.generations.branches(1, '国境の').nodes.map((n) => store.generations.get(n.id).uuid)).toEqual(atPoint);
         // Documents from before v9 have no aids: every part at its defaults.
         expect(doc.aids).toEqual(EMPTY_DOCUMENT_AIDS);
         expect(store.check().ok).toBe(true);
