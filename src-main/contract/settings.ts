@@ -94,6 +94,7 @@ export const DEFAULT_SETTINGS: Settings = {
     'generation.next': 'Alt+ArrowDown',
     'generation.previous': 'Alt+ArrowUp',
     'generation.regenerate': 'Ctrl+R',
+    'generation.regenerateSameSeed': 'Ctrl+Shift+R',
     'document.new': 'Mod+N',
     'history.open': 'Mod+H',
   },

@@ -14,6 +14,12 @@ type StreamEvent =
   | { kind: 'done'; payload: Done }
   | { kind: 'error'; payload: EventPayload<'generation.error'> };
 
+/**
+ * The seed a continuation samples with: the preset's (a fixed one reproduces the first continuation), a new one (a
+ * retry, so that it writes something else), or the shown proposal's again (to reproduce it on purpose).
+ */
+export type SeedChoice = 'preset' | 'new' | 'same';
+
 export interface ContinuationRequest {
   documentId: number | null;
   memo: string;
@@ -72,13 +78,16 @@ export class Continuation {
   }
 
   /** Asks for a continuation of the text before the cursor. */
-  async start(): Promise<void> {
+  async start(seed: SeedChoice = 'preset'): Promise<void> {
     clearTimeout(this.prefillTimer);
     const editor = this.editor();
     if (!editor || editor.composing) return;
     if (editor.proposal) editor.reject();
     const { text, cursor } = editor.context();
-    const { documentId, memo, params, stopAtSentenceEnd } = this.request();
+    const request = this.request();
+    const { documentId, memo, stopAtSentenceEnd } = request;
+    // A null seed over the preset's makes the service draw one; the one it used comes back in the done event.
+    const params = { ...request.params, ...(seed === 'new' ? { seed: null } : seed === 'same' && this.last ? { seed: this.last.seed } : {}) };
     this.error = null;
     this.done = null;
     this.outcome = null;

@@ -36,8 +36,8 @@ export interface EditorEvents {
   cursorMoved(): void;
   /** The writer asked for a continuation (the continue shortcut, outside any composition). */
   continue(): void;
-  /** Retry: reject the proposal and ask again. */
-  retry(): void;
+  /** Retry: reject the proposal and ask again, with a new seed or with the proposal's seed again. */
+  retry(seed: 'new' | 'same'): void;
   /**
    * A proposal ended; `text` is what went into the document (empty when rejected), and `key` marks it until
    * `linkGeneration(key, id)` ties it to its history entry.
@@ -284,7 +284,12 @@ export class ProseEditor {
       }
       if (matchesShortcut(event, b['generation.regenerate'])) {
         this.reject();
-        this.events.retry();
+        this.events.retry('new');
+        return true;
+      }
+      if (matchesShortcut(event, b['generation.regenerateSameSeed'])) {
+        this.reject();
+        this.events.retry('same');
         return true;
       }
       if (matchesShortcut(event, b['generation.previous'])) {

@@ -68,6 +68,7 @@ export const defaultBindings = {
   'generation.accept': 'Tab, Enter',
   'generation.reject': 'Escape',
   'generation.regenerate': 'Ctrl+R',
+  'generation.regenerateSameSeed': 'Ctrl+Shift+R',
   'generation.previous': 'Alt+ArrowUp',
   'generation.next': 'Alt+ArrowDown',
 };

@@ -9,7 +9,7 @@ import { models } from '../models/models.svelte';
 import { prefs } from '../settings/prefs.svelte';
 import { sampling } from '../settings/sampling.svelte';
 import { Autosaver, type SaveState } from './autosave';
-import { Continuation } from './continuation.svelte';
+import { Continuation, type SeedChoice } from './continuation.svelte';
 import { countText, modelShare, type Counts } from '../../src-main/manuscript/counts';
 import type { DocumentItem } from './DocumentList.svelte';
 import type { ProposalOutcome, ProseEditor } from './prose-editor';
@@ -116,7 +116,7 @@ export class WorkspaceController {
       this.continuation.schedulePrefill();
     },
     continue: () => void this.continuation.start(),
-    retry: () => void this.continuation.start(),
+    retry: (seed: SeedChoice) => void this.continuation.start(seed),
     proposalEnded: (outcome: ProposalOutcome, _text: string, alternative: number, key: string) => {
       this.continuation.ended(outcome, alternative, key);
     },
@@ -132,6 +132,12 @@ export class WorkspaceController {
     },
     compositionEnd: () => void this.autosaver.flush(),
   };
+
+  /** The generation bar's 同じシードで再生成: the editor keeps the focus, so the proposal's keys go on working. */
+  retrySameSeed(): void {
+    this.editor?.focus();
+    void this.continuation.start('same');
+  }
 
   report(error: unknown): void {
     this.shownError = error;
