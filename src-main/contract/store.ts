@@ -70,6 +70,20 @@ const generationRecord = z.object({
   createdAt: time,
 });
 const generationHit = z.object({ id, documentId: id.nullable(), createdAt: time, status, modelId: z.string(), text: z.string(), snippet });
+/** One generation in the tree of a point; `parentId`: the one it continues (null at the point itself). */
+const branchNode = z.object({
+  id,
+  parentId: id.nullable(),
+  groupId: z.string(),
+  altIndex: z.number().int(),
+  text: z.string(),
+  seed: z.number().int().nullable(),
+  status,
+  finishReason: z.string().nullable(),
+  createdAt: time,
+});
+/** The tail of the text before a point that a branch request carries: longer than any context the model reads. */
+export const MAX_BRANCH_POINT = 20_000;
 const documentHit = z.object({ documentId: id, title: z.string(), updatedAt: time, snippet });
 
 const historyFilter = z.object({
@@ -159,6 +173,14 @@ export const storeRequests = {
   'history.get': { input: z.object({ id }).strict(), output: z.object({ generation: generationRecord, siblings: z.array(generationRecord) }) },
   /** Accepting one alternative marks its still-proposed siblings rejected. */
   'history.setStatus': { input: z.object({ id, status }).strict(), output: generationRecord },
+  /**
+   * The generations that continued a document's text at a point (`before`: the model's text before it, or its last
+   * MAX_BRANCH_POINT characters), with those made after one of them as its children: at most 200, breadth first.
+   */
+  'history.branches': {
+    input: z.object({ documentId: id, before: text(MAX_BRANCH_POINT) }).strict(),
+    output: z.object({ nodes: z.array(branchNode), truncated: z.boolean() }),
+  },
   'history.delete': { input: z.object({ ids: z.array(id).min(1).max(10_000) }).strict(), output: z.object({ deleted: z.number().int() }) },
   /** A document (`documentId`), search results (`query` + filters) or the whole history; the UI saves `content`. */
   'history.export': {

@@ -4,7 +4,7 @@
  */
 import type { DocumentSearchHit } from '../store/document-search';
 import type { GenerationStatus } from '../contract/store';
-import type { GenerationFilter, GenerationRecord, GenerationSearchHit } from '../store/generations';
+import type { BranchNode, GenerationFilter, GenerationRecord, GenerationSearchHit } from '../store/generations';
 import type { Store } from '../store/store';
 import { documentLine, generationLine, type ImportSummary } from '../store/transfer';
 import { TsuzukiError } from '../contract/errors';
@@ -116,6 +116,10 @@ export class HistoryService {
 
   setStatus(id: number, status: GenerationStatus): GenerationRecord {
     return this.store.run((s) => s.generations.setStatus(id, status));
+  }
+
+  branches(documentId: number, before: string): { nodes: BranchNode[]; truncated: boolean } {
+    return this.store.run((s) => s.generations.branches(documentId, before));
   }
 
   delete(ids: number[]): { deleted: number } {

@@ -47,6 +47,7 @@ export function createStoreHandlers(deps: StoreDeps): StoreHandlers {
     'history.search': (input) => need().history.search(input),
     'history.get': ({ id }) => need().history.get(id),
     'history.setStatus': ({ id, status }) => need().history.setStatus(id, status),
+    'history.branches': ({ documentId, before }) => need().history.branches(documentId, before),
     'history.delete': ({ ids }) => need().history.delete(ids),
     'history.export': (input) => need().history.export(input),
     'history.import': ({ content, name }) => need().history.import(content, name),

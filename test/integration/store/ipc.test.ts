@@ -2,7 +2,7 @@ import { readdirSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { storeRequests } from '../../../src-main/contract/store';
+import { MAX_BRANCH_POINT, storeRequests } from '../../../src-main/contract/store';
 import { createRouter, type CallContext } from '../../../src-main/ipc/router';
 import { DocumentsService } from '../../../src-main/services/documents';
 import { createStoreHandlers } from '../../../src-main/services/store-handlers';
@@ -115,6 +115,10 @@ describe('documents, history, settings and db over the router', () => {
     expect((await ok('history.get', { id: a.id })).siblings.map((g: { id: number }) => g.id)).toEqual([b.id]);
     await ok('history.setStatus', { id: a.id, status: 'accepted' });
     expect(store.generations.get(b.id).status).toBe('rejected');
+    // Both alternatives continued the same point; only the document's are its branches, and a point is bounded.
+    const branches = await ok('history.branches', { documentId: doc.id, before: generation().contextBefore });
+    expect(branches).toMatchObject({ nodes: [{ id: a.id, parentId: null, status: 'accepted' }, { id: b.id, parentId: null, status: 'rejected' }], truncated: false });
+    expect((await call('history.branches', { documentId: doc.id, before: 'x'.repeat(MAX_BRANCH_POINT + 1) })).ok).toBe(false);
 
     const md = await ok('history.export', { format: 'md', query: '猫' });
     expect(md).toMatchObject({ mimeType: 'text/markdown', filename: expect.stringMatching(/\.md$/) });
