@@ -29,19 +29,23 @@ export interface MessageLimits {
 
 /**
  * The app's bounds, from the contract's largest inputs at 3 UTF-8 bytes per (Japanese) character plus JSON's
- * escapes and keys: documents.create/save take a body and a memo of 5,000,000 characters each (30 MB) and up to
- * 100,000 generated ranges; generation.start/prefill a `before` of 5,000,000 characters and 200,000 each of memo
- * and `after` (16 MB); history.import a JSONL file of 100,000,000 characters (300 MB, its quotes escaped once more).
+ * escapes and keys: documents.create/save take a body and a memo of 5,000,000 characters each (30 MB), up to
+ * 100,000 generated ranges and the document's aids (a full character book is 500 entries of 15,300 characters:
+ * 23 MB); generation.start/prefill/context a `before` of 5,000,000 characters, 200,000 each of memo and `after`
+ * and the book (40 MB); history.import a JSONL file of 100,000,000 characters (300 MB, its quotes escaped once more);
+ * documents.import a manuscript file of 20 MiB as base64 (27 MB).
  * Everything else is small: 1 MiB.
  */
 export const APP_MESSAGE_LIMITS: MessageLimits = {
   default: 1 * MiB,
   channels: {
-    'documents.create': 48 * MiB,
-    'documents.save': 48 * MiB,
-    'generation.start': 24 * MiB,
-    'generation.prefill': 24 * MiB,
+    'documents.create': 80 * MiB,
+    'documents.save': 80 * MiB,
+    'generation.start': 48 * MiB,
+    'generation.prefill': 48 * MiB,
+    'generation.context': 48 * MiB,
     'history.import': 384 * MiB,
+    'documents.import': 32 * MiB,
   },
 };
 
