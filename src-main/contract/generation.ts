@@ -4,6 +4,7 @@
  * `generation.done` (also after a cancel) or one `generation.error`.
  */
 import { z } from 'zod';
+import { authorNoteSchema, bookSchema } from './document-aids';
 import { errorInfoSchema } from './errors';
 import { PARAM_BOUNDS } from './generation-params';
 import { generationParamsPatchSchema, maxNewTokensSchema } from './generation-params-schema';
@@ -25,7 +26,22 @@ const contextInput = {
   beforeOffset: count.default(0),
   /** The document memo, placed before the text. */
   memo: text(MAX_SIDE).default(''),
+  /** The document's author's note (脚注), inserted near the cursor in what the model reads. */
+  authorNote: authorNoteSchema.prefault({}),
+  /** The document's character/world book: entries whose keys are in the recent text come after the memo. */
+  book: bookSchema.prefault({}),
 };
+
+/** One part of the context the model reads, in order (memo, book entries, text with the author's note inside). */
+const contextPartSchema = z.object({
+  kind: z.enum(['memo', 'book', 'text', 'authorNote']),
+  /** Exactly what the model reads of this part. */
+  text: z.string(),
+  tokens: count,
+  /** A book entry's name. */
+  name: z.string().optional(),
+});
+export type ContextPart = z.output<typeof contextPartSchema>;
 
 const finishReasonSchema = z.enum(['eos', 'length', 'stop', 'cancelled']);
 
@@ -112,6 +128,8 @@ const generationDoneSchema = z.object({
   /** The model's positions: the most tokens the context and the continuation hold together. */
   positions: z.number().int().positive(),
   stats: statsSchema,
+  /** What the model read, part by part: the context viewer shows the last generation's from here. */
+  context: z.array(contextPartSchema),
 });
 
 export const generationRequests = {
@@ -125,6 +143,14 @@ export const generationRequests = {
   'generation.prefill': {
     input: generationPrefillSchema,
     output: z.object({ promptTokens: count, reusedTokens: count, prefillTokens: count, prefillMs: z.number(), cancelled: z.boolean() }),
+  },
+  /**
+   * The context the next generation would send for this input, part by part (the context viewer): built as a start
+   * builds it, without running the model (the model is loaded for its tokenizer when it is not yet).
+   */
+  'generation.context': {
+    input: generationPrefillSchema,
+    output: z.object({ parts: z.array(contextPartSchema), positions: z.number().int().positive(), maxNewTokens: count }),
   },
 } as const;
 

@@ -58,6 +58,10 @@ export class RemoteRuntime {
     return this.client.call('runtime.prefill', input, signal ? { signal } : {});
   }
 
+  context(input: PromptSource & { maxNewTokens: number }) {
+    return this.client.call('runtime.context', input);
+  }
+
   /** Cancels what runs, releases the model and ends the worker. */
   close(): Promise<void> {
     this.closing ??= (async () => {

@@ -3,6 +3,7 @@
  * that owns the session's KV cache. Shared by the generation service and the CLI.
  */
 import { join } from 'node:path';
+import type { AuthorNote, Book } from '../contract/document-aids';
 import { buildContext, type BuiltContext } from '../engine/context';
 import { loadModel, type ConcreteDevice, type Device } from '../engine/device';
 import { Generator } from '../engine/generator';
@@ -46,10 +47,10 @@ export class GenerationRuntime {
   }
 
   /** The prompt for the text before the cursor (see engine/context.ts), line breaks per the tokenizer's strategy. */
-  context(input: { before: string; origin?: number; memo?: string; maxNewTokens: number }): BuiltContext {
+  context(input: { before: string; origin?: number; memo?: string; authorNote?: AuthorNote; book?: Book; maxNewTokens: number }): BuiltContext {
     const t = this.tokenizer;
     return buildContext(
-      { encode: (text) => t.encodeContext(text) },
+      { encode: (text) => t.encodeContext(text), decode: (ids) => t.decodeOutput(ids) },
       { ...input, nPositions: this.generator.nPositions, startId: t.special.bos ?? t.special.eos ?? 0 },
     );
   }

@@ -7,6 +7,7 @@
  * (and again, with the model's window, where the generator starts).
  */
 import { z } from 'zod';
+import { authorNoteSchema, bookSchema } from '../contract/document-aids';
 import { samplingParamsSchema } from '../contract/generation-params-schema';
 import { generationEvents } from '../contract/generation';
 import { DEVICES } from '../engine/device';
@@ -18,7 +19,13 @@ const promptSource = {
   before: z.string(),
   origin: count.optional(),
   memo: z.string().optional(),
+  authorNote: authorNoteSchema.optional(),
+  book: bookSchema.optional(),
 };
+
+const contextPartsSchema = z.array(
+  z.object({ kind: z.enum(['memo', 'book', 'text', 'authorNote']), text: z.string(), tokens: count, name: z.string().optional() }),
+);
 
 const openedSchema = z.object({
   device: z.enum(DEVICES).exclude(['auto']),
@@ -52,8 +59,8 @@ const generateResultSchema = z.object({
     }),
   ),
   stats: statsSchema,
-  /** The context the model continued: its text (a tail of `before`), prompt ids and the memo's share. */
-  context: z.object({ text: z.string(), ids: z.array(count), memoTokens: count }),
+  /** The context the model continued: its text (a tail of `before`), prompt ids, the memo's share and every part. */
+  context: z.object({ text: z.string(), ids: z.array(count), memoTokens: count, parts: contextPartsSchema }),
 });
 
 const prefillResultSchema = z.object({
@@ -96,6 +103,11 @@ export const generationWorkerContract = {
     'runtime.prefill': {
       input: z.object({ ...promptSource, maxNewTokens: count }).strict(),
       output: prefillResultSchema,
+    },
+    /** The context a generation of this input would read, part by part (nothing runs). */
+    'runtime.context': {
+      input: z.object({ ...promptSource, maxNewTokens: count }).strict(),
+      output: z.object({ parts: contextPartsSchema, positions: z.number().int().positive() }),
     },
     /** Cancels what runs and releases the model; the worker may then be ended. */
     'runtime.close': { input: z.object({}).strict(), output: z.null() },

@@ -1,5 +1,5 @@
 /**
- * The generation use case behind `generation.start|cancel|prefill`: builds the context from the text before the
+ * The generation use case behind `generation.start|cancel|prefill|context`: builds the context from the text before the
  * cursor, runs the engine on the active model, streams deltas as events, and writes every finished (or cancelled,
  * if it produced text) alternative to the history with its parameters, seed and timings, status 'proposed'.
  * The model is loaded on first use, in a worker thread (see generation-remote.ts), and kept; a different model
@@ -62,6 +62,8 @@ export class GenerationService {
             before: input.before,
             origin: input.beforeOffset,
             memo: input.memo,
+            authorNote: input.authorNote,
+            book: input.book,
             maxNewTokens: params.maxNewTokens,
             sampling,
             seed,
@@ -91,6 +93,7 @@ export class GenerationService {
           precision: runtime.info.precision,
           positions: runtime.info.positions,
           stats: { ...result.stats, loadMs: runtime.info.loadMs },
+          context: result.context.parts,
         });
       } catch (error) {
         emit('generation.error', { requestId, error: toErrorInfo(error) });
@@ -114,9 +117,22 @@ export class GenerationService {
 
   /** Fills the KV cache for this context; the next start from it streams at once. A start cancels it. */
   async prefill(input: GenerationPrefillInput) {
-    const maxNewTokens = input.maxNewTokens ?? this.preset().maxNewTokens;
     const { runtime } = await this.acquire();
-    return runtime.prefill({ before: input.before, origin: input.beforeOffset, memo: input.memo, maxNewTokens });
+    return runtime.prefill(this.promptOf(input));
+  }
+
+  /** The context a start with this input would send, part by part (the context viewer's "next"). */
+  async context(input: GenerationPrefillInput) {
+    const { runtime } = await this.acquire();
+    const prompt = this.promptOf(input);
+    const { parts, positions } = await runtime.context(prompt);
+    return { parts, positions, maxNewTokens: prompt.maxNewTokens };
+  }
+
+  /** What a prefill and the context viewer build from: what a start builds from, with the preset's length. */
+  private promptOf(input: GenerationPrefillInput) {
+    const maxNewTokens = input.maxNewTokens ?? this.preset().maxNewTokens;
+    return { before: input.before, origin: input.beforeOffset, memo: input.memo, authorNote: input.authorNote, book: input.book, maxNewTokens };
   }
 
   /** Stops everything and releases the model. */

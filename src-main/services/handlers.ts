@@ -34,6 +34,7 @@ export function createHandlers(deps: HandlerDeps): Handlers<Contract> {
     'generation.start': (input, ctx) => generation.start(input, ctx.emit, ctx.signal),
     'generation.cancel': ({ requestId }) => generation.cancel(requestId),
     'generation.prefill': (input) => generation.prefill(input),
+    'generation.context': (input) => generation.context(input),
     ...createModelsHandlers({ models, events: deps.modelEvents ?? new Subscribers(), inUse: async () => (await deps.currentModel?.()) ?? null, hub: deps.hub }),
     'app.closeReady': () => {
       deps.onCloseReady?.();

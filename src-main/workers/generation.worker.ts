@@ -31,7 +31,7 @@ const handlers: Handlers<GenerationWorkerContract> = {
   },
   async 'runtime.generate'(input, ctx) {
     const rt = loaded();
-    const context = rt.context({ before: input.before, origin: input.origin ?? 0, memo: input.memo ?? '', maxNewTokens: input.maxNewTokens });
+    const context = rt.context(promptOf(input));
     const result = await rt.generator.generate({
       promptIds: context.ids,
       maxNewTokens: input.maxNewTokens,
@@ -45,12 +45,16 @@ const handlers: Handlers<GenerationWorkerContract> = {
       ...(input.tokenProbabilities ? { probabilities: { top: TOKEN_CANDIDATES, tokenText: (id: number) => rt.tokenizer.tokenText(id) } } : {}),
       onDelta: (index, text, tokens) => ctx.emit('runtime.delta', { index, text, ...(tokens ? { tokens } : {}) }),
     });
-    return { ...result, context: { text: context.text, ids: context.ids, memoTokens: context.memoTokens } };
+    return { ...result, context: { text: context.text, ids: context.ids, memoTokens: context.memoTokens, parts: context.parts } };
   },
   async 'runtime.prefill'(input, ctx) {
     const rt = loaded();
-    const context = rt.context({ before: input.before, origin: input.origin ?? 0, memo: input.memo ?? '', maxNewTokens: input.maxNewTokens });
+    const context = rt.context(promptOf(input));
     return rt.generator.prefill(context.ids, AbortSignal.any([ctx.signal, closing.signal]));
+  },
+  async 'runtime.context'(input) {
+    const rt = loaded();
+    return { parts: rt.context(promptOf(input)).parts, positions: rt.generator.nPositions };
   },
   async 'runtime.close'() {
     closing.abort(new TsuzukiError('cancelled', 'The model was closed.'));
@@ -59,5 +63,11 @@ const handlers: Handlers<GenerationWorkerContract> = {
     return null;
   },
 };
+
+/** The same context for a generation, a prefill and the context viewer, so the prefilled cache is the one used. */
+function promptOf(input: Parameters<Handlers<GenerationWorkerContract>['runtime.prefill']>[0]): Parameters<GenerationRuntime['context']>[0] {
+  const { before, origin = 0, memo = '', authorNote, book, maxNewTokens } = input;
+  return { before, origin, memo, maxNewTokens, ...(authorNote ? { authorNote } : {}), ...(book ? { book } : {}) };
+}
 
 servePort(parentPort!, createRouter(generationWorkerContract, handlers));

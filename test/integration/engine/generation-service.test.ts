@@ -158,6 +158,32 @@ describe('generation service over the IPC router', () => {
     expect(again.alternatives[0]!.text).toBe(a.alternatives[0]!.text);
   });
 
+  it("the author's note and the book: the next context as the viewer asks for it is the one the start reads, and prefill fills exactly it", async () => {
+    const c = caller();
+    const aids = {
+      memo: '春の話',
+      authorNote: { text: '［明るく］', depth: 1, unit: 'sentences' },
+      book: { entries: [{ id: 'p', name: '公園', keys: ['公園'], text: '公園には池がある。' }, { id: 'x', name: '海', keys: ['海'], text: '海は遠い。' }] },
+    };
+    const params = { maxNewTokens: 10, seed: 78 };
+    const next = await c.call('generation.context', { before, ...aids, maxNewTokens: 10 });
+    if (!next.ok) throw new Error(next.error.message);
+    const parts = next.value.parts as { kind: string; text: string; tokens: number; name?: string }[];
+    expect(parts.map((p) => p.name ?? p.kind)).toEqual(['memo', '公園', 'text', 'authorNote', 'text']);
+    expect(parts.map((p) => p.text).join('')).toBe('春の話\n公園には池がある。\n今日は天気が良いので、公園まで散歩に出かけた。\n［明るく］\n道の両側には桜の木が並んでいて');
+    expect(parts.every((p) => p.tokens > 0)).toBe(true);
+    expect(next.value).toMatchObject({ maxNewTokens: 10, positions: expect.any(Number) });
+
+    expect((await c.call('generation.prefill', { before, ...aids, maxNewTokens: 10 })).ok).toBe(true);
+    const done = (await (await start(c, { before, ...aids, params })).end).payload as { context: typeof parts; stats: Record<string, number> };
+    expect(done.context).toEqual(parts);
+    expect(done.stats.promptTokens).toBe(parts.reduce((n, p) => n + p.tokens, 0));
+    expect(done.stats.prefillTokens).toBe(0);
+
+    const refused = await c.call('generation.context', { before, authorNote: { depth: -1 } });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
+  });
+
   it('cancel stops a running generation; the done event says cancelled', async () => {
     const c = caller();
     const { requestId, end } = await start(c, { before, params: { maxNewTokens: 200, minNewTokens: 200 } });
