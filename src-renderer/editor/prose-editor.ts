@@ -12,7 +12,7 @@
 import { baseKeymap } from 'prosemirror-commands';
 import { history, isHistoryTransaction, redo, undo } from 'prosemirror-history';
 import { keymap } from 'prosemirror-keymap';
-import { EditorState, Plugin, TextSelection, type Selection } from 'prosemirror-state';
+import { EditorState, Plugin, TextSelection, type Selection, type Transaction } from 'prosemirror-state';
 import { EditorView } from 'prosemirror-view';
 import {
   acceptTransaction,
@@ -23,9 +23,13 @@ import {
   typedThrough,
   typeThroughTransaction,
   type Proposal,
+  type ProposalHead,
 } from './proposal';
+import type { TokenProbabilities } from '../../src-main/contract/generation';
+import { machineMarksPlugin } from './machine-marks';
 import { docToText, editedGenerations, offsetToPos, posToOffset, schema, textToDoc, type Range } from './schema';
 import { defaultBindings, isImeEvent, matchesShortcut, type Bindings } from './shortcuts';
+import { uprightPlugin } from './upright';
 
 export type ProposalOutcome = 'accepted' | 'rejected';
 
@@ -49,10 +53,19 @@ export interface EditorEvents {
   alternativeShown(index: number): void;
   /** A composition ended: work postponed during it (autosave) may run now. */
   compositionEnd(): void;
+  /** Undo or redo changed the text (it may have taken back or put back a restored branch). */
+  undoRedo(): void;
 }
 
 /** Marks a transaction that only links accepted text to its history entry. */
 const LINK = 'tsuzuki-link-generation';
+/** Marks a transaction that restores a branch: the model's texts in place of others, not the writer's edit. */
+const BRANCH = 'tsuzuki-restore-branch';
+
+/** The writer's own edit: not undo or redo (they put back what was there), accepting, or linking. */
+function isWritersEdit(tr: Transaction): boolean {
+  return !isHistoryTransaction(tr) && !isAcceptance(tr) && !tr.getMeta(LINK) && !tr.getMeta(BRANCH);
+}
 
 const MODIFIER_KEYS = new Set(['Shift', 'Control', 'Alt', 'Meta', 'CapsLock', 'Fn', 'Hyper', 'Super', 'OS']);
 
@@ -121,8 +134,9 @@ export class ProseEditor {
           return;
         }
         this.events.change();
+        if (isHistoryTransaction(tr)) this.events.undoRedo();
         // Undo and redo put back what was there; only the writer's own edits of accepted text count.
-        if (!isHistoryTransaction(tr) && !isAcceptance(tr) && !tr.getMeta(LINK)) {
+        if (isWritersEdit(tr)) {
           const changes: [number, number][] = [];
           tr.mapping.maps.forEach((map, i) => map.forEach((from, to) => changes.push([tr.mapping.slice(0, i).invert().map(from), tr.mapping.slice(0, i).invert().map(to)])));
           const edited = editedGenerations(before, changes);
@@ -138,6 +152,8 @@ export class ProseEditor {
       plugins: [
         ...extra,
         proposalPlugin,
+        machineMarksPlugin(isWritersEdit),
+        uprightPlugin,
         history(),
         keymap({ 'Mod-z': undo, 'Mod-y': redo, 'Mod-Shift-z': redo }),
         keymap(baseKeymap),
@@ -201,14 +217,16 @@ export class ProseEditor {
     this.view.focus();
   }
 
-  beginProposal(alternatives: number): void {
+  /** `head`: what the proposal starts with (the text up to a candidate the writer chose, and its tokens). */
+  beginProposal(alternatives: number, head?: ProposalHead): void {
     const pos = this.view.state.selection.head;
-    this.view.dispatch(proposalActions.start(this.view.state.tr.setSelection(TextSelection.create(this.view.state.doc, pos)), pos, alternatives));
+    this.view.dispatch(proposalActions.start(this.view.state.tr.setSelection(TextSelection.create(this.view.state.doc, pos)), pos, alternatives, head));
   }
 
-  appendProposal(alternative: number, text: string): void {
+  /** `tokens`: the delta's tokens (token view only), their offsets in the alternative's text. */
+  appendProposal(alternative: number, text: string, tokens?: TokenProbabilities[]): void {
     if (!this.proposal) return;
-    this.view.dispatch(proposalActions.append(this.view.state.tr, alternative, text));
+    this.view.dispatch(proposalActions.append(this.view.state.tr, alternative, text, tokens));
   }
 
   finishProposal(): void {
@@ -244,6 +262,32 @@ export class ProseEditor {
 
   private acceptIfTypedThrough(): void {
     if (this.proposal && typedThrough(this.proposal)) this.accept();
+  }
+
+  /**
+   * Replaces [from, to) (offsets of the stored text) with generations' texts, each marked as coming from its history
+   * entry, the cursor after them: one undo step, which brings back what was there.
+   */
+  replaceWithGenerations(from: number, to: number, parts: readonly { id: number; text: string }[]): void {
+    this.reject();
+    const { doc } = this.view.state;
+    const tr = this.view.state.tr.delete(offsetToPos(doc, from), offsetToPos(doc, to)).setMeta(BRANCH, true);
+    let pos = tr.mapping.map(offsetToPos(doc, from), -1);
+    for (const { id, text } of parts) {
+      const mark = schema.marks.generated!.create({ id });
+      text.split('\n').forEach((line, i) => {
+        if (i > 0) {
+          tr.split(pos);
+          pos += 2;
+        }
+        if (line) {
+          tr.insert(pos, schema.text(line, [mark]));
+          pos += line.length;
+        }
+      });
+    }
+    this.view.dispatch(tr.setSelection(TextSelection.create(tr.doc, pos)).scrollIntoView());
+    this.view.focus();
   }
 
   /** Ties accepted text (marked with `key`) to its history entry, so later edits of it can be recorded there. */

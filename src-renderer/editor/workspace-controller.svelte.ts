@@ -10,7 +10,11 @@ import { prefs } from '../settings/prefs.svelte';
 import { sampling } from '../settings/sampling.svelte';
 import { Autosaver, type SaveState } from './autosave';
 import { Continuation, type SeedChoice } from './continuation.svelte';
-import { countText, modelShare, type Counts } from '../../src-main/manuscript/counts';
+import { planRestore, pointAt, type BranchNode, type RestorePlan } from './branches';
+import type { GenerationStatus } from '../../src-main/contract/store';
+import { DocumentAidsEditor } from './aids.svelte';
+import { countChars, countText, type Counts } from '../../src-main/manuscript/counts';
+import { EMPTY_DOCUMENT_AIDS, type Steering } from '../../src-main/contract/document-aids';
 import type { DocumentItem } from './DocumentList.svelte';
 import type { ProposalOutcome, ProseEditor } from './prose-editor';
 import type { Range } from './schema';
@@ -31,17 +35,24 @@ export class WorkspaceController {
   documents = $state<DocumentItem[]>([]);
   current = $state<OpenDocument | null>(null);
   editor = $state<ProseEditor | null>(null);
+  /** The open document's author's note and character book, saved by their own autosaver. */
+  readonly aids = new DocumentAidsEditor();
   private bodyState = $state<SaveState>('saved');
   private memoState = $state<SaveState>('saved');
-  /** The worse of the body's and the memo's save states, for the status bar. */
-  saveState = $derived(STATE_RANK[this.memoState] > STATE_RANK[this.bodyState] ? this.memoState : this.bodyState);
+  /** The worst of the body's, the memo's and the aids' save states, for the status bar. */
+  saveState = $derived([this.bodyState, this.memoState, this.aids.saveState].reduce((worst, state) => (STATE_RANK[state] > STATE_RANK[worst] ? state : worst)));
   saveError = $state<unknown>(null);
   connectionLost = $state(connection.state === 'lost');
   restoredNotice = $state<string | null>(null);
-  counts = $state<Counts>({ withWhitespace: 0, withoutWhitespace: 0, manuscriptPages: 0 });
-  share = $state(0);
+  counts = $state<Counts>({ chars: 0, machineChars: 0, manuscriptPages: 0 });
   /** An error of an action the writer took (open, create, rename…), shown until dismissed. */
   shownError = $state<unknown>(null);
+  /** Grows when the text, the cursor or a branch's statuses change: the branch panel reads its tree again. */
+  branchesVersion = $state(0);
+  /** The branches restored in the open document, so that undo and redo take their statuses back and forth too. */
+  private restores: { plan: RestorePlan; applied: boolean }[] = [];
+  /** The open document's banned words and phrase biases, sent with each continuation. */
+  steering = $state<Steering>(EMPTY_DOCUMENT_AIDS.steering);
 
   private readonly journal = new UnsavedJournal();
   /** The memo to save: taken when it is typed, so a save that runs after switching documents saves the right one. */
@@ -65,7 +76,7 @@ export class WorkspaceController {
       const item = this.documents.find((d) => d.id === id);
       if (item) {
         item.updatedAt = Date.now();
-        item.charCount = text.length;
+        item.charCount = countChars(text);
       }
     },
     () => this.editor?.composing ?? false,
@@ -97,6 +108,9 @@ export class WorkspaceController {
       memo: this.current?.memo ?? '',
       params: sampling.active?.params ?? {},
       stopAtSentenceEnd: sampling.stopAtSentenceEnd,
+      tokenProbabilities: prefs.tokenProbabilities,
+      steering: this.steering,
+      ...this.aids.forModel(),
     }),
     () => Boolean(models.list?.inUse) && prefs.readAhead,
   );
@@ -109,8 +123,10 @@ export class WorkspaceController {
       this.journalTimer = setTimeout(() => this.journalBody(), 250);
       this.scheduleCount();
       this.continuation.schedulePrefill();
+      this.branchesVersion++;
     },
     cursorMoved: () => {
+      this.branchesVersion++;
       // Where the cursor rests, the writer may ask for a continuation: a cold context there (a document just opened,
       // a jump back to the end) takes seconds to prefill on a CPU, so it starts before the shortcut is pressed.
       this.continuation.schedulePrefill();
@@ -131,7 +147,45 @@ export class WorkspaceController {
       this.continuation.shown = index;
     },
     compositionEnd: () => void this.autosaver.flush(),
+    undoRedo: () => {
+      if (!this.editor || this.restores.length === 0) return;
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity -- looked up once here, never rendered
+      const inText = new Set(this.editor.content().generated.map((range) => range[2]));
+      for (const record of this.restores) {
+        const applied = record.plan.added.every((id) => inText.has(id)) && record.plan.removed.every((id) => !inText.has(id));
+        if (applied === record.applied) continue;
+        record.applied = applied;
+        void this.recordRestore(record.plan, applied).catch((error: unknown) => this.report(error));
+      }
+    },
   };
+
+  /**
+   * Restores a branch from the panel: its path from the point replaces the text's (one undo step), and the history
+   * says so: what came into the text is accepted, what left it rejected.
+   */
+  async restoreBranch(nodes: BranchNode[], id: number): Promise<void> {
+    const { editor } = this;
+    if (!editor) return;
+    const { text, generated } = editor.content();
+    const plan = planRestore(pointAt(text, editor.context().cursor, generated), nodes, generated, id);
+    if (!plan) return;
+    editor.replaceWithGenerations(plan.from, plan.to, plan.parts);
+    this.restores.push({ plan, applied: true });
+    // Bounded: an undo reaches back only so far (prosemirror-history keeps 100 steps by default).
+    if (this.restores.length > 100) this.restores.shift();
+    await this.recordRestore(plan, true);
+  }
+
+  /** The statuses of a restore (applied), or those from before it (taken back by undo). */
+  private async recordRestore(plan: RestorePlan, applied: boolean): Promise<void> {
+    const set = (id: number, status: GenerationStatus) => api.history.setStatus({ id, status });
+    await Promise.all([
+      ...plan.removed.map((id) => set(id, applied ? 'rejected' : (plan.prior.get(id) ?? 'accepted'))),
+      ...plan.added.map((id) => set(id, applied ? 'accepted' : (plan.prior.get(id) ?? 'rejected'))),
+    ]);
+    this.branchesVersion++;
+  }
 
   /** The generation bar's 同じシードで再生成: the editor keeps the focus, so the proposal's keys go on working. */
   retrySameSeed(): void {
@@ -168,7 +222,7 @@ export class WorkspaceController {
   keepUnsaved(): Promise<unknown> {
     this.rememberCursor();
     this.journalBody();
-    return Promise.all([this.autosaver.flush(), this.memoSaver.flush()]);
+    return Promise.all([this.autosaver.flush(), this.memoSaver.flush(), this.aids.flush()]);
   }
 
   // Counting 200,000 characters takes milliseconds: do it once typing pauses, when the browser is idle — never
@@ -180,8 +234,7 @@ export class WorkspaceController {
         () => {
           if (!this.editor) return;
           const { text, generated } = this.editor.content();
-          this.counts = countText(text);
-          this.share = modelShare(text, generated);
+          this.counts = countText(text, generated);
         },
         { timeout: 1000 },
       );
@@ -217,15 +270,24 @@ export class WorkspaceController {
     }
     const doc = await api.documents.get({ id });
     const first = this.current === null;
+    this.restores = [];
     const restored = toRestore(this.journal.read(id), doc);
     const body = restored?.body?.text ?? doc.body;
     const generated = restored?.body?.generated ?? doc.generatedRanges;
     this.current = { id: doc.id, title: doc.title, body, memo: restored?.memo ?? doc.memo, generated, vertical: doc.writingMode === 'vertical' };
+    this.steering = doc.aids.steering;
+    await this.aids.load(doc.id, doc.aids);
     if (!first) this.editor?.load(body, generated);
     this.placeCursor();
     if (restored) this.saveRestored(id, restored);
     prefs.lastDocumentId = id;
     this.scheduleCount();
+  }
+
+  /** Opens a document made elsewhere (an import): the list is read again first, so it shows there too. */
+  async openNew(id: number): Promise<void> {
+    await this.refreshList();
+    await this.open(id);
   }
 
   async create(): Promise<void> {
@@ -261,6 +323,14 @@ export class WorkspaceController {
 
   async purge(id: number): Promise<void> {
     await api.documents.delete({ id, permanent: true });
+  }
+
+  /** Saves the open document's banned words and phrase biases (that part of its aids alone). */
+  async setSteering(steering: Steering): Promise<void> {
+    if (!this.current) return;
+    const { id } = this.current;
+    await api.documents.save({ id, aids: { steering } });
+    if (this.current?.id === id) this.steering = steering;
   }
 
   async setVertical(vertical: boolean): Promise<void> {
@@ -356,6 +426,7 @@ export class WorkspaceController {
       clearTimeout(this.countTimer);
       this.autosaver.dispose();
       this.memoSaver.dispose();
+      this.aids.dispose();
     };
   }
 }

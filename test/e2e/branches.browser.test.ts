@@ -52,5 +52,75 @@ describe('retry and branches', () => {
 
     await page.keyboard.press('Tab');
     expect(await editorText(page)).toBe(opening + third.text);
+    tries = [first, second, third];
+  });
+
+  it('the branch panel shows every try at the point; restoring one replaces the text, and undo and redo move through them', async () => {
+    const [first, second, third] = tries.map((t) => t.text) as [string, string, string];
+    await page.getByTestId('toggle-branches').click();
+    // Five tries at the point: three retries and two with the third's seed again (the last one accepted).
+    await expect.poll(() => page.getByTestId('branch').count(), { timeout: 10_000 }).toBe(5);
+    expect(await branchTexts()).toEqual([first, second, third, third, third]);
+    expect(await inText()).toEqual([third]);
+
+    await branch(first).click();
+    expect(await editorText(page)).toBe(opening + first);
+    await expect.poll(inText, { timeout: 10_000 }).toEqual([first]);
+    // The one it replaced is no longer in the text, and the history says so.
+    await expect.poll(() => status(4), { timeout: 10_000 }).toBe('不採用');
+
+    // Undo takes the statuses back with the text: the first try is rejected again, as it was.
+    await page.keyboard.press(`${mod}+z`);
+    expect(await editorText(page)).toBe(opening + third);
+    await expect.poll(inText, { timeout: 10_000 }).toEqual([third]);
+    await expect.poll(() => status(0), { timeout: 10_000 }).toBe('不採用');
+    await page.keyboard.press(`${mod}+Shift+z`);
+    expect(await editorText(page)).toBe(opening + first);
+    await expect.poll(inText, { timeout: 10_000 }).toEqual([first]);
+    await expect.poll(() => status(4), { timeout: 10_000 }).toBe('不採用');
+  });
+
+  it('a continuation of a restored branch is its child; in 縦書き, restoring another try from inside it replaces both', async () => {
+    const [first, second] = tries.map((t) => t.text) as [string, string, string];
+    await page.getByTestId('toggle-vertical').click();
+    await page.getByTestId('editor').click();
+    await page.keyboard.press(`${mod}+End`);
+    const next = await propose(`${mod}+Enter`);
+    await page.keyboard.press('Tab');
+    expect(await editorText(page)).toBe(opening + first + next.text);
+    // At the end of the continuation, the point is where it was written: it is the one branch there.
+    await expect.poll(inText, { timeout: 10_000 }).toEqual([next.text]);
+    // Inside the restored try, the tree is the point's again, with the continuation under the try.
+    for (let i = 0; i <= [...next.text].length; i++) await page.keyboard.press('ArrowUp');
+    await expect.poll(inText, { timeout: 10_000 }).toEqual([first, next.text]);
+    expect(await page.getByTestId('branch').count()).toBe(6);
+
+    await branch(second).click();
+    expect(await editorText(page)).toBe(opening + second);
+    await expect.poll(inText, { timeout: 10_000 }).toEqual([second]);
+    await page.keyboard.press(`${mod}+z`);
+    expect(await editorText(page)).toBe(opening + first + next.text);
   });
 });
+
+let tries: { text: string; seed: string }[] = [];
+
+/** The panel's branches' texts, in its order (the point's tries oldest first, each followed by its continuations). */
+function branchTexts(): Promise<string[]> {
+  return page.getByTestId('branch').locator('.text').allTextContents();
+}
+
+/** The texts of the branches the document's text holds now. */
+function inText(): Promise<string[]> {
+  return page.locator('[data-testid="branch"][aria-current="true"] .text').allTextContents();
+}
+
+/** The status the panel shows for its `index`th branch (本文中 for those in the text). */
+async function status(index: number): Promise<string> {
+  return ((await page.getByTestId('branch').nth(index).locator('.meta').textContent()) ?? '').trim().split(' · ')[0]!;
+}
+
+/** The first branch of the panel with this text. */
+function branch(text: string) {
+  return page.getByTestId('branch').filter({ has: page.locator('.text', { hasText: text }) }).first();
+}
