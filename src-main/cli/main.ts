@@ -7,8 +7,10 @@ import { db } from './commands/db';
 import { detokenize } from './commands/detokenize';
 import { download } from './commands/download';
 import { evaluate } from './commands/eval';
+import { exportCommand } from './commands/export';
 import { generate } from './commands/generate';
 import { history } from './commands/history';
+import { importCommand } from './commands/import';
 import { info } from './commands/info';
 import { logits } from './commands/logits';
 import { models } from './commands/models';
@@ -17,7 +19,7 @@ import { tokenize } from './commands/tokenize';
 import { version } from './commands/version';
 
 // Each command lives in ./commands/<name>.ts; this list is the CLI's table of contents.
-const commands: Command[] = [version, info, serve, convert, logits, history, db, tokenize, detokenize, download, models, generate, evaluate, bench];
+const commands: Command[] = [version, info, serve, convert, logits, history, exportCommand, importCommand, db, tokenize, detokenize, download, models, generate, evaluate, bench];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { documentAidsPatchSchema, documentAidsSchema } from './document-aids';
+import { exportOptionsSchema, MAX_IMPORT_BASE64 } from './manuscript-files';
 import { settingsSchema } from './settings';
 
 /** Where a continuation stands: offered, taken, refused, taken and then changed, or cut off by the end of its run. */
@@ -153,6 +154,16 @@ export const storeRequests = {
   'documents.revisions': { input: z.object({ id }).strict(), output: z.object({ items: z.array(revisionSummary) }) },
   'documents.revision': { input: z.object({ revisionId: id }).strict(), output: revisionSummary.extend({ body: z.string() }) },
   'documents.restoreRevision': { input: z.object({ id, revisionId: id }).strict(), output: documentRecord },
+  /** A document as a manuscript file (plain text, Markdown, EPUB or .docx); the UI saves `base64`'s bytes as `filename`. */
+  'documents.export': {
+    input: z.object({ id, options: exportOptionsSchema }).strict(),
+    output: z.object({ filename: z.string(), mimeType: z.string(), base64: z.string() }),
+  },
+  /** A text (UTF-8, UTF-16, Shift_JIS or EUC-JP) or .docx file, as base64, into a new document titled by `name`. */
+  'documents.import': {
+    input: z.object({ name: wellFormed(500), base64: z.string().max(MAX_IMPORT_BASE64).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64') }).strict(),
+    output: documentRecord,
+  },
 
   'history.list': {
     input: historyFilter.extend({ cursor, limit: limit(200, 50) }).strict(),

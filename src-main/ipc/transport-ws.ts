@@ -32,7 +32,8 @@ export interface MessageLimits {
  * escapes and keys: documents.create/save take a body and a memo of 5,000,000 characters each (30 MB), up to
  * 100,000 generated ranges and the document's aids (a full character book is 500 entries of 15,300 characters:
  * 23 MB); generation.start/prefill/context a `before` of 5,000,000 characters, 200,000 each of memo and `after`
- * and the book (40 MB); history.import a JSONL file of 100,000,000 characters (300 MB, its quotes escaped once more).
+ * and the book (40 MB); history.import a JSONL file of 100,000,000 characters (300 MB, its quotes escaped once more);
+ * documents.import a manuscript file of 20 MiB as base64 (27 MB).
  * Everything else is small: 1 MiB.
  */
 export const APP_MESSAGE_LIMITS: MessageLimits = {
@@ -44,6 +45,7 @@ export const APP_MESSAGE_LIMITS: MessageLimits = {
     'generation.prefill': 48 * MiB,
     'generation.context': 48 * MiB,
     'history.import': 384 * MiB,
+    'documents.import': 32 * MiB,
   },
 };
 

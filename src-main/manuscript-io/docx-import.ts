@@ -3,7 +3,7 @@
  * is a ZIP: a hostile one can declare small sizes and inflate to gigabytes (a zip bomb), and mammoth inflates every
  * part it reads in full. So fflate inflates the file's XML parts first, counting every byte it produces and stopping
  * at a bound, and mammoth reads a ZIP made again of those parts only. Word's ruby (w:ruby), which mammoth drops,
- * becomes ｜base《ruby》 notation first.
+ * becomes ｜base《ruby》 notation first, and a first paragraph in Word's Title style the document's title.
  */
 import { Unzip, UnzipInflate, zipSync, type Zippable } from 'fflate';
 import mammoth from 'mammoth';
@@ -78,10 +78,26 @@ function rubyAsNotation(documentXml: string): string {
   });
 }
 
-/** The document's paragraphs, one line each. */
-export async function docxText(bytes: Uint8Array, name: string): Promise<string> {
+/** A first paragraph in Word's Title style is the document's title (as the .docx export writes it), not its text. */
+function takeTitle(documentXml: string): { xml: string; title: string | null } {
+  const first = /<w:body>(<w:p\b(?:(?!<\/w:p>)[\s\S])*<\/w:p>)/.exec(documentXml);
+  if (!first || !/<w:pStyle w:val="Title"\/>/.test(first[1]!)) return { xml: documentXml, title: null };
+  const title = unescapeXml(runText(first[1]!)).trim();
+  return { xml: documentXml.replace(first[1]!, ''), title: title || null };
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-fA-F]+);/g, (entity, name: string) => {
+    if (name[0] === '#') return String.fromCodePoint(Number.parseInt(name[1] === 'x' ? name.slice(2) : name.slice(1), name[1] === 'x' ? 16 : 10));
+    return { lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' }[name] ?? entity;
+  });
+}
+
+/** The document's paragraphs, one line each, and its title when it has one. */
+export async function docxText(bytes: Uint8Array, name: string): Promise<{ title: string | null; text: string }> {
   const parts = inflateTextParts(bytes, name);
-  parts['word/document.xml'] = new TextEncoder().encode(rubyAsNotation(new TextDecoder().decode(parts['word/document.xml'] as Uint8Array)));
+  const { xml, title } = takeTitle(rubyAsNotation(new TextDecoder().decode(parts['word/document.xml'] as Uint8Array)));
+  parts['word/document.xml'] = new TextEncoder().encode(xml);
   let raw: string;
   try {
     raw = (await mammoth.extractRawText({ buffer: Buffer.from(zipSync(parts, { level: 0 })) })).value;
@@ -89,5 +105,5 @@ export async function docxText(bytes: Uint8Array, name: string): Promise<string>
     throw notDocx(name, (error as Error).message);
   }
   // mammoth ends every paragraph with a blank line.
-  return raw.replace(/\n\n$/, '').split('\n\n').join('\n');
+  return { title, text: raw.replace(/\n\n$/, '').split('\n\n').join('\n') };
 }

@@ -20,9 +20,9 @@ export async function importManuscript(name: string, bytes: Uint8Array): Promise
     throw new TsuzukiError('invalid_argument', `${name} is ${Math.ceil(bytes.length / 1024 / 1024)} MB; at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB can be imported. Split it into parts and import each.`);
   }
   const zip = bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
-  const body = zip ? await docxText(bytes, name) : decodeText(bytes, name);
+  const { title, text: body } = zip ? await docxText(bytes, name) : { title: null, text: decodeText(bytes, name) };
   if (body.length > MAX_CHARS) {
     throw new TsuzukiError('invalid_argument', `${name} has ${body.length.toLocaleString('en')} characters; a document holds at most ${MAX_CHARS.toLocaleString('en')}. Split it into parts and import each.`);
   }
-  return { title: titleOf(name), body };
+  return { title: title ? Array.from(title).slice(0, MAX_TITLE_CHARS).join('') : titleOf(name), body };
 }

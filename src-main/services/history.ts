@@ -43,7 +43,7 @@ function localTime(ms: number): string {
 }
 
 /** A file name without characters that Windows, macOS or Linux refuse. */
-function safeName(name: string): string {
+export function safeName(name: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what file systems refuse
   const cleaned = Array.from(name.replace(/[\\/:*?"<>|\u0000-\u001f]/g, '_').trim()).slice(0, 60).join('');
   return cleaned || 'tsuzuki';

@@ -6,6 +6,7 @@ import type { Store } from '../store/store';
 import { TsuzukiError } from '../contract/errors';
 import { DocumentsService } from './documents';
 import { HistoryService } from './history';
+import { ManuscriptsService } from './manuscripts';
 import { SettingsService } from './settings';
 
 export interface StoreDeps {
@@ -19,12 +20,12 @@ export type StoreHandlers = Handlers<{ requests: typeof storeRequests; events: R
 
 /** `deps` is read at each request, so that its holder may open the database later (the database worker does). */
 export function createStoreHandlers(deps: StoreDeps): StoreHandlers {
-  let services: { store: Store; documents: DocumentsService; history: HistoryService; settings: SettingsService } | null = null;
+  let services: { store: Store; documents: DocumentsService; manuscripts: ManuscriptsService; history: HistoryService; settings: SettingsService } | null = null;
   const need = () => {
     const store = deps.store ?? null;
     if (store) {
       if (services?.store !== store) {
-        services = { store, documents: new DocumentsService(store), history: new HistoryService(store), settings: new SettingsService(store) };
+        services = { store, documents: new DocumentsService(store), manuscripts: new ManuscriptsService(store), history: new HistoryService(store), settings: new SettingsService(store) };
       }
       return services;
     }
@@ -43,6 +44,11 @@ export function createStoreHandlers(deps: StoreDeps): StoreHandlers {
     'documents.revisions': ({ id }) => need().documents.revisions(id),
     'documents.revision': ({ revisionId }) => need().documents.revision(revisionId),
     'documents.restoreRevision': ({ id, revisionId }) => need().documents.restoreRevision(id, revisionId),
+    'documents.export': async ({ id, options }) => {
+      const { filename, mimeType, bytes } = await need().manuscripts.export(id, options);
+      return { filename, mimeType, base64: Buffer.from(bytes).toString('base64') };
+    },
+    'documents.import': ({ name, base64 }) => need().manuscripts.import(name, Buffer.from(base64, 'base64')),
     'history.list': (input) => need().history.list(input),
     'history.search': (input) => need().history.search(input),
     'history.get': ({ id }) => need().history.get(id),

@@ -49,9 +49,9 @@ describe('.docx export', () => {
 });
 
 describe('.docx import', () => {
-  it('reads the paragraphs as lines (the title first) and Word ruby as ｜base《ruby》, so an export comes back with its ruby', async () => {
+  it('reads the paragraphs as lines, Word ruby as ｜base《ruby》 and the Title paragraph as the title: an export comes back', async () => {
     const bytes = await docx({ ruby: 'markup', vertical: true, marks: true });
-    expect(await docxText(bytes, 'a.docx')).toBe('吾輩は猫である\n吾輩は｜猫《ねこ》である。｜名前《なまえ》はまだ無い。\n\n機械の文 & <記号>');
+    expect(await docxText(bytes, 'a.docx')).toEqual({ title: '吾輩は猫である', text: '吾輩は｜猫《ねこ》である。｜名前《なまえ》はまだ無い。\n\n機械の文 & <記号>' });
   });
 
   it('stops a zip bomb at its bound instead of inflating it', async () => {

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ImportedXmlComponent } from 'docx';
 import { strFromU8, unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
@@ -73,5 +77,19 @@ describe('EPUB export', () => {
     const text = strFromU8(files['OEBPS/text.xhtml']!);
     expect(text).toContain('<span class="machine">12時に!?</span>');
     expect(text).not.toContain('tcy');
+  });
+
+  // epubcheck itself (Java) is not a dependency: EPUBCHECK_JAR=/path/to/epubcheck.jar runs it (Debian: apt install epubcheck, /usr/bin/epubcheck).
+  it.skipIf(!process.env.EPUBCHECK_JAR)('passes epubcheck with no error or warning, vertical and horizontal', { timeout: 180_000 }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsuzuki-epub-'));
+    try {
+      for (const vertical of [true, false]) {
+        const file = join(dir, `${vertical}.epub`);
+        writeFileSync(file, epub(vertical, true));
+        expect(execFileSync('java', ['-jar', process.env.EPUBCHECK_JAR!, file], { encoding: 'utf8' })).toContain('No errors or warnings detected.');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
