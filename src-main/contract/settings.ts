@@ -3,6 +3,7 @@
  * device, the hub and updates, with their schemas and defaults. Reading and writing them is services/settings.ts.
  */
 import { z } from 'zod';
+import { steeringSchema } from './document-aids';
 import { DEFAULT_GENERATION_PARAMS, type GenerationParams } from './generation-params';
 import { generationParamsSchema } from './generation-params-schema';
 
@@ -28,6 +29,10 @@ export const uiSchema = z.object({
   writingMode: z.enum(['horizontal', 'vertical']),
   /** Autosave after this long without a keystroke (≤ 1 s, so a crash loses at most a second of typing). */
   autosaveDelayMs: z.number().int().min(100).max(1000),
+  /** The proposal shows its tokens, each with its candidates and their probabilities (表示 › トークン確率). */
+  tokenProbabilities: z.boolean(),
+  /** The editor tints the text the model wrote (表示 › AI の文に色). */
+  showMachineText: z.boolean(),
 });
 
 export const engineSchema = z.object({
@@ -58,6 +63,8 @@ export const settingsSchema = z.object({
   engine: engineSchema,
   hub: hubSchema,
   updates: updatesSchema,
+  /** Banned phrases and phrase biases for every document (each document adds its own). */
+  steering: steeringSchema,
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -101,6 +108,7 @@ export const DEFAULT_SETTINGS: Settings = {
   engine: { device: 'auto', threads: null, readAhead: true },
   hub: { endpoint: null, token: null },
   updates: { enabled: true },
+  steering: { bannedPhrases: [], phraseBiases: [] },
   ui: {
     theme: 'system',
     language: 'ja',
@@ -109,6 +117,8 @@ export const DEFAULT_SETTINGS: Settings = {
     lineHeight: 1.8,
     writingMode: 'horizontal',
     autosaveDelayMs: 800,
+    tokenProbabilities: false,
+    showMachineText: true,
   },
 };
 

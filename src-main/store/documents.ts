@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { documentAidsSchema, type DocumentAids, type DocumentAidsPatch } from '../contract/document-aids';
 import { TsuzukiError } from '../contract/errors';
+import { countChars } from '../manuscript/counts';
 import { chunkHash, chunkRanges, DELETE_GARBAGE } from './chunks';
 
 export type WritingMode = 'horizontal' | 'vertical';
@@ -115,13 +116,17 @@ function preview(text: string): string {
   return head.replace(/\s+/g, ' ').trim();
 }
 
-function charCount(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0xdc00 || c > 0xdfff) n++;
-  }
-  return n;
+/**
+ * The 文字数 of an edited text from the old one's: the lines the edit [prefix, length - suffix) touches are counted
+ * again, whole, because a ruby notation there may start or end outside the edit (typing 》 completes one).
+ */
+function recount(old: { body: string; charCount: number }, body: string, prefix: number, suffix: number): number {
+  const start = prefix === 0 ? 0 : old.body.lastIndexOf('\n', prefix - 1) + 1;
+  const lines = (text: string) => {
+    const end = text.indexOf('\n', text.length - suffix);
+    return text.slice(start, end === -1 ? text.length : end);
+  };
+  return old.charCount - countChars(lines(old.body)) + countChars(lines(body));
 }
 
 // ES2024 string methods (Node ≥ 20, native and fast); this project's TypeScript lib is ES2023.
@@ -239,7 +244,7 @@ export class DocumentsRepo {
       const created = input.createdAt ?? now;
       const result = this.s.insert.run(
         input.uuid ?? randomUUID(), input.title, created, input.updatedAt ?? created, input.deletedAt ?? null,
-        charCount(body), preview(body), input.memo ?? '', input.writingMode ?? 'horizontal', JSON.stringify(documentAidsSchema.parse(input.aids ?? {})),
+        countChars(body), preview(body), input.memo ?? '', input.writingMode ?? 'horizontal', JSON.stringify(documentAidsSchema.parse(input.aids ?? {})),
       );
       const id = Number(result.lastInsertRowid);
       this.writeText(id, { body: '', ids: [], ends: [], charCount: 0 }, body, input.updatedAt ?? created);
@@ -408,8 +413,7 @@ export class DocumentsRepo {
       body,
       ids: [...old.ids.slice(0, keep), ...newIds, ...old.ids.slice(resume)],
       ends: [...old.ends.slice(0, keep), ...ranges.map(([, end]) => end), ...old.ends.slice(resume).map((end) => end + delta)],
-      // Counted per UTF-16 unit (low surrogates excluded), so only the edited stretch needs counting again.
-      charCount: old.charCount - charCount(old.body.slice(prefix, old.body.length - suffix)) + charCount(body.slice(prefix, body.length - suffix)),
+      charCount: recount(old, body, prefix, suffix),
     };
     this.s.touch.run(now, layout.charCount, preview(body), layout.ids.join(','), id);
     this.s.enqueue.run(id);
@@ -427,7 +431,7 @@ export class DocumentsRepo {
       body += texts.get(chunkId) ?? '';
       ends.push(body.length);
     }
-    const layout = { body, ids, ends, charCount: charCount(body) };
+    const layout = { body, ids, ends, charCount: countChars(body) };
     this.remember(id, layout);
     return layout;
   }
@@ -457,7 +461,7 @@ export class DocumentsRepo {
    * collected by the indexer).
    */
   private snapshot(id: number, layout: Layout, createdAt: number, reason: string): number {
-    const revisionId = Number(this.s.insertRevision.run(id, createdAt, reason, layout.ids.join(','), charCount(layout.body), preview(layout.body)).lastInsertRowid);
+    const revisionId = Number(this.s.insertRevision.run(id, createdAt, reason, layout.ids.join(','), countChars(layout.body), preview(layout.body)).lastInsertRowid);
     for (const chunkId of layout.ids) this.s.insertRevisionChunk.run(revisionId, chunkId);
     this.s.pruneRevisions.run(id, id, MAX_REVISIONS);
     return revisionId;

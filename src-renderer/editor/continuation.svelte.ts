@@ -6,6 +6,7 @@
 import type { EventPayload, InputOf } from '../../src-main/contract/contract';
 import { api, ApiError } from '../lib/api';
 import type { ProseEditor, ProposalOutcome } from './prose-editor';
+import type { ProposalHead } from './proposal';
 import { splitAtCursor, stripRuby, textBeforeCursor } from '../../src-main/manuscript/ruby';
 
 type Done = EventPayload<'generation.done'>;
@@ -25,7 +26,11 @@ export interface ContinuationRequest {
   memo: string;
   params: InputOf<'generation.start'>['params'];
   stopAtSentenceEnd: boolean;
+  /** Ask for each token's candidates (the token view). */
+  tokenProbabilities: boolean;
 }
+
+const NO_HEAD: ProposalHead = { text: '', tokens: [] };
 
 export class Continuation {
   status = $state<'idle' | 'streaming' | 'proposed'>('idle');
@@ -39,6 +44,9 @@ export class Continuation {
   private early: StreamEvent[] | null = null;
   private outcome: { outcome: ProposalOutcome; alternative: number; key: string } | null = null;
   private done: Done | null = null;
+  /** What the next start's proposal begins with (see startFrom), and the length of the running one's. */
+  private head = NO_HEAD;
+  private headLength = 0;
   private readonly off: (() => void)[];
 
   constructor(
@@ -62,7 +70,9 @@ export class Continuation {
   private apply(event: StreamEvent): void {
     const editor = this.editor();
     if (event.kind === 'delta') {
-      editor?.appendProposal(event.payload.index, event.payload.text);
+      // The engine's offsets count from the text it generated, which follows the head.
+      const tokens = event.payload.tokens?.map((t) => ({ ...t, at: t.at + this.headLength }));
+      editor?.appendProposal(event.payload.index, event.payload.text, tokens);
     } else if (event.kind === 'done') {
       this.done = event.payload;
       this.last = event.payload;
@@ -94,13 +104,19 @@ export class Continuation {
     // As the service does: greedy decoding gives one text, whatever the preset's count.
     this.alternatives = params?.doSample === false ? 1 : (params?.numAlternatives ?? 1);
     this.shown = 0;
-    editor.beginProposal(this.alternatives);
+    const head = this.head;
+    this.head = NO_HEAD;
+    this.headLength = head.text.length;
+    const split = splitAtCursor(text, cursor);
+    editor.beginProposal(this.alternatives, head);
     this.status = 'streaming';
     this.early = [];
     try {
       const { requestId } = await api.generation.start({
         documentId,
-        ...splitAtCursor(text, cursor),
+        ...split,
+        before: split.before + head.text,
+        tokenProbabilities: this.request().tokenProbabilities,
         memo: stripRuby(memo),
         params,
         stopAtSentenceEnd,
@@ -115,6 +131,16 @@ export class Continuation {
       this.error = error instanceof ApiError ? error : new ApiError('internal', String(error));
       editor.reject();
     }
+  }
+
+  /**
+   * Continues from a candidate the writer chose in the token view: the proposal keeps its text up to that token, the
+   * candidate in its place, and the model writes on from there (the head goes to the model after the document's text
+   * before the cursor; the document itself changes only when the proposal is accepted).
+   */
+  startFrom(head: ProposalHead): Promise<void> {
+    this.head = head;
+    return this.start();
   }
 
   private prefillTimer: ReturnType<typeof setTimeout> | undefined;

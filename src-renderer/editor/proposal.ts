@@ -9,6 +9,7 @@
  */
 import { Plugin, PluginKey, TextSelection, type EditorState, type Transaction } from 'prosemirror-state';
 import { Decoration, DecorationSet } from 'prosemirror-view';
+import type { TokenProbabilities } from '../../src-main/contract/generation';
 import { schema } from './schema';
 
 export interface Proposal {
@@ -21,11 +22,19 @@ export interface Proposal {
   streaming: boolean;
   /** What the writer has typed through: the start of the shown alternative, already in the document before `pos`. */
   typed: string;
+  /** Per alternative, its tokens with their candidates (only when token probabilities were asked for). */
+  tokens: TokenProbabilities[][];
+}
+
+/** Where a proposal starts: empty, or (after a candidate was chosen) with the text up to it and its tokens. */
+export interface ProposalHead {
+  text: string;
+  tokens: TokenProbabilities[];
 }
 
 type Action =
-  | { type: 'start'; pos: number; count: number }
-  | { type: 'append'; alternative: number; text: string }
+  | { type: 'start'; pos: number; count: number; head: ProposalHead }
+  | { type: 'append'; alternative: number; text: string; tokens: TokenProbabilities[] }
   | { type: 'cycle'; delta: number }
   | { type: 'typed'; text: string }
   | { type: 'finish' }
@@ -49,12 +58,38 @@ export function typedThrough(proposal: Proposal): boolean {
   return !proposal.streaming && proposal.typed.length > 0 && remaining(proposal) === '';
 }
 
+/**
+ * The shown alternative's tokens not typed through, as ranges of `remaining(proposal)`; `index` is the token's place
+ * in `proposal.tokens[proposal.index]`. A token partly typed through is plain text.
+ */
+export function shownTokens(proposal: Proposal): { index: number; from: number; to: number }[] {
+  const tokens = proposal.tokens[proposal.index] ?? [];
+  const text = proposal.texts[proposal.index] ?? '';
+  const typed = proposal.typed.length;
+  return tokens
+    .map((t, index) => ({ index, from: t.at - typed, to: (tokens[index + 1]?.at ?? text.length) - typed }))
+    .filter((r) => r.from >= 0 && r.to > r.from);
+}
+
 function render(proposal: Proposal): HTMLElement {
   const span = document.createElement('span');
   span.className = 'proposal';
   span.dataset.testid = 'proposal';
   span.setAttribute('aria-live', 'polite');
-  span.textContent = remaining(proposal);
+  const rest = remaining(proposal);
+  const tokens = shownTokens(proposal);
+  // Token boundaries, when the token view asked for them: each token its own span, found by its index.
+  let done = 0;
+  for (const { index, from, to } of tokens) {
+    if (from > done) span.append(rest.slice(done, from));
+    const token = document.createElement('span');
+    token.className = 'token';
+    token.dataset.token = String(index);
+    token.textContent = rest.slice(from, to);
+    span.append(token);
+    done = to;
+  }
+  span.append(rest.slice(done));
   if (proposal.streaming) span.classList.add('streaming');
   return span;
 }
@@ -81,10 +116,20 @@ export const proposalPlugin = new Plugin<Proposal | null>({
       }
       const next = value && tr.docChanged ? { ...value, pos: tr.mapping.map(value.pos, 1) } : value;
       switch (action.type) {
-        case 'start':
-          return { pos: action.pos, texts: Array.from({ length: action.count }, () => ''), index: 0, streaming: true, typed: '' };
-        case 'append':
-          return next && { ...next, texts: next.texts.map((t, i) => (i === action.alternative ? t + action.text : t)) };
+        case 'start': {
+          const { head } = action;
+          const each = <T>(value: T) => Array.from({ length: action.count }, () => value);
+          return { pos: action.pos, texts: each(head.text), index: 0, streaming: true, typed: '', tokens: each(head.tokens) };
+        }
+        case 'append': {
+          if (!next) return next;
+          const at = (i: number) => i === action.alternative;
+          return {
+            ...next,
+            tokens: action.tokens.length ? next.tokens.map((t, i) => (at(i) ? [...t, ...action.tokens] : t)) : next.tokens,
+            texts: next.texts.map((t, i) => (at(i) ? t + action.text : t)),
+          };
+        }
         case 'cycle':
           return next && { ...next, index: cycle(next, action.delta) };
         case 'typed':
@@ -101,15 +146,17 @@ export const proposalPlugin = new Plugin<Proposal | null>({
       const proposal = proposalKey.getState(state);
       if (!proposal) return null;
       // A new key per content, so the widget is redrawn as text streams in or is typed through.
-      const key = `p${proposal.index}:${proposal.texts[proposal.index]?.length ?? 0}:${proposal.typed.length}:${proposal.streaming}`;
+      const key = `p${proposal.index}:${proposal.texts[proposal.index]?.length ?? 0}:${proposal.tokens[proposal.index]?.length ?? 0}:${proposal.typed.length}:${proposal.streaming}`;
       return DecorationSet.create(state.doc, [Decoration.widget(proposal.pos, () => render(proposal), { side: 1, key })]);
     },
   },
 });
 
 export const proposalActions = {
-  start: (tr: Transaction, pos: number, count: number) => tr.setMeta(proposalKey, { type: 'start', pos, count } satisfies Action),
-  append: (tr: Transaction, alternative: number, text: string) => tr.setMeta(proposalKey, { type: 'append', alternative, text } satisfies Action),
+  start: (tr: Transaction, pos: number, count: number, head: ProposalHead = { text: '', tokens: [] }) =>
+    tr.setMeta(proposalKey, { type: 'start', pos, count, head } satisfies Action),
+  append: (tr: Transaction, alternative: number, text: string, tokens: TokenProbabilities[] = []) =>
+    tr.setMeta(proposalKey, { type: 'append', alternative, text, tokens } satisfies Action),
   cycle: (tr: Transaction, delta: number) => tr.setMeta(proposalKey, { type: 'cycle', delta } satisfies Action),
   finish: (tr: Transaction) => tr.setMeta(proposalKey, { type: 'finish' } satisfies Action),
   clear: (tr: Transaction) => tr.setMeta(proposalKey, { type: 'clear' } satisfies Action),

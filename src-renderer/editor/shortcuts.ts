@@ -71,6 +71,9 @@ export const defaultBindings = {
   'generation.regenerateSameSeed': 'Ctrl+Shift+R',
   'generation.previous': 'Alt+ArrowUp',
   'generation.next': 'Alt+ArrowDown',
+  /** With the token view on: the candidates of the proposal's next or previous token. */
+  'tokens.next': 'Alt+ArrowRight',
+  'tokens.previous': 'Alt+ArrowLeft',
 };
 export type Bindings = typeof defaultBindings;
 

@@ -25,6 +25,10 @@ class Prefs {
   autosaveDelayMs = $state(800);
   /** Prefill where the writer pauses (the engine settings' read-ahead). */
   readAhead = $state(true);
+  /** The token view: the proposal comes with each token's candidates. */
+  tokenProbabilities = $state(false);
+  /** Tint the text the model wrote in the editor. */
+  showMachineText = $state(true);
   private ui: Record<string, unknown> = {};
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -36,7 +40,9 @@ class Prefs {
     this.lineHeight = settings.ui.lineHeight;
     this.theme = settings.ui.theme;
     this.autosaveDelayMs = settings.ui.autosaveDelayMs;
+    this.showMachineText = settings.ui.showMachineText;
     this.readAhead = settings.engine.readAhead;
+    this.tokenProbabilities = settings.ui.tokenProbabilities;
     this.bindings = resolveBindings(settings.shortcuts);
     i18n.locale = settings.ui.language;
   }
@@ -78,6 +84,8 @@ class Prefs {
       lineHeight: this.lineHeight,
       theme: this.theme,
       language: i18n.locale,
+      tokenProbabilities: this.tokenProbabilities,
+      showMachineText: this.showMachineText,
     };
     clearTimeout(this.timer);
     const write = () => void api.settings.set({ ui: ui as Settings['ui'] });

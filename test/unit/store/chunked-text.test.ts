@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { countChars } from '../../../src-main/manuscript/counts';
 import { chunkText } from '../../../src-main/store/chunks';
 import { DocumentsRepo } from '../../../src-main/store/documents';
 import { useTempDir } from './helpers';
@@ -7,7 +8,9 @@ import { useTempDir } from './helpers';
 const tmp = useTempDir();
 
 const piece = fc.oneof(
-  fc.constantFrom('\n', '。', '猫', '雪国', 'トンネル', '😀', 'a', ' ', '\n\n'),
+  // Ruby notation and its pieces: an edit can complete, break or straddle a notation, which changes the 文字数 of
+  // text it did not touch.
+  fc.constantFrom('\n', '。', '猫', '雪国', 'トンネル', '😀', 'a', ' ', '\n\n', '《', '》', '｜', '漢字《かんじ》', '｜雪《ゆき'),
   fc.string({ unit: fc.constantFrom('あ', 'い', '。', '\n', '字', 'x'), maxLength: 300 }),
   fc.constantFrom('長い段落。'.repeat(900), '改行なしの文'.repeat(800)),
 );
@@ -32,7 +35,7 @@ describe('documents stored as chunks', () => {
           if (revisionId !== null) revisions.set(revisionId, before);
           // A fresh repository has no cached layout: it reads the chunks back from the file.
           expect(new DocumentsRepo(store.db).get(doc.id).body).toBe(text);
-          expect(store.documents.summary(doc.id).charCount).toBe(Array.from(text).length);
+          expect(store.documents.summary(doc.id).charCount).toBe(countChars(text));
           if (i % 3 === 0) store.documentSearch.indexStep(0);
         }
         const stored = store.db.prepare('SELECT chunk_ids FROM documents WHERE id = ?').pluck().get(doc.id) as string;
@@ -50,6 +53,18 @@ describe('documents stored as chunks', () => {
       { numRuns: 40 },
     );
     expect(store.check().ok).toBe(true);
+  });
+
+  it('counts 文字数 again over whole lines: an edit that completes or breaks a ruby notation changes the count around it', async () => {
+    const store = await tmp.open();
+    const lines = (last: string) => `${'前の段落。\n'.repeat(50)}彼は｜小鳥遊《たかなし${last}と名乗った。\n${'後の段落。\n'.repeat(50)}`;
+    const doc = store.documents.create({ title: 't', body: lines('') });
+    expect(doc.charCount).toBe(countChars(lines('')));
+    for (const last of ['》', '', '》》', 'る》']) {
+      store.documents.save(doc.id, lines(last));
+      expect(store.documents.summary(doc.id).charCount).toBe(countChars(lines(last)));
+    }
+    expect(store.documents.summary(doc.id).charCount).toBe(50 * 5 + 50 * 5 + '彼は小鳥遊と名乗った。'.length);
   });
 
   it('revisions share chunks: fifty snapshots of a long text cost little, and pruned ones free their chunks', async () => {
