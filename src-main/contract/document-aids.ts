@@ -28,6 +28,20 @@ export const steeringSchema = z
   .strict();
 export type Steering = z.output<typeof steeringSchema>;
 
+/** The settings' global lists and a document's together, as a generation applies them. */
+export const mergedSteeringSchema = z
+  .object({ bannedPhrases: z.array(phrase).max(2 * MAX_PHRASES), phraseBiases: z.array(phraseBiasSchema).max(2 * MAX_PHRASES) })
+  .strict();
+
+/** Banned phrases of both lists; a phrase biased in both takes the document's bias. */
+export function mergeSteering(global: Steering, own: Steering): Steering {
+  const biased = new Set(own.phraseBiases.map((b) => b.phrase));
+  return {
+    bannedPhrases: [...new Set([...global.bannedPhrases, ...own.bannedPhrases])],
+    phraseBiases: [...global.phraseBiases.filter((b) => !biased.has(b.phrase)), ...own.phraseBiases],
+  };
+}
+
 /** 脚注 / Author's Note: inserted `depth` lines or sentences before the cursor, in the context only. */
 export const authorNoteSchema = z
   .object({

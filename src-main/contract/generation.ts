@@ -4,7 +4,7 @@
  * `generation.done` (also after a cancel) or one `generation.error`.
  */
 import { z } from 'zod';
-import { authorNoteSchema, bookSchema } from './document-aids';
+import { authorNoteSchema, bookSchema, steeringSchema } from './document-aids';
 import { errorInfoSchema } from './errors';
 import { PARAM_BOUNDS } from './generation-params';
 import { generationParamsPatchSchema, maxNewTokensSchema } from './generation-params-schema';
@@ -82,6 +82,10 @@ const generationStartSchema = z
     stopAtSentenceEnd: z.boolean().default(false),
     /** Stop before any of these strings (they are not part of the text). */
     stopStrings: z.array(z.string().min(1).max(100)).max(8).default([]),
+    /** The document's banned phrases and phrase biases (the settings' global lists are added to them). */
+    steering: steeringSchema.prefault({}),
+    /** Let the tokenizer's special tokens ([SEP], <pad>, <unk>…) be written; EOS ends a generation either way. */
+    allowSpecialTokens: z.boolean().default(false),
     /** Each delta carries its tokens' top candidates (`tokens`); off, the engine does no extra work. */
     tokenProbabilities: z.boolean().default(false),
   })

@@ -7,6 +7,7 @@
 import { TsuzukiError } from '../contract/errors';
 import { PromptCache } from './kv-cache';
 import { assertGenerationParams } from './params';
+import type { PhraseSteering, SteeringRow } from './phrase-steering';
 import { alternativeSeed, Rng } from './rng';
 import { TokenSampler, type SamplingParams, type SpecialTokens } from './sampler';
 import type { DecoderSession } from './session';
@@ -33,6 +34,10 @@ export interface GenerationRequest {
   endOfSentence?: boolean;
   /** A fresh decoder for each alternative. */
   createDecoder: () => TokenDecoder;
+  /** Banned phrases and phrase biases (built for this request's context). */
+  steering?: PhraseSteering | null;
+  /** Let the special tokens ([SEP], <pad>…) be sampled; EOS ends a generation either way. */
+  allowSpecialTokens?: boolean;
   signal?: AbortSignal;
   /** Each token's `top` candidates, streamed with the text (`tokens` of onDelta); absent, none are computed. */
   probabilities?: { top: number; tokenText: TokenText };
@@ -109,6 +114,7 @@ class AlternativeState {
     readonly index: number,
     readonly sampler: TokenSampler,
     req: GenerationRequest,
+    private readonly steering: SteeringRow | null,
   ) {
     this.decoder = req.createDecoder();
     this.stop = new StopText(req.stopStrings ?? [], req.endOfSentence ?? false);
@@ -120,6 +126,7 @@ class AlternativeState {
     if (eos.has(id)) return this.finish('eos');
     this.ids.push(id);
     const decoded = this.decoder.push(id);
+    this.steering?.observe(id, decoded);
     if (candidates) this.trail?.push(candidates, decoded);
     const delta = this.stop.push(decoded);
     this.text += delta;
@@ -155,6 +162,8 @@ export class Generator {
   private running: Promise<unknown> = Promise.resolve();
   private controller: AbortController | null = null;
   private readonly eos: ReadonlySet<number>;
+  /** `special` with its special tokens banned too: what a request samples with unless it allows them. */
+  private readonly withoutSpecial: SpecialTokens;
   private readonly prefillChunk: number;
 
   constructor(
@@ -163,6 +172,7 @@ export class Generator {
     options: GeneratorOptions = {},
   ) {
     this.eos = new Set(special.eosIds);
+    this.withoutSpecial = { ...special, bannedIds: [...special.bannedIds, ...(special.specialIds ?? [])] };
     this.prefillChunk = options.prefillChunk ?? (session.executionProvider === 'cpu' ? 64 : 512);
   }
 
@@ -266,7 +276,9 @@ export class Generator {
     const prefillMs = performance.now() - started;
     const alts = Array.from({ length: req.n }, (_, i) => {
       const rng = req.sampling.doSample ? new Rng(alternativeSeed(req.seed, i)) : null;
-      return new AlternativeState(i, new TokenSampler(req.sampling, this.special, rng, req.promptIds), req);
+      const steering = req.steering?.row(req.promptIds) ?? null;
+      const special = req.allowSpecialTokens ? this.special : this.withoutSpecial;
+      return new AlternativeState(i, new TokenSampler(req.sampling, special, rng, req.promptIds, steering), req, steering);
     });
     const stats = {
       promptTokens: req.promptIds.length,

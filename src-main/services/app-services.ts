@@ -57,7 +57,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     const active = await models.active();
     return active ? { id: `${active.id}@${active.precision}`, dir: active.dir, ...placement() } : null;
   };
-  const generation = new GenerationService({ history: store, presetParams: () => activeSampling(settings()), model: currentModel });
+  const generation = new GenerationService({ history: store, presetParams: () => activeSampling(settings()), globalSteering: () => settings().steering, model: currentModel });
   const handlers = createHandlers({
     store: store?.handlers ?? createStoreHandlers({ store: null, storeError: options.storeError }),
     generation,

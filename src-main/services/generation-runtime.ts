@@ -7,6 +7,7 @@ import type { AuthorNote, Book } from '../contract/document-aids';
 import { buildContext, type BuiltContext } from '../engine/context';
 import { loadModel, type ConcreteDevice, type Device } from '../engine/device';
 import { Generator } from '../engine/generator';
+import { PhraseSteering, type SteeringLists } from '../engine/phrase-steering';
 import type { SpecialTokens } from '../engine/sampler';
 import { TOKENIZER_FILE } from '../model/format/manifest';
 import { loadTokenizer, type Tokenizer } from '../tokenizer';
@@ -55,6 +56,11 @@ export class GenerationRuntime {
     );
   }
 
+  /** The banned phrases and phrase biases for a continuation of `afterText`; null when there are none. */
+  steering(lists: SteeringLists, afterText: string): PhraseSteering | null {
+    return lists.bannedPhrases.length + lists.phraseBiases.length > 0 ? new PhraseSteering(this.tokenizer, lists, afterText) : null;
+  }
+
   /** A streaming decoder for one alternative continuing `afterText`. */
   decoder(afterText: string) {
     return this.tokenizer.createStreamDecoder({ afterText });
@@ -69,8 +75,8 @@ export class GenerationRuntime {
 }
 
 /**
- * EOS from the tokenizer (else the model's config); `<unk>` banned as in rinna's model card, and so is every id
- * the model has but the tokenizer cannot decode (a padded embedding table).
+ * EOS from the tokenizer (else the model's config). Every id the model has but the tokenizer cannot decode (a padded
+ * embedding table) is banned; so, unless a request allows them, are the special tokens (see specialIds).
  */
 function specialTokens(tokenizer: Tokenizer, vocabSize: number, configEos: number | null): SpecialTokens {
   const eos = tokenizer.special.eos ?? configEos;
@@ -80,7 +86,22 @@ function specialTokens(tokenizer: Tokenizer, vocabSize: number, configEos: numbe
       `The tokenizer has ${tokenizer.vocabSize} pieces but the model only ${vocabSize} tokens: spiece.model does not belong to this model. Convert the model again.`,
     );
   }
-  const banned = [tokenizer.special.unk];
+  const banned: number[] = [];
   for (let id = tokenizer.vocabSize; id < vocabSize; id++) banned.push(id);
-  return { vocabSize, eosIds: eos === null ? [] : [eos], bannedIds: banned };
+  return { vocabSize, eosIds: eos === null ? [] : [eos], bannedIds: banned, specialIds: specialIds(tokenizer, eos) };
+}
+
+/** A user-defined piece written like a marker ([SEP], [CLS], [MASK], <sep>), not like text (【注】, ファイル). */
+const MARKER = /^(\[[^[\]\s]+\]|<[^<>\s]+>)$/u;
+
+/**
+ * What must not appear in prose: <unk> (written as " ⁇ "), every control piece (<s>, </s>, <pad>: they write nothing
+ * and mean something else to the model) and every user-defined marker ([SEP] is written literally). EOS is not
+ * among them (it ends a generation), nor is the line-break piece (a model writes paragraphs with it).
+ */
+function specialIds(tokenizer: Tokenizer, eos: number | null): number[] {
+  const { unk, control, userDefined } = tokenizer.special;
+  const markers = userDefined.filter((id) => MARKER.test(tokenizer.idToPiece(id)));
+  const keep = new Set([eos, tokenizer.newline.pieceId]);
+  return [...new Set([unk, ...control, ...markers])].filter((id) => !keep.has(id)).sort((a, b) => a - b);
 }

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { authorNoteSchema, bookSchema } from '../contract/document-aids';
 import { samplingParamsSchema } from '../contract/generation-params-schema';
+import { mergedSteeringSchema } from '../contract/document-aids';
 import { generationEvents } from '../contract/generation';
 import { DEVICES } from '../engine/device';
 
@@ -95,6 +96,9 @@ export const generationWorkerContract = {
           n: count,
           stopStrings: z.array(z.string()).optional(),
           endOfSentence: z.boolean().optional(),
+          /** The merged lists (global and the document's); the doubled bound holds both. */
+          steering: mergedSteeringSchema.optional(),
+          allowSpecialTokens: z.boolean().optional(),
           tokenProbabilities: z.boolean().optional(),
         })
         .strict(),

@@ -13,6 +13,7 @@ import type { generationEvents, GenerationPrefillInput, GenerationStartInput } f
 import { toErrorInfo, TsuzukiError } from '../contract/errors';
 import { RemoteRuntime, type RemoteGenerateResult } from './generation-remote';
 import { DEFAULT_GENERATION_PARAMS, samplingOf, type GenerationParams } from '../contract/generation-params';
+import { EMPTY_DOCUMENT_AIDS, mergeSteering, type Steering } from '../contract/document-aids';
 import type { GenerationHistory } from './generation-history';
 import type { NewGenerationInput } from './store-worker-contract';
 
@@ -34,6 +35,8 @@ export interface GenerationDeps {
   history?: GenerationHistory | null;
   /** The active preset's parameters; by default the model card's. */
   presetParams?: () => GenerationParams;
+  /** The settings' global banned phrases and phrase biases; by default none. */
+  globalSteering?: () => Steering;
 }
 
 export class GenerationService {
@@ -51,6 +54,7 @@ export class GenerationService {
     // Greedy decoding would give the same text n times: a preset's count of alternatives applies when it samples.
     const params = sampling.doSample ? asked : { ...asked, numAlternatives: 1 };
     const seed = params.seed ?? randomInt(0, 2 ** 32);
+    const steering = mergeSteering(this.deps.globalSteering?.() ?? EMPTY_DOCUMENT_AIDS.steering, input.steering);
     const requestId = randomUUID();
     const controller = new AbortController();
     this.running.set(requestId, controller);
@@ -71,13 +75,15 @@ export class GenerationService {
             stopStrings: input.stopStrings,
             endOfSentence: input.stopAtSentenceEnd,
             tokenProbabilities: input.tokenProbabilities,
+            steering,
+            allowSpecialTokens: input.allowSpecialTokens,
           },
           {
             signal: lifetime ? AbortSignal.any([controller.signal, lifetime]) : controller.signal,
             onDelta: (delta) => emit('generation.delta', { requestId, ...delta }),
           },
         );
-        const ids = await this.save(input, result, { params: { ...params, seed }, runtime, choice, requestId });
+        const ids = await this.save(input, result, { params: { ...params, seed }, steering, runtime, choice, requestId });
         emit('generation.done', {
           requestId,
           alternatives: result.alternatives.map((a, i) => ({
@@ -169,7 +175,7 @@ export class GenerationService {
   private async save(
     input: GenerationStartInput,
     result: RemoteGenerateResult,
-    info: { params: GenerationParams & { seed: number }; runtime: RemoteRuntime; choice: ModelChoice; requestId: string },
+    info: { params: GenerationParams & { seed: number }; steering: Steering; runtime: RemoteRuntime; choice: ModelChoice; requestId: string },
   ): Promise<(number | null)[]> {
     const history = this.deps.history;
     const kept = result.alternatives.filter((a) => !(a.finishReason === 'cancelled' && a.text === ''));
@@ -188,6 +194,8 @@ export class GenerationService {
           ...info.params,
           stopAtSentenceEnd: input.stopAtSentenceEnd,
           stopStrings: input.stopStrings,
+          steering: info.steering,
+          allowSpecialTokens: input.allowSpecialTokens,
           memoTokens: result.context.memoTokens,
           promptTokens: result.stats.promptTokens,
         },

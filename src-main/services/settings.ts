@@ -17,6 +17,7 @@ import {
   activeSampling,
   type Settings,
 } from '../contract/settings';
+import { steeringSchema } from '../contract/document-aids';
 import type { GenerationParams } from '../contract/generation-params';
 import type { Store } from '../store/store';
 
@@ -66,6 +67,7 @@ export class SettingsService {
       engine: readFields(engineSchema, DEFAULT_SETTINGS.engine, s.settings.get('engine')),
       hub: readFields(hubSchema, DEFAULT_SETTINGS.hub, s.settings.get('hub')),
       updates: readFields(updatesSchema, DEFAULT_SETTINGS.updates, s.settings.get('updates')),
+      steering: readFields(steeringSchema, DEFAULT_SETTINGS.steering, s.settings.get('steering')),
     }));
   }
 

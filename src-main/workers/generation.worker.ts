@@ -41,6 +41,8 @@ const handlers: Handlers<GenerationWorkerContract> = {
       stopStrings: input.stopStrings ?? [],
       endOfSentence: input.endOfSentence ?? false,
       createDecoder: () => rt.decoder(context.text),
+      steering: input.steering ? rt.steering(input.steering, context.text) : null,
+      allowSpecialTokens: input.allowSpecialTokens ?? false,
       signal: AbortSignal.any([ctx.signal, closing.signal]),
       ...(input.tokenProbabilities ? { probabilities: { top: TOKEN_CANDIDATES, tokenText: (id: number) => rt.tokenizer.tokenText(id) } } : {}),
       onDelta: (index, text, tokens) => ctx.emit('runtime.delta', { index, text, ...(tokens ? { tokens } : {}) }),

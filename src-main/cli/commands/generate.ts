@@ -6,6 +6,7 @@ import type { ExecutionProvider } from '../../engine/session';
 import { GenerationRuntime } from '../../services/generation-runtime';
 import { TsuzukiError } from '../../contract/errors';
 import { samplingOf } from '../../contract/generation-params';
+import { MAX_BIAS, MAX_PHRASE_CHARS, MAX_PHRASES, steeringSchema, type Steering } from '../../contract/document-aids';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { readTextInput } from '../text-input';
@@ -13,6 +14,7 @@ import { readTextInput } from '../text-input';
 const usage =
   'tsuzuki generate --model <dir> [--device auto|cpu|cuda|dml|webgpu|coreml] [--max-new-tokens N] [--min-new-tokens N] ' +
   '[--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--no-sample] [--seed S] [--num N] [--threads N] [--json] ' +
+  '[--ban WORD]… [--bias WORD=VALUE]… [--allow-special-tokens] ' +
   'PROMPT | - (standard input) | --prompt-file FILE';
 
 /** A numeric option: undefined when absent, else a finite number (integer when asked). */
@@ -47,6 +49,29 @@ export function providerOption(value: string | undefined, commandUsage: string):
   return device;
 }
 
+/** --ban WORD and --bias WORD=VALUE (VALUE within ±MAX_BIAS; the last = splits, so a word may hold one), checked as the contract's lists. */
+function steeringOptions(bans: string[], biases: string[]): Steering {
+  const phraseBiases = biases.map((option) => {
+    const at = option.lastIndexOf('=');
+    const value = at > 0 ? option.slice(at + 1) : '';
+    const bias = Number(value);
+    if (at <= 0 || value.trim() === '' || !Number.isFinite(bias) || Math.abs(bias) > MAX_BIAS) {
+      throw new TsuzukiError('invalid_argument', `--bias takes WORD=VALUE with VALUE a number from -${MAX_BIAS} to ${MAX_BIAS}, got "${option}".\nUsage: ${usage}`);
+    }
+    return { phrase: option.slice(0, at), bias };
+  });
+  const checked = steeringSchema.safeParse({ bannedPhrases: bans, phraseBiases });
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const option = issue.path[0] === 'bannedPhrases' ? '--ban' : '--bias';
+    throw new TsuzukiError(
+      'invalid_argument',
+      `${option}: ${issue.message} (a word is 1 to ${MAX_PHRASE_CHARS} characters, at most ${MAX_PHRASES} of each option).\nUsage: ${usage}`,
+    );
+  }
+  return checked.data;
+}
+
 export const generate: Command = {
   name: 'generate',
   summary: 'Continue PROMPT (or standard input, or a file) with a converted model, streaming the text (--json: ids, texts and timings as JSON)',
@@ -67,6 +92,9 @@ export const generate: Command = {
       num: { type: 'string' },
       threads: { type: 'string' },
       json: { type: 'boolean', default: false },
+      ban: { type: 'string', multiple: true, default: [] },
+      bias: { type: 'string', multiple: true, default: [] },
+      'allow-special-tokens': { type: 'boolean', default: false },
     });
     if (!values.model) throw new TsuzukiError('invalid_argument', `--model is required.\nUsage: ${usage}`);
     if (positionals.length > 1) throw new TsuzukiError('invalid_argument', `Give exactly one PROMPT (quote it).\nUsage: ${usage}`);
@@ -88,6 +116,7 @@ export const generate: Command = {
     const sampling = samplingOf(params);
     const seed = params.seed ?? randomInt(0, 2 ** 32);
     checkAlternatives(n, sampling.doSample);
+    const steering = steeringOptions(values.ban, values.bias);
     const prompt = await readTextInput({ argument: positionals[0], file: values['prompt-file'], fileOption: 'prompt-file', what: 'prompt', usage });
 
     const runtime = await GenerationRuntime.open(values.model, { device: deviceOption(values.device, usage), ...(threads ? { threads } : {}) });
@@ -103,6 +132,8 @@ export const generate: Command = {
         seed,
         n,
         createDecoder: () => runtime.decoder(context.text),
+        steering: runtime.steering(steering, context.text),
+        allowSpecialTokens: values['allow-special-tokens'],
         ...(stream ? { onDelta: (_: number, text: string) => void process.stdout.write(text) } : {}),
       });
       const texts = result.alternatives.map((a) => a.text);

@@ -82,6 +82,26 @@ describe('tsuzuki generate', () => {
   });
 });
 
+describe('tsuzuki generate: steering', () => {
+  it('--ban keeps a phrase out of the text that the same seed wrote with it; --bias takes WORD=VALUE within bounds', async () => {
+    const args = ['generate', '--model', model.dir, '--device', 'cpu', '--seed', '3', '--top-k', '0', '--max-new-tokens', '30', '--json', 'ファイルの内容を'];
+    const free = JSON.parse((await tsuzuki(args)).stdout) as { texts: string[] };
+    const phrase = Array.from(free.texts[0]!.replace(/\s/gu, '')).slice(2, 4).join('');
+    expect(free.texts[0]).toContain(phrase);
+    const banned = await tsuzuki([...args, '--ban', phrase, '--ban', 'もう一つ', '--bias', 'ファイル=-5', '--allow-special-tokens']);
+    expect(banned.code).toBe(0);
+    expect((JSON.parse(banned.stdout) as { texts: string[] }).texts[0]).not.toContain(phrase);
+    for (const bad of ['ファイル=101', 'ファイル=abc', 'ファイル', '=3']) {
+      const r = await tsuzuki(['generate', '--model', join(model.dir, 'missing'), '--bias', bad, 'x']);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toMatch(/--bias takes WORD=VALUE with VALUE a number from -100 to 100/);
+    }
+    const empty = await tsuzuki(['generate', '--model', join(model.dir, 'missing'), '--ban', ' ', 'x']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/--ban: must not be empty/);
+  });
+});
+
 describe('tsuzuki generate: long text', () => {
   // 300,000 characters of prose with sentence ends: far more than the tiny model's 256 positions, and more than one
   // command-line argument can hold (Linux allows 128 KiB).

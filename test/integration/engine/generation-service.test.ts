@@ -33,7 +33,11 @@ afterAll(async () => {
 });
 
 /** History and presets from the test's Store, in this thread (the app has them in the database worker). */
-const inStore = (s: Store) => ({ history: storeHistory(s), presetParams: () => new SettingsService(s).activeSampling() });
+const inStore = (s: Store) => ({
+  history: storeHistory(s),
+  presetParams: () => new SettingsService(s).activeSampling(),
+  globalSteering: () => new SettingsService(s).get().steering,
+});
 
 const before = '今日は天気が良いので、公園まで散歩に出かけた。道の両側には桜の木が並んでいて';
 
@@ -142,6 +146,33 @@ describe('generation service over the IPC router', () => {
       });
     } finally {
       settings.set({ sampling });
+    }
+  });
+
+  it("banned phrases of the settings and of the request both hold, and are stored with the generation's parameters", async () => {
+    const settings = new SettingsService(store);
+    const c = caller();
+    const payload = { before, params: { maxNewTokens: 30, seed: 21, topK: 0 } };
+    const textOf = async (extra: Record<string, unknown> = {}) => {
+      const done = (await (await start(c, { ...payload, ...extra })).end).payload as { alternatives: { text: string; generationId: number }[] };
+      return done.alternatives[0]!;
+    };
+    const free = await textOf();
+    const chars = Array.from(free.text.replace(/\s/gu, ''));
+    const [global, own] = [chars.slice(1, 3).join(''), chars.slice(5, 7).join('')];
+    expect(free.text).toContain(global);
+    expect(free.text).toContain(own);
+    settings.set({ steering: { bannedPhrases: [global], phraseBiases: [{ phrase: 'ファイル', bias: 2 }] } });
+    try {
+      const steered = await textOf({ steering: { bannedPhrases: [own], phraseBiases: [{ phrase: 'ファイル', bias: -3 }] } });
+      expect(steered.text).not.toContain(global);
+      expect(steered.text).not.toContain(own);
+      expect(store.generations.get(steered.generationId).params).toMatchObject({
+        steering: { bannedPhrases: [global, own], phraseBiases: [{ phrase: 'ファイル', bias: -3 }] },
+        allowSpecialTokens: false,
+      });
+    } finally {
+      settings.set({ steering: { bannedPhrases: [], phraseBiases: [] } });
     }
   });
 
