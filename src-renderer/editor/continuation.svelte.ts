@@ -3,7 +3,8 @@
  * it) to the generation service, streams the deltas into the editor's proposal, and records in the history what the
  * writer did with it (accepted, rejected).
  */
-import type { EventPayload, InputOf } from '../../src-main/contract/contract';
+import type { EventPayload, InputOf, OutputOf } from '../../src-main/contract/contract';
+import type { AuthorNote, Book } from '../../src-main/contract/document-aids';
 import { api, ApiError } from '../lib/api';
 import type { ProseEditor, ProposalOutcome } from './prose-editor';
 import type { ProposalHead } from './proposal';
@@ -28,6 +29,9 @@ export interface ContinuationRequest {
   stopAtSentenceEnd: boolean;
   /** Ask for each token's candidates (the token view). */
   tokenProbabilities: boolean;
+  /** The document's author's note and character book, as the model reads them (ruby notation stripped). */
+  authorNote: AuthorNote;
+  book: Book;
 }
 
 const NO_HEAD: ProposalHead = { text: '', tokens: [] };
@@ -118,6 +122,8 @@ export class Continuation {
         before: split.before + head.text,
         tokenProbabilities: this.request().tokenProbabilities,
         memo: stripRuby(memo),
+        authorNote: request.authorNote,
+        book: request.book,
         params,
         stopAtSentenceEnd,
       });
@@ -156,12 +162,21 @@ export class Continuation {
       const editor = this.editor();
       // Asked when the timer fires, so that turning the read-ahead off also drops one already scheduled.
       if (!editor || editor.composing || editor.proposal || this.status !== 'idle' || !this.readAhead()) return;
-      const { text, cursor } = editor.context();
-      const { documentId, memo, params } = this.request();
-      void api.generation
-        .prefill({ documentId, before: textBeforeCursor(text, cursor), memo: stripRuby(memo), maxNewTokens: params?.maxNewTokens })
-        .catch(() => undefined); // no model yet, or busy: the start will say so if it matters
+      void api.generation.prefill(this.contextAt(editor)).catch(() => undefined); // no model yet, or busy: the start will say so if it matters
     }, delayMs);
+  }
+
+  /** The context at the cursor as a prefill and the context viewer send it: what a start would send. */
+  private contextAt(editor: ProseEditor): InputOf<'generation.prefill'> {
+    const { text, cursor } = editor.context();
+    const { documentId, memo, params, authorNote, book } = this.request();
+    return { documentId, before: textBeforeCursor(text, cursor), memo: stripRuby(memo), authorNote, book, maxNewTokens: params?.maxNewTokens };
+  }
+
+  /** The context the next continuation at the cursor would send, part by part (null: no document is open yet). */
+  async nextContext(): Promise<OutputOf<'generation.context'> | null> {
+    const editor = this.editor();
+    return editor ? api.generation.context(this.contextAt(editor)) : null;
   }
 
   /** Stops the stream; what has arrived stays proposed. */
