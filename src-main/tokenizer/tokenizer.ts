@@ -225,13 +225,11 @@ export class Tokenizer {
    * character): the text is then the piece itself, as a label.
    */
   tokenText(id: number): { text: string; special: boolean } {
-    this.sp.checkId(id);
-    const { pieces, types } = this.sp.model;
-    const byte = this.sp.byteOf(id);
-    if (byte >= 0) return byte < 0x80 ? { text: String.fromCharCode(byte), special: false } : { text: pieces[id]!, special: true };
-    const override = this.outputOverrides.get(id);
-    if (override !== undefined) return { text: override, special: false };
-    if (types[id] === PieceType.CONTROL || types[id] === PieceType.UNKNOWN) return { text: pieces[id]!, special: true };
-    return { text: this.sp.pieceText(id, false), special: false };
+    const byte = this.byteOf(id);
+    const label = { text: this.sp.model.pieces[id]!, special: true };
+    if (byte >= 0) return byte < 0x80 ? { text: String.fromCharCode(byte), special: false } : label;
+    const type = this.sp.model.types[id];
+    if (!this.outputOverrides.has(id) && (type === PieceType.CONTROL || type === PieceType.UNKNOWN)) return label;
+    return { text: this.outputText(id)!, special: false };
   }
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TokenTrail, topCandidates, type CandidateIds } from '../../../src-main/engine/token-probabilities';
+import { loadTokenizer } from '../../../src-main/tokenizer';
+import { modelPath } from '../tokenizer/fixtures';
 
 const tokenText = (id: number) => ({ text: `#${id}`, special: false });
 const chose = (id: number): CandidateIds => ({ chosen: id, ids: [id, 99], p: [0.6, 0.4], raw: [0.5, 0.3] });
@@ -37,6 +39,30 @@ describe('token trail', () => {
       [0, '#1'],
       [1, '#2'],
     ]);
+  });
+
+  it('over a byte-fallback tokenizer: 👍 in four byte tokens is one shown token, and bytes of longer characters are labels', async () => {
+    const tok = await loadTokenizer(modelPath('bytefb'));
+    const byte = (x: number) => tok.pieceToId(`<0x${x.toString(16).toUpperCase().padStart(2, '0')}>`);
+    const ids = [...tok.encode('テスト'), byte(0xf0), byte(0x9f), byte(0x91), byte(0x8d), byte(0x41)];
+    const trail = new TokenTrail((id) => tok.tokenText(id));
+    const decoder = tok.createStreamDecoder({ afterText: 'x' });
+    let text = '';
+    for (const id of ids) {
+      const decoded = decoder.push(id);
+      trail.push({ chosen: id, ids: [id, byte(0xe3)], p: [0.9, 0.1], raw: [0.8, 0.1] }, decoded);
+      text += decoded;
+    }
+    const shown = trail.release(text.length);
+    const thumb = shown.find((t) => text.slice(t.at).startsWith('👍'))!;
+    expect(text.slice(thumb.at, shown[shown.indexOf(thumb) + 1]!.at)).toBe('👍');
+    expect(thumb.candidates[thumb.chosen]).toMatchObject({ text: '<0xF0>', special: true });
+    // A byte that is a character by itself (A) can be written; one of a longer character cannot.
+    expect(shown.at(-1)!.candidates.map((c) => [c.text, c.special])).toEqual([
+      ['A', false],
+      ['<0xE3>', true],
+    ]);
+    expect(tok.tokenText(tok.special.eos!)).toEqual({ text: '</s>', special: true });
   });
 });
 

@@ -11,6 +11,7 @@ import {
   proposalKey,
   proposalPlugin,
   remaining,
+  shownTokens,
   typedThrough,
   typeThroughTransaction,
 } from '../../../src-renderer/editor/proposal';
@@ -90,5 +91,32 @@ describe('the proposal', () => {
     expect(docToText(moved.doc).text).toBe('吾輩は猫');
     // A transaction that changes neither (the selection set to where it is) leaves it.
     expect(proposal(state.apply(state.tr.setSelection(state.selection)))).not.toBeNull();
+  });
+});
+
+describe('the proposal with its tokens (the token view)', () => {
+  const token = (at: number) => ({ at, chosen: 0, candidates: [{ text: 'x', special: false, p: 1, raw: 1 }] });
+
+  it('starts from a head (the text up to a chosen candidate) and keeps each delta’s tokens after it', () => {
+    const doc = textToDoc('吾輩は');
+    let state = EditorState.create({ doc, selection: TextSelection.atEnd(doc), plugins: [proposalPlugin] });
+    state = state.apply(proposalActions.start(state.tr, state.selection.head, 1, { text: '猫で', tokens: [token(0), token(1)] }));
+    state = state.apply(proposalActions.append(state.tr, 0, 'ある', [token(2), token(3)]));
+    expect(remaining(proposal(state)!)).toBe('猫である');
+    expect(shownTokens(proposal(state)!).map(({ from, to }) => [from, to])).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+    ]);
+  });
+
+  it('a token typed through, whole or in part, is no longer shown; the rest keep their place in what remains', () => {
+    let state = proposing(['猫である']);
+    state = state.apply(proposalActions.clear(state.tr));
+    state = state.apply(proposalActions.start(state.tr, state.selection.head, 1));
+    state = state.apply(proposalActions.append(state.tr, 0, '猫である', [token(0), token(2)]));
+    state = typeThrough(state, '猫');
+    expect(shownTokens(proposal(state)!)).toEqual([{ index: 1, from: 1, to: 3 }]);
   });
 });
