@@ -4,7 +4,7 @@
  * writer did with it (accepted, rejected).
  */
 import type { EventPayload, InputOf, OutputOf } from '../../src-main/contract/contract';
-import type { AuthorNote, Book } from '../../src-main/contract/document-aids';
+import type { AuthorNote, Book, Steering } from '../../src-main/contract/document-aids';
 import { api, ApiError } from '../lib/api';
 import type { ProseEditor, ProposalOutcome } from './prose-editor';
 import type { ProposalHead } from './proposal';
@@ -29,6 +29,8 @@ export interface ContinuationRequest {
   stopAtSentenceEnd: boolean;
   /** Ask for each token's candidates (the token view). */
   tokenProbabilities: boolean;
+  /** The document's banned words and phrase biases (the service adds the settings' global ones). */
+  steering: Steering;
   /** The document's author's note and character book, as the model reads them (ruby notation stripped). */
   authorNote: AuthorNote;
   book: Book;
@@ -121,6 +123,7 @@ export class Continuation {
         ...split,
         before: split.before + head.text,
         tokenProbabilities: this.request().tokenProbabilities,
+        steering: request.steering,
         memo: stripRuby(memo),
         authorNote: request.authorNote,
         book: request.book,
