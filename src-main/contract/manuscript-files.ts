@@ -11,7 +11,7 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
  * How ruby is written: 青空文庫's ｜漢字《かんじ》, なろう/カクヨム's |漢字《かんじ》 (each with its own escapes), stripped
  * to the base text, or as the format's own ruby (`markup`: <ruby> in Markdown and EPUB, w:ruby in .docx).
  */
-export const RUBY_STYLES = ['aozora', 'narou', 'strip', 'markup'] as const;
+const RUBY_STYLES = ['aozora', 'narou', 'strip', 'markup'] as const;
 export type RubyStyle = (typeof RUBY_STYLES)[number];
 
 /** The ruby styles each format can write; the first is its default. */
