@@ -16,7 +16,7 @@ export const MAX_PHRASES = 200;
 export const MAX_BIAS = 100;
 
 const phrase = wellFormed(MAX_PHRASE_CHARS).refine((s) => s.trim().length > 0, 'must not be empty');
-export const phraseBiasSchema = z.object({ phrase, bias: z.number().min(-MAX_BIAS).max(MAX_BIAS) }).strict();
+const phraseBiasSchema = z.object({ phrase, bias: z.number().min(-MAX_BIAS).max(MAX_BIAS) }).strict();
 export type PhraseBias = z.output<typeof phraseBiasSchema>;
 
 /** Banned phrases never appear in the output; biased ones are made more (bias > 0) or less (< 0) likely. */

@@ -256,11 +256,12 @@ export class SteeringRow {
     }
   }
 
-  /** The character the pending bytes and `byte` complete, or null. */
+  /** The character the pending bytes and `byte` complete, or null (most bytes: checked before anything is allocated). */
   private completedChar(byte: number): string | null {
+    const length = this.pending.length + 1;
+    if (neededLen(this.pending[0] ?? byte) !== length) return null;
     const bytes = Uint8Array.from([...this.pending, byte]);
-    if (neededLen(bytes[0]!) !== bytes.length || validCharLen(bytes, 0, bytes.length) !== bytes.length) return null;
-    return utf8Decode(bytes);
+    return validCharLen(bytes, 0, length) === length ? utf8Decode(bytes) : null;
   }
 
   /** Records a sampled token and the text the stream decoder wrote for it. */
