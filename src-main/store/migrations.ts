@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { countChars } from '../manuscript/counts';
 import { chunkText } from './chunks';
 
 /**
@@ -306,6 +307,25 @@ export const migrations: Migration[] = [
       // The branch panel asks for the generations that continued the text at the cursor. Their context's last 32
       // characters (substr counts characters) find them: derived from what is stored, so no column to fill or keep.
       db.exec(`CREATE INDEX generations_by_point ON generations (document_id, substr(context_before, -32));`);
+    },
+  },
+  {
+    version: 11,
+    name: '文字数 by the one rule of manuscript/counts.ts',
+    up(db) {
+      // Stored counts counted line breaks and ruby readings (and, for revisions from before v6, UTF-16 units): the
+      // document list said 74 where the status bar said 61. Counted again from the stored text, once.
+      const chunk = db.prepare('SELECT body FROM document_chunk_texts WHERE chunk_id = ?').pluck();
+      const text = (ids: string | null) => (ids ?? '').split(',').filter(Boolean).map((id) => (chunk.get(Number(id)) as string | undefined) ?? '').join('');
+      const setDocument = db.prepare('UPDATE documents SET char_count = ? WHERE id = ?');
+      for (const { id, chunk_ids } of db.prepare('SELECT id, chunk_ids FROM documents').all() as Array<{ id: number; chunk_ids: string | null }>) {
+        setDocument.run(countChars(text(chunk_ids)), id);
+      }
+      const revisionBody = db.prepare('SELECT body FROM document_revisions WHERE id = ?').pluck();
+      const setRevision = db.prepare('UPDATE document_revisions SET char_count = ? WHERE id = ?');
+      for (const { id, chunk_ids } of db.prepare('SELECT id, chunk_ids FROM document_revisions').all() as Array<{ id: number; chunk_ids: string | null }>) {
+        setRevision.run(countChars(chunk_ids === null ? (revisionBody.get(id) as string) : text(chunk_ids)), id);
+      }
     },
   },
 ];

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { documentAidsSchema, type DocumentAids } from '../contract/document-aids';
 import { TsuzukiError } from '../contract/errors';
+import { countChars } from '../manuscript/counts';
 import type { DocumentsRepo, TextRange } from './documents';
 import { GENERATION_STATUSES } from '../contract/store';
 import type { GenerationRecord, GenerationsRepo, JsonValue } from './generations';
@@ -169,7 +170,7 @@ export function applyRecords(repos: Repos, records: TransferRecord[], reason: st
   const { db, documents, generations, settings } = repos;
   const setStatus = db.prepare('UPDATE generations SET status = ?, status_changed_at = ? WHERE id = ?');
   const insertRevision = db.prepare(`INSERT INTO document_revisions (document_id, body, created_at, reason, char_count, preview)
-    VALUES (@id, @body, @createdAt, @reason, length(@body), substr(@body, 1, 240))`);
+    VALUES (@id, @body, @createdAt, @reason, @charCount, substr(@body, 1, 240))`);
   const updateDocument = db.prepare('UPDATE documents SET title = ?, memo = ?, writing_mode = ?, deleted_at = ? WHERE id = ?');
   db.transaction(() => {
     for (const r of records) {
@@ -177,14 +178,14 @@ export function applyRecords(repos: Repos, records: TransferRecord[], reason: st
       const local = documents.findByUuid(r.uuid);
       if (!local) {
         const { id } = documents.create(r);
-        for (const rev of r.revisions) insertRevision.run({ id, body: rev.body, createdAt: rev.createdAt, reason: rev.reason });
+        for (const rev of r.revisions) insertRevision.run({ id, body: rev.body, createdAt: rev.createdAt, reason: rev.reason, charCount: countChars(rev.body) });
         documents.setGeneratedRanges(id, r.generatedRanges);
         summary.documents.added++;
       } else if (r.updatedAt > local.updatedAt) {
         // The other text is newer; ours stays reachable as a revision, followed by the other's newer ones.
         documents.save(local.id, r.body, r.updatedAt, reason);
         for (const rev of r.revisions) {
-          if (rev.createdAt > local.updatedAt) insertRevision.run({ id: local.id, body: rev.body, createdAt: rev.createdAt, reason: rev.reason });
+          if (rev.createdAt > local.updatedAt) insertRevision.run({ id: local.id, body: rev.body, createdAt: rev.createdAt, reason: rev.reason, charCount: countChars(rev.body) });
         }
         updateDocument.run(r.title, r.memo, r.writingMode, r.deletedAt, local.id);
         documents.setGeneratedRanges(local.id, r.generatedRanges);

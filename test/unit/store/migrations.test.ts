@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { EMPTY_DOCUMENT_AIDS } from '../../../src-main/contract/document-aids';
+import { countChars } from '../../../src-main/manuscript/counts';
 import { listBackups } from '../../../src-main/store/backups';
 import { openDatabase } from '../../../src-main/store/connection';
 import { LATEST_VERSION, migrations } from '../../../src-main/store/migrations';
@@ -56,6 +57,17 @@ const seeds: Record<number, (db: Database.Database) => void> = {
     db.prepare(`INSERT INTO generations (uuid, document_id, group_id, alt_index, context_before, context_after, text, token_ids, params, seed,
       model_id, precision, device, timings, status, created_at)
       VALUES ('gen-3', 1, 'i', 0, '国境の', '', '長いトンネル。', x'03000000', '{}', 9, 'rinna', 'fp32', 'cpu', '{}', 'rejected', 500)`).run();
+  },
+  10: (db) => {
+    // Counted before the one rule: the line break and the ruby's reading and marks were counted.
+    const body = '｜駒子《こまこ》は\n笑った。';
+    db.prepare("INSERT INTO documents (id, uuid, title, created_at, updated_at, char_count, preview) VALUES (3, 'doc-3', '駒子', 600, 600, 14, '')").run();
+    const chunk = Number(db.prepare("INSERT INTO document_chunks (document_id, hash) VALUES (3, 'h3')").run().lastInsertRowid);
+    db.prepare('INSERT INTO document_chunk_texts (chunk_id, body) VALUES (?, ?)').run(chunk, body);
+    db.prepare('UPDATE documents SET chunk_ids = ? WHERE id = 3').run(String(chunk));
+    db.prepare("INSERT INTO document_revisions (document_id, body, created_at, reason, char_count, preview) VALUES (3, '', 650, 'periodic', 14, '')").run();
+    db.prepare('UPDATE document_revisions SET chunk_ids = ? WHERE document_id = 3').run(String(chunk));
+    db.prepare('INSERT INTO revision_chunks (revision_id, chunk_id) SELECT id, ? FROM document_revisions WHERE document_id = 3').run(chunk);
   },
 };
 
@@ -134,6 +146,13 @@ describe('migrations', () => {
         expect(store.generations.branches(1, '国境の').nodes.map((n) => store.generations.get(n.id).uuid)).toEqual(atPoint);
         // Documents from before v9 have no aids: every part at its defaults.
         expect(doc.aids).toEqual(EMPTY_DOCUMENT_AIDS);
+        // Every stored 文字数 follows the one rule, whatever counted it before.
+        expect(store.documents.summary(1).charCount).toBe(countChars(doc.body));
+        for (const r of store.documents.revisions(1)) expect(r.charCount).toBe(countChars(store.documents.revision(r.id).body));
+        if (from >= 10) {
+          expect(store.documents.summary(3).charCount).toBe(7);
+          expect(store.documents.revisions(3).map((r) => r.charCount)).toEqual([7]);
+        }
         expect(store.check().ok).toBe(true);
       } finally {
         store.close();

@@ -44,6 +44,16 @@ describe('JSONL export and import', () => {
     expect(target.documentSearch.search('第二稿', 10)).toHaveLength(1);
   });
 
+  it('counts an imported revision’s 文字数 by the one rule (ruby readings and line breaks not counted)', async () => {
+    const source = await tmp.open('source.db');
+    const doc = source.documents.create({ title: '駒子', body: '｜駒子《こまこ》は\n笑った。', createdAt: 1 });
+    source.documents.save(doc.id, '書き直した', 2, 'test');
+    const target = await tmp.open('target.db');
+    target.importJsonl([...source.exportAll()].join('\n'), 'a.jsonl');
+    const [moved] = target.documents.list(10, null);
+    expect(target.documents.revisions(moved!.id).map((r) => r.charCount)).toEqual([7]);
+  });
+
   it('brings newer text and statuses from the other machine, keeping ours as a revision', async () => {
     const source = await filledStore();
     const target = await tmp.open('target.db');
