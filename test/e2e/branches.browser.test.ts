@@ -62,6 +62,9 @@ describe('retry and branches', () => {
     await expect.poll(() => page.getByTestId('branch').count(), { timeout: 10_000 }).toBe(5);
     expect(await branchTexts()).toEqual([first, second, third, third, third]);
     expect(await inText()).toEqual([third]);
+    // Each try is stored with the seed the generation bar showed.
+    const metas = await page.getByTestId('branch').locator('.meta').allTextContents();
+    expect(metas.slice(0, 3).map((m) => m.split(' · ')[1]?.trim())).toEqual(tries.map((t) => t.seed));
 
     await branch(first).click();
     expect(await editorText(page)).toBe(opening + first);
