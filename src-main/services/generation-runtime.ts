@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { AuthorNote, Book } from '../contract/document-aids';
+import { TOKEN_CANDIDATES } from '../contract/generation';
 import { buildContext, type BuiltContext } from '../engine/context';
 import { loadModel, type ConcreteDevice, type Device } from '../engine/device';
 import { Generator } from '../engine/generator';
@@ -59,6 +60,11 @@ export class GenerationRuntime {
   /** The banned phrases and phrase biases for a continuation of `afterText`; null when there are none. */
   steering(lists: SteeringLists, afterText: string): PhraseSteering | null {
     return lists.bannedPhrases.length + lists.phraseBiases.length > 0 ? new PhraseSteering(this.tokenizer, lists, afterText) : null;
+  }
+
+  /** What the generator needs to report each token's candidates (the token view, `generate --probabilities`). */
+  probabilities() {
+    return { top: TOKEN_CANDIDATES, tokenText: (id: number) => this.tokenizer.tokenText(id) };
   }
 
   /** A streaming decoder for one alternative continuing `afterText`. */

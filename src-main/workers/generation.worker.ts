@@ -5,7 +5,6 @@ import { servePort } from '../ipc/transport-port';
 import { GenerationRuntime } from '../services/generation-runtime';
 import { generationWorkerContract, type GenerationWorkerContract } from '../services/generation-worker-contract';
 import { TsuzukiError } from '../contract/errors';
-import { TOKEN_CANDIDATES } from '../contract/generation';
 
 let runtime: GenerationRuntime | null = null;
 /** Aborted by `runtime.close`, so that what still runs ends before the model is released. */
@@ -44,7 +43,7 @@ const handlers: Handlers<GenerationWorkerContract> = {
       steering: input.steering ? rt.steering(input.steering, context.text) : null,
       allowSpecialTokens: input.allowSpecialTokens ?? false,
       signal: AbortSignal.any([ctx.signal, closing.signal]),
-      ...(input.tokenProbabilities ? { probabilities: { top: TOKEN_CANDIDATES, tokenText: (id: number) => rt.tokenizer.tokenText(id) } } : {}),
+      ...(input.tokenProbabilities ? { probabilities: rt.probabilities() } : {}),
       onDelta: (index, text, tokens) => ctx.emit('runtime.delta', { index, text, ...(tokens ? { tokens } : {}) }),
     });
     return { ...result, context: { text: context.text, ids: context.ids, memoTokens: context.memoTokens, parts: context.parts } };

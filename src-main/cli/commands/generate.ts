@@ -6,6 +6,7 @@ import type { ExecutionProvider } from '../../engine/session';
 import { GenerationRuntime } from '../../services/generation-runtime';
 import { TsuzukiError } from '../../contract/errors';
 import { samplingOf } from '../../contract/generation-params';
+import type { TokenProbabilities } from '../../contract/generation';
 import { MAX_BIAS, MAX_PHRASE_CHARS, MAX_PHRASES, steeringSchema, type Steering } from '../../contract/document-aids';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
@@ -14,7 +15,7 @@ import { readTextInput } from '../text-input';
 const usage =
   'tsuzuki generate --model <dir> [--device auto|cpu|cuda|dml|webgpu|coreml] [--max-new-tokens N] [--min-new-tokens N] ' +
   '[--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--no-sample] [--seed S] [--num N] [--threads N] [--json] ' +
-  '[--ban WORD]… [--bias WORD=VALUE]… [--allow-special-tokens] ' +
+  '[--ban WORD]… [--bias WORD=VALUE]… [--allow-special-tokens] [--probabilities] ' +
   'PROMPT | - (standard input) | --prompt-file FILE';
 
 /** A numeric option: undefined when absent, else a finite number (integer when asked). */
@@ -74,7 +75,8 @@ function steeringOptions(bans: string[], biases: string[]): Steering {
 
 export const generate: Command = {
   name: 'generate',
-  summary: 'Continue PROMPT (or standard input, or a file) with a converted model, streaming the text (--json: ids, texts and timings as JSON)',
+  summary:
+    'Continue PROMPT (or standard input, or a file) with a converted model, streaming the text (--json: ids, texts and timings as JSON; with --probabilities, each token with its top candidates)',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(usage, args, {
@@ -95,9 +97,13 @@ export const generate: Command = {
       ban: { type: 'string', multiple: true, default: [] },
       bias: { type: 'string', multiple: true, default: [] },
       'allow-special-tokens': { type: 'boolean', default: false },
+      probabilities: { type: 'boolean', default: false },
     });
     if (!values.model) throw new TsuzukiError('invalid_argument', `--model is required.\nUsage: ${usage}`);
     if (positionals.length > 1) throw new TsuzukiError('invalid_argument', `Give exactly one PROMPT (quote it).\nUsage: ${usage}`);
+    if (values.probabilities && !values.json) {
+      throw new TsuzukiError('invalid_argument', `--probabilities adds each token's candidates to the JSON output: give --json too.\nUsage: ${usage}`);
+    }
     const threads = numberOption('threads', values.threads, true, usage);
     if (threads !== undefined && threads < 1) throw new TsuzukiError('invalid_argument', `--threads must be at least 1, got ${threads}.`);
     // The contract's bounds, checked before the model loads (seconds at full size); the window once it has.
@@ -125,6 +131,7 @@ export const generate: Command = {
       const context = runtime.context({ before: prompt, maxNewTokens });
       if (context.start > 0) process.stderr.write(`The prompt is too long: using its last ${context.text.length} characters.\n`);
       const stream = !values.json && n === 1;
+      const tokens: TokenProbabilities[][] = Array.from({ length: n }, () => []);
       const result = await runtime.generator.generate({
         promptIds: context.ids,
         maxNewTokens,
@@ -134,6 +141,7 @@ export const generate: Command = {
         createDecoder: () => runtime.decoder(context.text),
         steering: runtime.steering(steering, context.text),
         allowSpecialTokens: values['allow-special-tokens'],
+        ...(values.probabilities ? { probabilities: runtime.probabilities(), onDelta: (i: number, _: string, t?: TokenProbabilities[]) => void tokens[i]!.push(...(t ?? [])) } : {}),
         ...(stream ? { onDelta: (_: number, text: string) => void process.stdout.write(text) } : {}),
       });
       const texts = result.alternatives.map((a) => a.text);
@@ -147,7 +155,8 @@ export const generate: Command = {
           precision: runtime.manifest.precision,
           finishReasons: result.alternatives.map((a) => a.finishReason),
         };
-        process.stdout.write(JSON.stringify({ prompt_ids: context.ids, texts, ids: result.alternatives.map((a) => a.ids), stats }) + '\n');
+        const ids = result.alternatives.map((a) => a.ids);
+        process.stdout.write(JSON.stringify({ prompt_ids: context.ids, texts, ids, stats, ...(values.probabilities ? { tokens } : {}) }) + '\n');
       } else if (stream) {
         process.stdout.write('\n');
       } else {

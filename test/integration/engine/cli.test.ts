@@ -52,6 +52,25 @@ describe('tsuzuki generate', () => {
     expect(three.ids[0]).toEqual(json.ids[0]);
   });
 
+  it('--json --probabilities: each alternative’s tokens with their top candidates, greedy’s choice first; without --json, a usage error', async () => {
+    const args = ['generate', '--model', model.dir, '--device', 'cpu', '--no-sample', '--max-new-tokens', '10', '--json', withText.text];
+    const plain = JSON.parse((await tsuzuki(args)).stdout) as Record<string, unknown>;
+    expect(plain).not.toHaveProperty('tokens');
+    const r = await tsuzuki([...args, '--probabilities']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { texts: string[]; tokens: { at: number; chosen: number; candidates: { text: string; p: number; raw: number }[] }[][] };
+    expect(out.texts).toEqual(plain.texts);
+    expect(out.tokens).toHaveLength(1);
+    expect(out.tokens[0]!.length).toBeGreaterThan(0);
+    for (const token of out.tokens[0]!) {
+      expect(token.chosen).toBe(0);
+      expect(token.candidates).toHaveLength(10);
+    }
+    const noJson = await tsuzuki(args.filter((a) => a !== '--json').concat('--probabilities'));
+    expect(noJson.code).toBe(2);
+    expect(noJson.stderr).toMatch(/--probabilities adds each token's candidates to the JSON output: give --json too/);
+  });
+
   it('rejects bad options with a usage error', async () => {
     const bad = await tsuzuki(['generate', '--model', model.dir, '--top-p', '0', 'x']);
     expect(bad.code).toBe(2);
