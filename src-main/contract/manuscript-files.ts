@@ -15,12 +15,12 @@ const RUBY_STYLES = ['aozora', 'narou', 'strip', 'markup'] as const;
 export type RubyStyle = (typeof RUBY_STYLES)[number];
 
 /** The ruby styles each format can write; the first is its default. */
-export const RUBY_STYLES_OF: Record<ExportFormat, readonly RubyStyle[]> = {
+export const RUBY_STYLES_OF = {
   txt: ['aozora', 'narou', 'strip'],
   md: ['markup', 'aozora', 'narou', 'strip'],
   epub: ['markup', 'strip'],
   docx: ['markup', 'strip'],
-};
+} as const satisfies Record<ExportFormat, readonly RubyStyle[]>;
 
 export const exportOptionsSchema = z
   .object({
@@ -36,7 +36,7 @@ export const exportOptionsSchema = z
     marks: z.boolean().default(false),
   })
   .strict()
-  .refine((o) => o.ruby === undefined || RUBY_STYLES_OF[o.format].includes(o.ruby), {
+  .refine((o) => o.ruby === undefined || (RUBY_STYLES_OF[o.format] as readonly RubyStyle[]).includes(o.ruby), {
     message: 'This format cannot write ruby that way: plain text takes aozora, narou or strip; EPUB and .docx take markup or strip.',
     path: ['ruby'],
   });
