@@ -21,7 +21,7 @@ export interface TextEncoder {
 }
 
 /** One part of the context as the model reads it, in order: its exact text and how many tokens it took. */
-export interface ContextPart {
+interface ContextPart {
   kind: 'memo' | 'book' | 'text' | 'authorNote';
   text: string;
   tokens: number;
