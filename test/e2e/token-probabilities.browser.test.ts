@@ -83,6 +83,11 @@ describe('token probabilities', () => {
     expect(rows.filter((r) => r.chosen)).toHaveLength(1);
     expect(rows.find((r) => r.chosen)!.text).toBe(await tokens().nth(2).textContent());
     for (const r of rows) expect(r.raw).toMatch(/^(<0\.1|\d+\.\d)%$|^0%$/);
+    // The pointer off the tokens closes it; back on one opens it again.
+    await page.getByTestId('editor').locator('p').first().hover({ position: { x: 5, y: 5 } });
+    await popup().waitFor({ state: 'detached' });
+    await tokens().nth(2).hover();
+    await popup().waitFor();
 
     const choice = rows.findIndex((r) => r.enabled && r.text.trim().length > 0);
     expect(choice).toBeGreaterThanOrEqual(0);
