@@ -5,7 +5,7 @@
  * and most viewers show it) or in a text notation; the model's text, when kept, in <span class="machine">.
  */
 import type { Manuscript, Piece } from './manuscript';
-import { writeRubyLine, type TextRubyStyle } from './ruby-notation';
+import { writeRubyLine, writeRubyPiece, type TextRubyStyle } from './ruby-notation';
 import { escapeXml } from './xml';
 
 function escapeMarkdown(text: string): string {
@@ -15,8 +15,9 @@ function escapeMarkdown(text: string): string {
     .replace(/^ +/, (spaces) => '&#32;'.repeat(spaces.length));
 }
 
-function writePiece(piece: Piece, ruby: TextRubyStyle | 'markup'): string {
-  if (ruby !== 'markup') return escapeMarkdown(writeRubyLine([piece], ruby));
+/** `before`: the line so far in the text notation, for the notation's look-back. */
+function writePiece(piece: Piece, ruby: TextRubyStyle | 'markup', before: string): string {
+  if (ruby !== 'markup') return escapeMarkdown(writeRubyPiece(piece, ruby, before));
   if ('text' in piece) return escapeMarkdown(piece.text);
   return `<ruby>${escapeXml(piece.base)}<rp>（</rp><rt>${escapeXml(piece.ruby)}</rt><rp>）</rp></ruby>`;
 }
@@ -24,8 +25,10 @@ function writePiece(piece: Piece, ruby: TextRubyStyle | 'markup'): string {
 function writeLine(pieces: readonly Piece[], ruby: TextRubyStyle | 'markup', marks: boolean): string {
   if (ruby !== 'markup' && !marks) return escapeMarkdown(writeRubyLine(pieces, ruby));
   let line = '';
+  let notation = '';
   for (const piece of pieces) {
-    const written = writePiece(piece, ruby);
+    const written = writePiece(piece, ruby, notation);
+    if (ruby !== 'markup') notation += writeRubyPiece(piece, ruby, notation);
     line += marks && piece.machine ? `<span class="machine">${written}</span>` : written;
   }
   return line;

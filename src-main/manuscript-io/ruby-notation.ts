@@ -36,14 +36,15 @@ function escapeNarou(text: string, before: string): string {
   return (last + text).replace(NAROU_AUTO_PAREN, '|$1').slice(last.length).replace(/《/g, '|《');
 }
 
+/** One piece in the notation; `before`: the line as written so far (なろう's parenthesis rule looks back). */
+export function writeRubyPiece(piece: Piece, style: TextRubyStyle, before: string): string {
+  if (style === 'strip') return plainText(piece);
+  if (style === 'aozora') return 'text' in piece ? escapeAozora(piece.text) : `｜${escapeAozora(piece.base)}《${escapeAozora(piece.ruby)}》`;
+  if ('text' in piece) return escapeNarou(piece.text, before);
+  if (Array.from(piece.base).length > NAROU_MAX || Array.from(piece.ruby).length > NAROU_MAX) return `${escapeNarou(piece.base, before)}|《${piece.ruby}》`;
+  return `|${piece.base}《${piece.ruby}》`;
+}
+
 export function writeRubyLine(pieces: readonly Piece[], style: TextRubyStyle): string {
-  let line = '';
-  for (const piece of pieces) {
-    if (style === 'strip') line += plainText(piece);
-    else if (style === 'aozora') line += 'text' in piece ? escapeAozora(piece.text) : `｜${escapeAozora(piece.base)}《${escapeAozora(piece.ruby)}》`;
-    else if ('text' in piece) line += escapeNarou(piece.text, line);
-    else if (Array.from(piece.base).length > NAROU_MAX || Array.from(piece.ruby).length > NAROU_MAX) line += `${escapeNarou(piece.base, line)}|《${piece.ruby}》`;
-    else line += `|${piece.base}《${piece.ruby}》`;
-  }
-  return line;
+  return pieces.reduce((line, piece) => line + writeRubyPiece(piece, style, line), '');
 }

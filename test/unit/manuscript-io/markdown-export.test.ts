@@ -26,5 +26,7 @@ describe('Markdown export', () => {
   it('keeps the model text marks as <span class="machine"> when asked', () => {
     expect(md('人の文。機械の文。', { ruby: 'markup', marks: true }, [[4, 9]])).toContain('人の文。<span class="machine">機械の文。</span>');
     expect(md('人の文。機械の文。', { ruby: 'markup', marks: false }, [[4, 9]])).not.toContain('span');
+    // A mark's edge does not hide the text before it from なろう's parenthesis rule.
+    expect(md('東京（とうきょう）', { ruby: 'narou', marks: true }, [[2, 9]])).toContain('東京<span class="machine">\\|（とうきょう）</span>');
   });
 });
