@@ -33,7 +33,7 @@ const contextInput = {
 };
 
 /** One part of the context the model reads, in order (memo, book entries, text with the author's note inside). */
-const contextPartSchema = z.object({
+export const contextPartSchema = z.object({
   kind: z.enum(['memo', 'book', 'text', 'authorNote']),
   /** Exactly what the model reads of this part. */
   text: z.string(),

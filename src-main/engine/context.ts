@@ -10,6 +10,7 @@
  * a tail of it together with `origin`, the tail's offset in the document.
  */
 import type { AuthorNote, Book } from '../contract/document-aids';
+import type { ContextPart } from '../contract/generation';
 import { selectBookEntries } from './book';
 import { assertGenerationParams } from './params';
 
@@ -20,14 +21,6 @@ export interface TextEncoder {
   decode(ids: number[]): string;
 }
 
-/** One part of the context as the model reads it, in order: its exact text and how many tokens it took. */
-interface ContextPart {
-  kind: 'memo' | 'book' | 'text' | 'authorNote';
-  text: string;
-  tokens: number;
-  /** A book entry's name. */
-  name?: string;
-}
 
 export interface ContextInput {
   before: string;

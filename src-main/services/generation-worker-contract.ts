@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { authorNoteSchema, bookSchema } from '../contract/document-aids';
 import { samplingParamsSchema } from '../contract/generation-params-schema';
 import { mergedSteeringSchema } from '../contract/document-aids';
-import { generationEvents } from '../contract/generation';
+import { contextPartSchema, generationEvents } from '../contract/generation';
 import { DEVICES } from '../engine/device';
 
 const count = z.number().int().nonnegative();
@@ -24,9 +24,7 @@ const promptSource = {
   book: bookSchema.optional(),
 };
 
-const contextPartsSchema = z.array(
-  z.object({ kind: z.enum(['memo', 'book', 'text', 'authorNote']), text: z.string(), tokens: count, name: z.string().optional() }),
-);
+const contextPartsSchema = z.array(contextPartSchema);
 
 const openedSchema = z.object({
   device: z.enum(DEVICES).exclude(['auto']),
