@@ -30,6 +30,7 @@ const USER_TEXT = [
   '[data-testid="history-detail"] .context',
   '[data-testid="revisions-panel"] .preview',
   '[data-testid="revisions-panel"] .body',
+  '[data-testid="context-viewer"] pre',
 ].join(',');
 
 /** Names and symbols that read the same in both languages. */
@@ -154,7 +155,7 @@ describe.each([
     await page.keyboard.press('Tab');
     await check('after a continuation');
 
-    for (const panel of ['memo', 'revisions', 'history', 'settings']) {
+    for (const panel of ['memo', 'aids', 'context', 'revisions', 'history', 'settings']) {
       await page.getByTestId(`toggle-${panel}`).click();
       await page.locator('aside.panel').waitFor();
       await check(panel);
