@@ -93,10 +93,14 @@ function unescapeXml(text: string): string {
   });
 }
 
-/** The document's paragraphs, one line each, and its title when it has one. */
-export async function docxText(bytes: Uint8Array, name: string): Promise<{ title: string | null; text: string }> {
+/**
+ * The document's paragraphs, one line each, its title when it has one, and whether its (first) section is laid out
+ * vertically (text direction tbRl, Word's 縦書き).
+ */
+export async function docxText(bytes: Uint8Array, name: string): Promise<{ title: string | null; text: string; vertical: boolean }> {
   const parts = inflateTextParts(bytes, name);
   const { xml, title } = takeTitle(rubyAsNotation(new TextDecoder().decode(parts['word/document.xml'] as Uint8Array)));
+  const vertical = /<w:sectPr\b(?:(?!<\/w:sectPr>)[\s\S])*<w:textDirection w:val="tbRl"\/>/.test(xml);
   parts['word/document.xml'] = new TextEncoder().encode(xml);
   let raw: string;
   try {
@@ -105,5 +109,5 @@ export async function docxText(bytes: Uint8Array, name: string): Promise<{ title
     throw notDocx(name, (error as Error).message);
   }
   // mammoth ends every paragraph with a blank line.
-  return { title, text: raw.replace(/\n\n$/, '').split('\n\n').join('\n') };
+  return { title, vertical, text: raw.replace(/\n\n$/, '').split('\n\n').join('\n') };
 }

@@ -16,9 +16,8 @@ export class ManuscriptsService {
     return { filename: `${safeName(doc.title)}.${options.format}`, mimeType, bytes };
   }
 
-  /** A new document with the file's text, titled by its name. */
+  /** A new document with the file's text, titled by its Title paragraph (.docx) or its name, in its writing mode. */
   async import(name: string, bytes: Uint8Array): Promise<DocumentRecord> {
-    const { title, body } = await importManuscript(name, bytes);
-    return new DocumentsService(this.store).create({ title, body });
+    return new DocumentsService(this.store).create(await importManuscript(name, bytes));
   }
 }

@@ -1,7 +1,8 @@
 /**
  * 書き出し・読み込み in a real browser against `tsuzuki serve`: a writer exports the open document as EPUB (横書き,
  * then 縦書き, which the export follows), as なろう text with CRLF and as .docx, saving each download; then imports a
- * Shift_JIS file and the .docx as new documents, and a file that is not text, which is refused in words.
+ * Shift_JIS file and a .docx (which keeps its title and 縦書き) as new documents, and a file that is not text, which is
+ * refused in words.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,11 +87,13 @@ describe('書き出し・読み込み', () => {
     await page.getByTestId('document-item').filter({ hasText: 'sjis' }).waitFor();
 
     await openPanel();
-    const docx = await exportAs('docx');
+    const docx = await exportAs('docx', undefined, 'export-vertical');
     await page.getByTestId('manuscript-panel').getByTestId('import-document').setInputFiles({ name: 'sjis.docx', mimeType: 'application/octet-stream', buffer: Buffer.from(docx.bytes) });
     // Its Title paragraph (the document's title, written by the export) names the new document.
     await expect.poll(() => page.getByTestId('document-item').filter({ hasText: 'sjis' }).count()).toBe(2);
     await expect.poll(() => editorText(page)).toBe('吾輩は｜猫《ねこ》である。名前はまだ無い。\nどこで生れたかとんと見当がつかぬ。\n');
+    // Exported in 縦書き, it comes back in 縦書き.
+    expect(await page.getByTestId('toggle-vertical').getAttribute('aria-pressed')).toBe('true');
 
     await openPanel();
     await page.getByTestId('manuscript-panel').getByTestId('import-document').setInputFiles({ name: 'image.txt', mimeType: 'text/plain', buffer: Buffer.from([0x82, 0xa0, 0xff, 0xfe, 0x80]) });

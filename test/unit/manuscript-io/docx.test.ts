@@ -49,9 +49,10 @@ describe('.docx export', () => {
 });
 
 describe('.docx import', () => {
-  it('reads the paragraphs as lines, Word ruby as ｜base《ruby》 and the Title paragraph as the title: an export comes back', async () => {
+  it('reads the paragraphs as lines, Word ruby as ｜base《ruby》, the Title paragraph as the title and 縦書き: an export comes back', async () => {
     const bytes = await docx({ ruby: 'markup', vertical: true, marks: true });
-    expect(await docxText(bytes, 'a.docx')).toEqual({ title: '吾輩は猫である', text: '吾輩は｜猫《ねこ》である。｜名前《なまえ》はまだ無い。\n\n機械の文 & <記号>' });
+    expect(await docxText(bytes, 'a.docx')).toEqual({ title: '吾輩は猫である', vertical: true, text: '吾輩は｜猫《ねこ》である。｜名前《なまえ》はまだ無い。\n\n機械の文 & <記号>' });
+    expect((await docxText(await docx({ ruby: 'markup', vertical: false, marks: false }), 'b.docx')).vertical).toBe(false);
   });
 
   it('stops a zip bomb at its bound instead of inflating it', async () => {

@@ -11,14 +11,14 @@ describe('manuscript import', () => {
   it('reads Shift_JIS, EUC-JP and UTF-8 with a byte order mark and CRLF (files made by iconv), titled by the file name', async () => {
     for (const file of ['sjis.txt', 'eucjp.txt', 'utf8-bom-crlf.txt']) {
       const bytes = readFileSync(join(fixtures, file));
-      expect(await importManuscript(`/home/writer/原稿/${file}`, bytes)).toEqual({ title: file.replace('.txt', ''), body: TEXT });
+      expect(await importManuscript(`/home/writer/原稿/${file}`, bytes)).toEqual({ title: file.replace('.txt', ''), body: TEXT, writingMode: 'horizontal' });
     }
   });
 
   it('reads UTF-8 without a mark, and UTF-16 with one', async () => {
     expect((await importManuscript('a.md', new TextEncoder().encode('# 題\r本文'))).body).toBe('# 題\n本文');
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('縦書き', 'utf16le')]);
-    expect((await importManuscript('C:\\Users\\w\\b.txt', utf16))).toEqual({ title: 'b', body: '縦書き' });
+    expect((await importManuscript('C:\\Users\\w\\b.txt', utf16))).toEqual({ title: 'b', body: '縦書き', writingMode: 'horizontal' });
   });
 
   it('refuses bytes that no Japanese encoding allows, and binary files, saying what to do', async () => {
