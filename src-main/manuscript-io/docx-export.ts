@@ -2,10 +2,12 @@
  * A document as Word's .docx, written with the `docx` library (maintained, typed, no native parts; it writes the
  * package and every part Word needs). Vertical writing is the section's text direction tbRl (縦書き). `docx` has no
  * ruby: each ruby is Word's own w:ruby (rubyPr, rt, rubyBase), built as XML elements inside a run, the way Word
- * writes ルビ. The model's text, when kept, carries the character style "MachineText" (a dotted underline).
+ * writes ルビ. The model's text, when kept, carries the character style "MachineText" (a dotted underline). docx
+ * escapes the text but passes control characters through, which Word refuses: they become U+FFFD.
  */
 import { Document, HeadingLevel, ImportedXmlComponent, Packer, PageTextDirectionType, Paragraph, TextRun, UnderlineType } from 'docx';
 import type { Manuscript, Piece } from './manuscript';
+import { xmlCharacters } from './xml';
 
 export interface DocxOptions {
   ruby: 'markup' | 'strip';
@@ -29,7 +31,7 @@ function element(name: string, attributes?: Record<string, string | number>, chi
 function innerRun(text: string, halfPoints: number, machine: boolean): ImportedXmlComponent {
   const properties = [element('w:sz', { 'w:val': halfPoints }), element('w:szCs', { 'w:val': halfPoints })];
   if (machine) properties.unshift(element('w:rStyle', { 'w:val': MACHINE_STYLE }));
-  return element('w:r', undefined, [element('w:rPr', undefined, properties), element('w:t', { 'xml:space': 'preserve' }, [text])]);
+  return element('w:r', undefined, [element('w:rPr', undefined, properties), element('w:t', { 'xml:space': 'preserve' }, [xmlCharacters(text)])]);
 }
 
 /** A run holding Word's w:ruby; TextRun's run properties come first, as the schema wants. */
@@ -55,7 +57,7 @@ class RubyRun extends TextRun {
 
 function run(p: Piece, options: DocxOptions): TextRun {
   const machine = options.marks && p.machine;
-  if ('text' in p || options.ruby === 'strip') return new TextRun({ text: 'text' in p ? p.text : p.base, style: machine ? MACHINE_STYLE : undefined });
+  if ('text' in p || options.ruby === 'strip') return new TextRun({ text: xmlCharacters('text' in p ? p.text : p.base), style: machine ? MACHINE_STYLE : undefined });
   return new RubyRun(p.base, p.ruby, machine);
 }
 
@@ -70,7 +72,7 @@ export async function exportDocx(m: Manuscript, options: DocxOptions): Promise<U
       {
         properties: options.vertical ? { page: { textDirection: PageTextDirectionType.TOP_TO_BOTTOM_RIGHT_TO_LEFT } } : {},
         children: [
-          new Paragraph({ heading: HeadingLevel.TITLE, children: [new TextRun(m.title)] }),
+          new Paragraph({ heading: HeadingLevel.TITLE, children: [new TextRun(xmlCharacters(m.title))] }),
           ...m.lines.map((line) => new Paragraph({ children: line.map((p) => run(p, options)) })),
         ],
       },

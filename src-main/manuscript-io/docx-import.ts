@@ -14,7 +14,7 @@ const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
 /** Fed to the inflater this much at a time, so one push cannot produce more than ~1,000× as much before it is counted. */
 const CHUNK = 16 * 1024;
 /** The parts mammoth reads: XML and relationships (images and other media are not text). */
-const TEXT_PART = /^(\[Content_Types\]\.xml|(_rels|word(\/_rels)?)\/[^/]+\.(xml|rels))$/;
+const TEXT_PART = /^(\[Content_Types\]\.xml|(_rels|word(\/_rels)?)\/[^/]*\.(xml|rels))$/;
 
 function notDocx(name: string, why: string): TsuzukiError {
   return new TsuzukiError('unsupported', `${name} cannot be read as a Word (.docx) file: ${why}. Open it in Word and save it as .docx again, or import its text as .txt.`);

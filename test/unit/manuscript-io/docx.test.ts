@@ -5,7 +5,7 @@ import { exportDocx } from '../../../src-main/manuscript-io/docx-export';
 import { docxText } from '../../../src-main/manuscript-io/docx-import';
 import { toManuscript } from '../../../src-main/manuscript-io/manuscript';
 
-const BODY = '吾輩は猫《ねこ》である。｜名前《なまえ》はまだ無い。\n\n機械の文 & <記号>';
+const BODY = '吾輩は猫《ねこ》である。｜名前《なまえ》はまだ無い。\n\n機械の文 & <記号>\n制御\u0001文字｜字《\u0002》';
 const docx = (options: Parameters<typeof exportDocx>[1]) => exportDocx(toManuscript({ title: '吾輩は猫である', body: BODY, generatedRanges: [[28, 39]] }), options);
 
 /** A ZIP whose word/document.xml inflates to `bytes` bytes of spaces, from a few hundred KB, never held whole. */
@@ -34,6 +34,9 @@ describe('.docx export', () => {
     const xml = strFromU8(unzipSync(bytes)['word/document.xml']!);
     expect(xml).toMatch(/<w:ruby><w:rubyPr>.*?<w:lid w:val="ja-JP"\/><\/w:rubyPr><w:rt><w:r>.*?<w:t xml:space="preserve">ねこ<\/w:t><\/w:r><\/w:rt><w:rubyBase><w:r>.*?<w:t xml:space="preserve">猫<\/w:t><\/w:r><\/w:rubyBase><\/w:ruby>/);
     expect(xml).toContain('<w:t xml:space="preserve">なまえ</w:t>');
+    // Characters XML 1.0 cannot hold (Word refuses the file) are replaced, in text and in ruby.
+    expect(xml).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
+    expect(xml).toContain('制御\ufffd文字');
     expect(xml).not.toContain('textDirection');
   });
 
@@ -51,7 +54,7 @@ describe('.docx export', () => {
 describe('.docx import', () => {
   it('reads the paragraphs as lines, Word ruby as ｜base《ruby》, the Title paragraph as the title and 縦書き: an export comes back', async () => {
     const bytes = await docx({ ruby: 'markup', vertical: true, marks: true });
-    expect(await docxText(bytes, 'a.docx')).toEqual({ title: '吾輩は猫である', vertical: true, text: '吾輩は｜猫《ねこ》である。｜名前《なまえ》はまだ無い。\n\n機械の文 & <記号>' });
+    expect(await docxText(bytes, 'a.docx')).toEqual({ title: '吾輩は猫である', vertical: true, text: '吾輩は｜猫《ねこ》である。｜名前《なまえ》はまだ無い。\n\n機械の文 & <記号>\n制御\ufffd文字｜字《\ufffd》' });
     expect((await docxText(await docx({ ruby: 'markup', vertical: false, marks: false }), 'b.docx')).vertical).toBe(false);
   });
 
