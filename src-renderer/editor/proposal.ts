@@ -83,7 +83,7 @@ function render(proposal: Proposal): HTMLElement {
   for (const { index, from, to } of tokens) {
     if (from > done) span.append(rest.slice(done, from));
     const token = document.createElement('span');
-    token.className = 'token';
+    token.className = index % 2 ? 'token odd' : 'token';
     token.dataset.token = String(index);
     token.textContent = rest.slice(from, to);
     span.append(token);

@@ -26,6 +26,7 @@ import {
   type ProposalHead,
 } from './proposal';
 import type { TokenProbabilities } from '../../src-main/contract/generation';
+import { acceptedTokensKey, acceptedTokensOf, acceptedTokensPlugin, type AcceptedTokens } from './accepted-tokens';
 import { machineMarksPlugin } from './machine-marks';
 import { docToText, editedGenerations, offsetToPos, posToOffset, schema, textToDoc, type Range } from './schema';
 import { defaultBindings, isImeEvent, matchesShortcut, type Bindings } from './shortcuts';
@@ -152,6 +153,7 @@ export class ProseEditor {
       plugins: [
         ...extra,
         proposalPlugin,
+        acceptedTokensPlugin,
         machineMarksPlugin(isWritersEdit),
         uprightPlugin,
         history(),
@@ -247,8 +249,20 @@ export class ProseEditor {
     const key = `p${++this.acceptances}`;
     const tr = acceptTransaction(this.view.state, key);
     if (!proposal || !tr) return;
-    this.view.dispatch(tr);
+    this.view.dispatch(tr.setMeta(acceptedTokensKey, acceptedTokensOf(proposal)));
     this.events.proposalEnded('accepted', proposal.texts[proposal.index] ?? '', proposal.index, key);
+  }
+
+  /** The tokens of the text accepted last, while it is unchanged (the token view). */
+  get acceptedTokens(): AcceptedTokens | null {
+    return acceptedTokensKey.getState(this.view.state) ?? null;
+  }
+
+  /** Deletes `from`–`to` as the writer would (one undo puts it back), the cursor where it was. */
+  deleteRange(from: number, to: number): void {
+    const tr = this.view.state.tr.delete(from, to);
+    this.view.dispatch(tr.setSelection(TextSelection.create(tr.doc, from)).scrollIntoView());
+    this.view.focus();
   }
 
   /** Dismisses the proposal, leaving the document as it is; `selection`: where the cursor goes meanwhile. */

@@ -2,7 +2,7 @@
  * The token view (表示 › トークン確率) in a real browser against `tsuzuki serve` with the tiny fixture model: off, the
  * proposal is plain text; on, it shows its tokens, pointing at one (or Alt+→ from the keyboard) shows its candidates
  * with both probabilities, and choosing one rewrites the proposal from that token and continues from there, in 横書き
- * and in 縦書き.
+ * and in 縦書き; the text just accepted keeps its tokens, and a candidate chosen there replaces the text from it on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -104,6 +104,30 @@ describe('token probabilities', () => {
 
     await page.keyboard.press('Tab');
     expect(await editorText(page)).toBe(start + rewritten);
+  });
+
+  it('the text just accepted keeps its tokens: choosing a candidate there replaces the text from that token on and continues', async () => {
+    const accepted = page.getByTestId('editor').locator('[data-accepted-token]');
+    expect(await accepted.count()).toBeGreaterThan(3);
+    const text = await editorText(page);
+    await accepted.nth(3).hover();
+    await popup().waitFor();
+    const rows = await candidateRows();
+    const choice = rows.findIndex((r) => r.enabled && r.text.trim().length > 0);
+    const kept = (await accepted.allTextContents()).slice(0, 3).join('');
+    await popup().getByTestId('token-candidate').nth(choice).click();
+    // The text from the token on is gone from the document; the candidate heads the new proposal.
+    await expect.poll(() => editorText(page)).toBe(start + kept);
+    await page.getByTestId('proposal').waitFor();
+    await waitForGenerationEnd(page);
+    const proposed = (await proposalText(page))!;
+    expect(proposed.startsWith(rows[choice]!.text)).toBe(true);
+    await page.keyboard.press('Tab');
+    expect(await editorText(page)).toBe(start + kept + proposed);
+    // Undo puts back what was accepted before.
+    await page.keyboard.press(`${mod}+z`);
+    await page.keyboard.press(`${mod}+z`);
+    expect(await editorText(page)).toBe(text);
   });
 
   it('in 縦書き, Alt+→ opens the candidates from the keyboard beside the token; ↓ and Enter choose one', async () => {
