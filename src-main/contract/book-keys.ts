@@ -8,8 +8,11 @@
  * at most, see unsafePart), and each line is searched in windows of at most WINDOW characters. A key that cannot be compiled or is refused is skipped, with its reason.
  */
 
-/** Why a regular-expression key is not used: it does not compile, or it could take too long on a long text. */
-export type KeyProblem = { kind: 'syntax' | 'unsafe'; detail: string };
+/**
+ * Why a regular-expression key is not used: it does not compile, or it could take too long on a long text (a
+ * backreference or lookaround, a repeated group with | inside, too much repetition). The editor words each.
+ */
+export type KeyProblem = 'syntax' | 'backreference' | 'lookaround' | 'repeated-alternation' | 'repetition';
 
 /** Regex keys search each line in windows this long, each overlapping the next by OVERLAP characters… */
 const WINDOW = 200;
@@ -21,12 +24,12 @@ const MAX_BRANCHING = 4 * WINDOW;
 
 const QUANTIFIER = /^(?:[*+?]|\{\d+(?:,\d*)?\})\??/u;
 
-/** Null when the pattern may be used as a key; else what is wrong with it (in English; the editor words it). */
+/** Null when the pattern may be used as a key; else what is wrong with it. */
 export function regexKeyProblem(pattern: string): KeyProblem | null {
   try {
     new RegExp(pattern, 'u');
-  } catch (error) {
-    return { kind: 'syntax', detail: error instanceof Error ? error.message : String(error) };
+  } catch {
+    return 'syntax';
   }
   return unsafePart(pattern);
 }
@@ -48,9 +51,9 @@ function unsafePart(pattern: string): KeyProblem | null {
     if (quantifier) {
       const [, bounded, max] = /^(?:\{(\d+)(?:,(\d*))?\})?/u.exec(quantifier[0]) ?? [];
       const factor = quantifier[0].startsWith('?') ? 2 : bounded === undefined || max === '' ? WINDOW : Number(max ?? bounded) + 1;
-      if (closed && factor > 2) return { kind: 'unsafe', detail: 'a group with | inside may only be optional (?), not repeated' };
+      if (closed && factor > 2) return 'repeated-alternation';
       branching *= factor;
-      if (branching > MAX_BRANCHING) return { kind: 'unsafe', detail: 'too much repetition: at most one *, + or {n,}, with little else repeated' };
+      if (branching > MAX_BRANCHING) return 'repetition';
       closed = null;
       i += quantifier[0].length;
       continue;
@@ -58,7 +61,7 @@ function unsafePart(pattern: string): KeyProblem | null {
     closed = null;
     if (c === '\\') {
       const next = pattern[i + 1] ?? '';
-      if (/[1-9k]/u.test(next)) return { kind: 'unsafe', detail: 'backreferences are not allowed' };
+      if (/[1-9k]/u.test(next)) return 'backreference';
       // \p{…}, \P{…} and \u{…} carry their own braces.
       if (/[pPu]/u.test(next) && pattern[i + 2] === '{') i = pattern.indexOf('}', i + 2) + 1;
       else i += 2;
@@ -67,7 +70,7 @@ function unsafePart(pattern: string): KeyProblem | null {
       while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
       i++;
     } else if (c === '(') {
-      if (/^\(\?<?[=!]/u.test(pattern.slice(i))) return { kind: 'unsafe', detail: 'lookahead and lookbehind are not allowed' };
+      if (/^\(\?<?[=!]/u.test(pattern.slice(i))) return 'lookaround';
       alternates.push(false);
       // (?:…) and (?<name>…): the ? is no quantifier.
       i += /^\((?:\?:|\?<[^>]*>)?/u.exec(pattern.slice(i))![0].length;
