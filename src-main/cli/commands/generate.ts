@@ -7,7 +7,7 @@ import { GenerationRuntime } from '../../services/generation-runtime';
 import { TsuzukiError } from '../../contract/errors';
 import { samplingOf } from '../../contract/generation-params';
 import type { TokenProbabilities } from '../../contract/generation';
-import { MAX_BIAS, MAX_PHRASE_CHARS, MAX_PHRASES, steeringSchema, type Steering } from '../../contract/document-aids';
+import { authorNoteSchema, bookSchema, MAX_BIAS, MAX_PHRASE_CHARS, MAX_PHRASES, steeringSchema, type AuthorNote, type Book, type Steering } from '../../contract/document-aids';
 import { parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { readTextInput } from '../text-input';
@@ -16,6 +16,7 @@ const usage =
   'tsuzuki generate --model <dir> [--device auto|cpu|cuda|dml|webgpu|coreml] [--max-new-tokens N] [--min-new-tokens N] ' +
   '[--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--no-sample] [--seed S] [--num N] [--threads N] [--json] ' +
   '[--ban WORD]… [--bias WORD=VALUE]… [--allow-special-tokens] [--probabilities] ' +
+  '[--note TEXT [--note-depth N] [--note-unit lines|sentences]] [--book FILE.json] ' +
   'PROMPT | - (standard input) | --prompt-file FILE';
 
 /** A numeric option: undefined when absent, else a finite number (integer when asked). */
@@ -73,10 +74,41 @@ function steeringOptions(bans: string[], biases: string[]): Steering {
   return checked.data;
 }
 
+/** --note (with its depth and unit) and --book FILE (a character book as JSON), checked as the contract's. */
+async function aidsOptions(values: { note?: string; 'note-depth'?: string; 'note-unit'?: string; book?: string }): Promise<{ authorNote?: AuthorNote; book?: Book }> {
+  const aids: { authorNote?: AuthorNote; book?: Book } = {};
+  if (values.note !== undefined) {
+    const note = authorNoteSchema.safeParse({ text: values.note, depth: numeric(values['note-depth']), unit: values['note-unit'] });
+    if (!note.success) {
+      const issue = note.error.issues[0]!;
+      throw new TsuzukiError('invalid_argument', `--note${issue.path[0] === 'text' ? '' : `-${String(issue.path[0])}`}: ${issue.message}.\nUsage: ${usage}`);
+    }
+    aids.authorNote = note.data;
+  } else if (values['note-depth'] !== undefined || values['note-unit'] !== undefined) {
+    throw new TsuzukiError('invalid_argument', `--note-depth and --note-unit place a --note: give --note TEXT too.\nUsage: ${usage}`);
+  }
+  if (values.book !== undefined) {
+    const text = await readTextInput({ argument: undefined, file: values.book, fileOption: 'book', what: 'book', usage });
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new TsuzukiError('invalid_argument', `${values.book} is not JSON: a book is {"tokenBudget": …, "entries": [{"id", "name", "keys", "text", …}]}.`);
+    }
+    const book = bookSchema.safeParse(json);
+    if (!book.success) {
+      const issue = book.error.issues[0]!;
+      throw new TsuzukiError('invalid_argument', `${values.book}: ${issue.path.join('.') || 'book'}: ${issue.message}.`);
+    }
+    aids.book = book.data;
+  }
+  return aids;
+}
+
 export const generate: Command = {
   name: 'generate',
   summary:
-    'Continue PROMPT (or standard input, or a file) with a converted model, streaming the text (--json: ids, texts and timings as JSON; with --probabilities, each token with its top candidates)',
+    'Continue PROMPT (or standard input, or a file) with a converted model, streaming the text (--json: ids, the context part by part, texts and timings as JSON; with --probabilities, each token with its top candidates)',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(usage, args, {
@@ -98,6 +130,10 @@ export const generate: Command = {
       bias: { type: 'string', multiple: true, default: [] },
       'allow-special-tokens': { type: 'boolean', default: false },
       probabilities: { type: 'boolean', default: false },
+      note: { type: 'string' },
+      'note-depth': { type: 'string' },
+      'note-unit': { type: 'string' },
+      book: { type: 'string' },
     });
     if (!values.model) throw new TsuzukiError('invalid_argument', `--model is required.\nUsage: ${usage}`);
     if (positionals.length > 1) throw new TsuzukiError('invalid_argument', `Give exactly one PROMPT (quote it).\nUsage: ${usage}`);
@@ -123,12 +159,13 @@ export const generate: Command = {
     const seed = params.seed ?? randomInt(0, 2 ** 32);
     checkAlternatives(n, sampling.doSample);
     const steering = steeringOptions(values.ban, values.bias);
+    const aids = await aidsOptions(values);
     const prompt = await readTextInput({ argument: positionals[0], file: values['prompt-file'], fileOption: 'prompt-file', what: 'prompt', usage });
 
     const runtime = await GenerationRuntime.open(values.model, { device: deviceOption(values.device, usage), ...(threads ? { threads } : {}) });
     try {
       if (runtime.fallbackReason) process.stderr.write(`Running on the CPU: ${runtime.fallbackReason}\n`);
-      const context = runtime.context({ before: prompt, maxNewTokens });
+      const context = runtime.context({ before: prompt, maxNewTokens, ...aids });
       if (context.start > 0) process.stderr.write(`The prompt is too long: using its last ${context.text.length} characters.\n`);
       const stream = !values.json && n === 1;
       const tokens: TokenProbabilities[][] = Array.from({ length: n }, () => []);
@@ -156,7 +193,8 @@ export const generate: Command = {
           finishReasons: result.alternatives.map((a) => a.finishReason),
         };
         const ids = result.alternatives.map((a) => a.ids);
-        process.stdout.write(JSON.stringify({ prompt_ids: context.ids, texts, ids, stats, ...(values.probabilities ? { tokens } : {}) }) + '\n');
+        const output = { prompt_ids: context.ids, context: context.parts, texts, ids, stats, ...(values.probabilities ? { tokens } : {}) };
+        process.stdout.write(JSON.stringify(output) + '\n');
       } else if (stream) {
         process.stdout.write('\n');
       } else {

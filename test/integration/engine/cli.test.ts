@@ -121,6 +121,42 @@ describe('tsuzuki generate: steering', () => {
   });
 });
 
+describe('tsuzuki generate: author’s note and character book', () => {
+  it('--note and --book enter the context, which --json shows part by part; bad values are refused before the model loads', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsuzuki-book-'));
+    try {
+      const book = join(dir, 'book.json');
+      await writeFile(book, JSON.stringify({ entries: [{ id: 'k', name: '駒子', keys: ['駒子'], text: '駒子は芸者。' }] }));
+      const prompt = '島村は駅に着いた。\n駒子が待っていた。';
+      const args = ['generate', '--model', model.dir, '--device', 'cpu', '--no-sample', '--max-new-tokens', '5', '--json', '--note', '［夜］', '--note-depth', '1', '--book', book, prompt];
+      const r = await tsuzuki(args);
+      expect(r.code, r.stderr).toBe(0);
+      const { context, prompt_ids } = JSON.parse(r.stdout) as { context: { kind: string; text: string; tokens: number }[]; prompt_ids: number[] };
+      expect(context.map((p) => p.kind)).toEqual(['book', 'text', 'authorNote', 'text']);
+      expect(context.map((p) => p.text).join('')).toBe('駒子は芸者。\n島村は駅に着いた。\n［夜］\n駒子が待っていた。');
+      expect(context.reduce((n, p) => n + p.tokens, 0)).toBe(prompt_ids.length);
+
+      const missing = join(model.dir, 'missing');
+      await writeFile(join(dir, 'bad.json'), '{"entries": [{"keys": []}]}');
+      // Exit status 2: a bad argument; 3: a file that is not there.
+      const cases: Array<[string[], RegExp, number]> = [
+        [['--note', 'x', '--note-depth', '101'], /--note-depth: Too big/, 2],
+        [['--note', 'x', '--note-unit', 'pages'], /--note-unit: /, 2],
+        [['--note-depth', '2'], /give --note TEXT too/, 2],
+        [['--book', join(dir, 'bad.json')], /bad\.json: entries\.0\.id: /, 2],
+        [['--book', join(dir, 'none.json')], /Cannot read/, 3],
+      ];
+      for (const [extra, message, code] of cases) {
+        const bad = await tsuzuki(['generate', '--model', missing, ...extra, 'x']);
+        expect(bad.code, extra.join(' ')).toBe(code);
+        expect(bad.stderr).toMatch(message);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('tsuzuki generate: long text', () => {
   // 300,000 characters of prose with sentence ends: far more than the tiny model's 256 positions, and more than one
   // command-line argument can hold (Linux allows 128 KiB).
