@@ -53,8 +53,8 @@ export function formatShortcut(binding: string, mac = isMac): string {
     .map((chord) => {
       const c = parseChord(chord, mac);
       const names: Record<string, string> = mac
-        ? { Enter: '↩', ArrowUp: '↑', ArrowDown: '↓', Escape: 'Esc', Tab: '⇥' }
-        : { ArrowUp: '↑', ArrowDown: '↓', Escape: 'Esc' };
+        ? { Enter: '↩', ArrowUp: '↑', ArrowDown: '↓', ArrowLeft: '←', ArrowRight: '→', Escape: 'Esc', Tab: '⇥' }
+        : { ArrowUp: '↑', ArrowDown: '↓', ArrowLeft: '←', ArrowRight: '→', Escape: 'Esc' };
       const key = names[c.key] ?? (c.key.length === 1 ? c.key.toUpperCase() : c.key);
       if (mac) return `${c.ctrl ? '⌃' : ''}${c.alt ? '⌥' : ''}${c.shift ? '⇧' : ''}${c.meta ? '⌘' : ''}${key}`;
       return [c.ctrl && 'Ctrl', c.meta && 'Meta', c.alt && 'Alt', c.shift && 'Shift', key].filter(Boolean).join('+');

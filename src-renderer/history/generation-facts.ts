@@ -27,7 +27,7 @@ export interface FactGroup {
   facts: Fact[];
 }
 
-type Kind = 'method' | 'integer' | 'decimal' | 'tokens' | 'ms' | 'rate' | 'yesNo' | 'strings' | 'seed' | 'device' | 'text';
+type Kind = 'method' | 'integer' | 'decimal' | 'tokens' | 'ms' | 'rate' | 'yesNo' | 'strings' | 'biases' | 'seed' | 'device' | 'text';
 
 /** An unknown value longer than this is cut: a detail row is not the place for a whole imported document. */
 const MAX_SHOWN = 200;
@@ -44,6 +44,12 @@ const SAMPLING: [key: string, label: MessageKey, kind: Kind][] = [
   ['numAlternatives', 'sampling.alternatives', 'integer'],
   ['stopAtSentenceEnd', 'history.fact.stopAtSentenceEnd', 'yesNo'],
   ['stopStrings', 'history.fact.stopStrings', 'strings'],
+  ['allowSpecialTokens', 'history.fact.allowSpecialTokens', 'yesNo'],
+];
+/** The banned phrases and biases, stored together under `steering`. */
+const STEERING: [key: string, label: MessageKey, kind: Kind][] = [
+  ['bannedPhrases', 'history.fact.bannedPhrases', 'strings'],
+  ['phraseBiases', 'history.fact.phraseBiases', 'biases'],
 ];
 /** Token counts and timings, in the order the work happens; promptTokens and memoTokens were stored with the params. */
 const RUN: [key: string, label: MessageKey, kind: Kind][] = [
@@ -103,6 +109,12 @@ export function generationFacts(g: GenerationFactsInput, locale: string, t: Tran
             ? value.map((s) => t('history.value.quoted', { value: plain(s) })).join(' ')
             : t('history.value.none')
           : plain(value);
+      case 'biases':
+        return Array.isArray(value) && value.every((b) => typeof b?.phrase === 'string' && typeof b?.bias === 'number')
+          ? value.length
+            ? value.map((b: { phrase: string; bias: number }) => t('history.value.bias', { phrase: plain(b.phrase), bias: new Intl.NumberFormat(locale, { signDisplay: 'always', maximumFractionDigits: 3 }).format(b.bias) })).join(' ')
+            : t('history.value.none')
+          : plain(value);
       case 'device':
         return (DEVICES as readonly unknown[]).includes(value) ? t(`engine.device.${value as (typeof DEVICES)[number]}`) : plain(value);
       case 'text':
@@ -114,10 +126,13 @@ export function generationFacts(g: GenerationFactsInput, locale: string, t: Tran
   const has = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
   const runValue = (key: string) => (has(g.timings, key) ? g.timings[key] : g.params[key]);
   const runKeys = new Set(RUN.map(([key]) => key));
-  const samplingKeys = new Set([...SAMPLING.map(([key]) => key), 'seed']);
+  const samplingKeys = new Set([...SAMPLING.map(([key]) => key), 'seed', 'steering']);
+  // Entries made before steering existed have none: shown as "—" like any missing value.
+  const steering = typeof g.params.steering === 'object' && g.params.steering !== null ? (g.params.steering as Record<string, unknown>) : {};
 
   const sampling = [
     ...SAMPLING.map(([key, label, kind]) => fact(`params.${key}`, t(label), g.params[key], kind)),
+    ...STEERING.map(([key, label, kind]) => fact(`params.steering.${key}`, t(label), steering[key], kind)),
     // The record's seed is null when the continuation was not sampled (the seed then played no part).
     fact('seed', t('sampling.seed'), g.seed, 'seed'),
     ...Object.keys(g.params)

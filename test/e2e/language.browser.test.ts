@@ -47,6 +47,7 @@ const SHARED_NAMES: RegExp[] = [
   /Node\.js/g,
   /Electron/g,
   /JSONL|Markdown|URL/g,
+  /\b(?:EPUB 3|EPUB|docx|UTF-8|Shift_JIS|EUC-JP|BOM|CRLF|LF|Windows)\b/g, // file formats, encodings and the system CRLF is for, in the export panel
   /\b(?:CPU|GPU|NVIDIA|CUDA|DirectML|CoreML|WebGPU|Apple|AI)\b/g,
   /\b(?:int4|int8|fp16|fp32)\b/g,
   /\b(?:KB|MB|GB|TB)\b/g, // units
@@ -155,7 +156,7 @@ describe.each([
     await page.keyboard.press('Tab');
     await check('after a continuation');
 
-    for (const panel of ['memo', 'aids', 'context', 'revisions', 'history', 'settings']) {
+    for (const panel of ['memo', 'steering', 'aids', 'context', 'revisions', 'history', 'branches', 'manuscript', 'settings']) {
       await page.getByTestId(`toggle-${panel}`).click();
       await page.locator('aside.panel').waitFor();
       await check(panel);

@@ -15,6 +15,7 @@ const stored: GenerationFactsInput = {
   params: {
     doSample: true, temperature: 1, topK: 500, topP: 0.95, repetitionPenalty: 1.1, maxNewTokens: 60, minNewTokens: 0, numAlternatives: 2,
     seed: 1234, stopAtSentenceEnd: true, stopStrings: ['。', '」'], memoTokens: 12, promptTokens: 345,
+    steering: { bannedPhrases: ['猫'], phraseBiases: [{ phrase: '雪', bias: 2.5 }, { phrase: '雨', bias: -1 }] }, allowSpecialTokens: false,
   },
   seed: 1234,
   precision: 'int4',
@@ -30,7 +31,8 @@ describe('the history detail’s table of how a continuation came to be', () => 
     expect(table(stored, 'ja')).toEqual({
       生成の設定: {
         方式: 'サンプリング', 'top-k': '500', 'top-p': '0.95', 温度: '1', 繰り返しペナルティ: '1.1', 長さ: '60 トークン', 最短の長さ: '0 トークン',
-        候補の数: '2', 文の終わりで止める: 'はい', 停止文字列: '「。」 「」」', シード: '1234',
+        候補の数: '2', 文の終わりで止める: 'はい', 停止文字列: '「。」 「」」', 特殊トークンを許す: 'いいえ', 禁止ワード: '「猫」',
+        バイアス: '「雪」+2.5 「雨」-1', シード: '1234',
       },
       実行の記録: {
         デバイス: 'CPU', 精度: 'int4', 文脈: '345 トークン', うちメモ: '12 トークン', うち計算済み: '300 トークン', 計算した文脈: '45 トークン',
@@ -42,7 +44,7 @@ describe('the history detail’s table of how a continuation came to be', () => 
 
   it('and in English', () => {
     const { 'Generation settings': sampling, 'How it ran': run } = table(stored, 'en');
-    expect(sampling).toMatchObject({ Method: 'Sampling', 'Top-k': '500', 'Top-p': '0.95', Temperature: '1', Length: '60 tokens', Seed: '1234', 'Stop strings': '“。” “」”' });
+    expect(sampling).toMatchObject({ Method: 'Sampling', 'Top-k': '500', 'Top-p': '0.95', Temperature: '1', Length: '60 tokens', Seed: '1234', 'Stop strings': '“。” “」”', 'Banned words': '“猫”', Biases: '“雪” +2.5 “雨” -1' });
     expect(run).toMatchObject({ Precision: 'int4', 'Model load': '1,510 ms', 'Until the first token': '7.3 ms', Speed: '51.2 tokens/s' });
   });
 
