@@ -10,7 +10,7 @@
  * - 200,000 characters: paragraphs are separate nodes, and an edit only re-renders the paragraph it touches.
  */
 import { baseKeymap } from 'prosemirror-commands';
-import { history, isHistoryTransaction, redo, undo } from 'prosemirror-history';
+import { closeHistory, history, isHistoryTransaction, redo, undo } from 'prosemirror-history';
 import { keymap } from 'prosemirror-keymap';
 import { EditorState, Plugin, TextSelection, type Selection, type Transaction } from 'prosemirror-state';
 import { EditorView } from 'prosemirror-view';
@@ -215,8 +215,18 @@ export class ProseEditor {
         pos += line.length;
       }
     });
-    this.view.dispatch(tr.setSelection(TextSelection.create(tr.doc, pos)).scrollIntoView());
+    this.dispatchOwnStep(tr.setSelection(TextSelection.create(tr.doc, pos)).scrollIntoView());
     this.view.focus();
+  }
+
+  /**
+   * Dispatches what the app does to the text (accept, restore a branch, insert from the history, cut for a chosen
+   * candidate) as an undo step of its own: prosemirror-history merges changes next to each other within 500 ms into
+   * one step, so a restore right after an accept, or typing right after one, was undone together with it.
+   */
+  private dispatchOwnStep(tr: Transaction): void {
+    this.view.dispatch(closeHistory(tr));
+    this.view.dispatch(closeHistory(this.view.state.tr));
   }
 
   /** `head`: what the proposal starts with (the text up to a candidate the writer chose, and its tokens). */
@@ -249,7 +259,7 @@ export class ProseEditor {
     const key = `p${++this.acceptances}`;
     const tr = acceptTransaction(this.view.state, key);
     if (!proposal || !tr) return;
-    this.view.dispatch(tr.setMeta(acceptedTokensKey, acceptedTokensOf(proposal)));
+    this.dispatchOwnStep(tr.setMeta(acceptedTokensKey, acceptedTokensOf(proposal)));
     this.events.proposalEnded('accepted', proposal.texts[proposal.index] ?? '', proposal.index, key);
   }
 
@@ -261,7 +271,7 @@ export class ProseEditor {
   /** Deletes `from`–`to` as the writer would (one undo puts it back), the cursor where it was. */
   deleteRange(from: number, to: number): void {
     const tr = this.view.state.tr.delete(from, to);
-    this.view.dispatch(tr.setSelection(TextSelection.create(tr.doc, from)).scrollIntoView());
+    this.dispatchOwnStep(tr.setSelection(TextSelection.create(tr.doc, from)).scrollIntoView());
     this.view.focus();
   }
 
@@ -300,7 +310,7 @@ export class ProseEditor {
         }
       });
     }
-    this.view.dispatch(tr.setSelection(TextSelection.create(tr.doc, pos)).scrollIntoView());
+    this.dispatchOwnStep(tr.setSelection(TextSelection.create(tr.doc, pos)).scrollIntoView());
     this.view.focus();
   }
 

@@ -142,6 +142,22 @@ describe('keys while a continuation is proposed', () => {
     await expectNewestStatus('不採用');
   });
 
+  it('accepting is an undo step of its own: typing right after it is undone alone, then the continuation', async () => {
+    const before = await editorText(page);
+    const proposed = await propose();
+    // Within prosemirror-history's 500 ms, next to the accepted text: it once joined the accept's undo step.
+    await page.keyboard.press('Tab');
+    await page.keyboard.insertText('。');
+    expect(await editorText(page)).toBe(`${before}${proposed}。`);
+    await page.keyboard.press(`${mod}+z`);
+    expect(await editorText(page)).toBe(before + proposed);
+    await page.keyboard.press(`${mod}+z`);
+    expect(await editorText(page)).toBe(before);
+    await page.keyboard.press(`${mod}+Shift+z`);
+    expect(await editorText(page)).toBe(before + proposed);
+    await expectNewestStatus('採用');
+  });
+
   it('starting an IME composition dismisses it; the composed text is then typed as usual', async () => {
     const before = await editorText(page);
     await propose();
