@@ -1,12 +1,14 @@
 /**
  * The open document's author's note (脚注) and character/world book as the writer edits them: saved with the
  * document through their own autosaver (a pause after typing, and at once when the page may go away or another
- * document opens), each save sending only these two parts of the document's aids.
+ * document opens), each save sending only these two parts of the document's aids. Until a save is acknowledged each
+ * edited part is also kept in the unsaved-text journal, so a closed tab or a dead server loses nothing.
  */
 import { authorNoteSchema, bookSchema, EMPTY_DOCUMENT_AIDS, type AuthorNote, type Book, type BookEntry, type DocumentAids } from '../../src-main/contract/document-aids';
 import { stripRuby } from '../../src-main/manuscript/ruby';
 import { api } from '../lib/api';
 import { Autosaver, type SaveState } from './autosave';
+import type { UnsavedAids, UnsavedJournal } from './unsaved-journal';
 
 export class DocumentAidsEditor {
   authorNote = $state<AuthorNote>(EMPTY_DOCUMENT_AIDS.authorNote);
@@ -24,6 +26,7 @@ export class DocumentAidsEditor {
       const pending = this.toSave;
       if (!pending) return;
       await api.documents.save(pending);
+      this.journal.acknowledged(pending.id, { aids: pending.aids });
       if (this.toSave === pending) this.toSave = null;
     },
     () => false,
@@ -34,13 +37,20 @@ export class DocumentAidsEditor {
     600,
   );
 
-  /** Shows another document's aids; what was edited in the one before is saved first. */
-  async load(id: number, aids: DocumentAids): Promise<void> {
+  constructor(private readonly journal: UnsavedJournal) {}
+
+  /**
+   * Shows another document's aids; what was edited in the one before is saved first. `restored`: parts the server
+   * never acknowledged, back from the journal: shown, and saved again.
+   */
+  async load(id: number, aids: DocumentAids, restored?: UnsavedAids): Promise<void> {
     await this.saver.flush();
     this.documentId = id;
-    this.authorNote = aids.authorNote;
-    this.book = aids.book;
+    this.authorNote = restored?.authorNote ?? aids.authorNote;
+    this.book = restored?.book ?? aids.book;
     this.invalid = false;
+    if (restored?.authorNote) this.changed('authorNote');
+    if (restored?.book) this.changed('book');
   }
 
   /** The note or the book changed in place (their fields are bound to this state): checks and schedules the save. */
@@ -51,6 +61,7 @@ export class DocumentAidsEditor {
     if (!parsed.success) return;
     const aids = this.toSave?.id === this.documentId ? { ...this.toSave.aids } : {};
     this.toSave = { id: this.documentId, aids: { ...aids, [part]: parsed.data } };
+    this.journal.keepAids(this.documentId, { [part]: parsed.data });
     this.saver.touch();
   }
 

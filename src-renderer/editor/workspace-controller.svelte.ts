@@ -36,7 +36,8 @@ export class WorkspaceController {
   current = $state<OpenDocument | null>(null);
   editor = $state<ProseEditor | null>(null);
   /** The open document's author's note and character book, saved by their own autosaver. */
-  readonly aids = new DocumentAidsEditor();
+  private readonly journal = new UnsavedJournal();
+  readonly aids = new DocumentAidsEditor(this.journal);
   private bodyState = $state<SaveState>('saved');
   private memoState = $state<SaveState>('saved');
   /** The worst of the body's, the memo's and the aids' save states, for the status bar. */
@@ -54,7 +55,6 @@ export class WorkspaceController {
   /** The open document's banned words and phrase biases, sent with each continuation. */
   steering = $state<Steering>(EMPTY_DOCUMENT_AIDS.steering);
 
-  private readonly journal = new UnsavedJournal();
   /** The memo to save: taken when it is typed, so a save that runs after switching documents saves the right one. */
   private memoToSave: { id: number; memo: string } | null = null;
   private journalTimer: ReturnType<typeof setTimeout> | undefined;
@@ -275,8 +275,8 @@ export class WorkspaceController {
     const body = restored?.body?.text ?? doc.body;
     const generated = restored?.body?.generated ?? doc.generatedRanges;
     this.current = { id: doc.id, title: doc.title, body, memo: restored?.memo ?? doc.memo, generated, vertical: doc.writingMode === 'vertical' };
-    this.steering = doc.aids.steering;
-    await this.aids.load(doc.id, doc.aids);
+    this.steering = restored?.aids?.steering ?? doc.aids.steering;
+    await this.aids.load(doc.id, doc.aids, restored?.aids);
     if (!first) this.editor?.load(body, generated);
     this.placeCursor();
     if (restored) this.saveRestored(id, restored);
@@ -329,8 +329,11 @@ export class WorkspaceController {
   async setSteering(steering: Steering): Promise<void> {
     if (!this.current) return;
     const { id } = this.current;
+    // Shown and kept on this device at once: a save that fails (a dead server) is retried from the journal.
+    this.journal.keepAids(id, { steering });
+    this.steering = steering;
     await api.documents.save({ id, aids: { steering } });
-    if (this.current?.id === id) this.steering = steering;
+    this.journal.acknowledged(id, { aids: { steering } });
   }
 
   async setVertical(vertical: boolean): Promise<void> {
@@ -349,8 +352,10 @@ export class WorkspaceController {
    * The body is saved by the autosaver once the editor holds it (at once, or when the first editor is ready).
    */
   private saveRestored(id: number, restored: UnsavedText): void {
-    const part = restored.body && restored.memo !== undefined ? 'journal.bodyAndMemo' : restored.body ? 'journal.body' : 'journal.memo';
-    this.restoredNotice = t('journal.restored', { parts: t(part) });
+    const parts = [restored.body && t('journal.body'), restored.memo !== undefined && t('journal.memo'), restored.aids && t('journal.aids')];
+    const named = parts.filter((p): p is string => typeof p === 'string');
+    this.restoredNotice = t('journal.restored', { parts: named.join(t('journal.join')) });
+    if (restored.aids?.steering) void this.setSteering(restored.aids.steering);
     if (restored.memo !== undefined) {
       this.memoToSave = { id, memo: restored.memo };
       this.memoSaver.touch();

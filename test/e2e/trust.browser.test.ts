@@ -89,6 +89,29 @@ function savedDocument(page: Page): Promise<{ body: string; memo: string }> {
   }, `ws://127.0.0.1:${port}/ws?token=${TOKEN}`);
 }
 
+/** The open document's author's note and banned words as the server has them. */
+function savedAids(page: Page): Promise<{ note: string; banned: string[] }> {
+  return page.evaluate(async (wsUrl) => {
+    const ws = new WebSocket(wsUrl);
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    const call = (id: number, channel: string, payload: unknown) =>
+      new Promise<never>((resolve) => {
+        ws.addEventListener('message', (m) => {
+          const data = JSON.parse(String(m.data)) as { type: string; id: number; result: { value: never } };
+          if (data.type === 'result' && data.id === id) resolve(data.result.value);
+        });
+        ws.send(JSON.stringify({ type: 'call', id, channel, payload }));
+      });
+    const list: { items: { id: number }[] } = await call(1, 'documents.list', { limit: 10 });
+    const doc: { aids: { authorNote: { text: string }; steering: { bannedPhrases: string[] } } } = await call(2, 'documents.get', { id: list.items[0]!.id });
+    ws.close();
+    return { note: doc.aids.authorNote.text, banned: doc.aids.steering.bannedPhrases };
+  }, `ws://127.0.0.1:${port}/ws?token=${TOKEN}`);
+}
+
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'tsuzuki-trust-'));
   [renderer, port, browser] = await Promise.all([buildRenderer(), freePort(), launchBrowser()]);
@@ -147,6 +170,32 @@ describe('text typed just before the page goes away', () => {
     await page.getByTestId('editor').waitFor();
     await page.getByTestId('save-state').waitFor();
     expect(await page.getByTestId('restored-notice').count()).toBe(0);
+  }, 60_000);
+});
+
+describe('the document\'s aids edited while the server is gone', () => {
+  it('come back with a notice and are saved: the author\'s note and a banned word', async () => {
+    await freshContext();
+    await serve();
+    let page = await openPage();
+    await killServer();
+    await page.getByTestId('toggle-aids').click();
+    await page.getByTestId('author-note').fill('雪の夜の場面。');
+    await page.getByTestId('toggle-aids').click();
+    await page.getByTestId('toggle-steering').click();
+    await page.getByTestId('banned-input').fill('吾輩');
+    await page.getByTestId('banned-add').click();
+    await page.getByTestId('banned-phrase').waitFor();
+    await Promise.all([page.waitForEvent('close'), page.close({ runBeforeUnload: true })]);
+
+    await serve();
+    page = await openPage();
+    await page.getByTestId('restored-notice').waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('restored-notice').textContent()).toContain('前回保存されなかった脚注・ブック・禁止ワードを');
+    await page.getByTestId('toggle-aids').click();
+    expect(await page.getByTestId('author-note').inputValue()).toBe('雪の夜の場面。');
+    await expect.poll(() => page.getByTestId('save-state').textContent(), { timeout: 10_000 }).toBe('保存済み');
+    await expect.poll(() => savedAids(page), { timeout: 10_000 }).toEqual({ note: '雪の夜の場面。', banned: ['吾輩'] });
   }, 60_000);
 });
 
