@@ -274,9 +274,11 @@ export class WorkspaceController {
     const restored = toRestore(this.journal.read(id), doc);
     const body = restored?.body?.text ?? doc.body;
     const generated = restored?.body?.generated ?? doc.generatedRanges;
+    // Before the document shows: once it does, the writer may type, and the cursor is placed with no wait between
+    // (an await there let typing run first, and the cursor then jumped back to where the document was opened).
+    await this.aids.load(doc.id, doc.aids, restored?.aids);
     this.current = { id: doc.id, title: doc.title, body, memo: restored?.memo ?? doc.memo, generated, vertical: doc.writingMode === 'vertical' };
     this.steering = restored?.aids?.steering ?? doc.aids.steering;
-    await this.aids.load(doc.id, doc.aids, restored?.aids);
     if (!first) this.editor?.load(body, generated);
     this.placeCursor();
     if (restored) this.saveRestored(id, restored);
