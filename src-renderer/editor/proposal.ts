@@ -10,7 +10,7 @@
 import { Plugin, PluginKey, TextSelection, type EditorState, type Transaction } from 'prosemirror-state';
 import { Decoration, DecorationSet } from 'prosemirror-view';
 import type { TokenProbabilities } from '../../src-main/contract/generation';
-import { schema } from './schema';
+import { insertLines, schema } from './schema';
 
 export interface Proposal {
   /** Where the rest of the continuation goes (a document position): the cursor, after what was typed through. */
@@ -191,17 +191,6 @@ export function acceptTransaction(state: EditorState, key: string): Transaction 
   if (proposal.typed) tr.addMark(proposal.pos - proposal.typed.length, proposal.pos, mark);
   const text = remaining(proposal);
   if (!text) return tr;
-  const lines = text.split('\n');
-  let pos = proposal.pos;
-  lines.forEach((line, i) => {
-    if (i > 0) {
-      tr.split(pos);
-      pos += 2;
-    }
-    if (line) {
-      tr.insert(pos, schema.text(line, [mark]));
-      pos += line.length;
-    }
-  });
+  const pos = insertLines(tr, proposal.pos, text, [mark]);
   return tr.setSelection(TextSelection.create(tr.doc, pos)).scrollIntoView();
 }

@@ -28,7 +28,7 @@ import {
 import type { TokenProbabilities } from '../../src-main/contract/generation';
 import { acceptedTokensKey, acceptedTokensOf, acceptedTokensPlugin, type AcceptedTokens } from './accepted-tokens';
 import { machineMarksPlugin } from './machine-marks';
-import { docToText, editedGenerations, offsetToPos, posToOffset, schema, textToDoc, type Range } from './schema';
+import { docToText, editedGenerations, insertLines, offsetToPos, posToOffset, schema, textToDoc, type Range } from './schema';
 import { defaultBindings, isImeEvent, matchesShortcut, type Bindings } from './shortcuts';
 import { uprightPlugin } from './upright';
 
@@ -202,19 +202,8 @@ export class ProseEditor {
   /** Inserts text at the cursor as the writer's own (e.g. from the history panel), undoable. */
   insertText(text: string): void {
     const { from } = this.view.state.selection;
-    const lines = text.split('\n');
     const tr = this.view.state.tr.deleteSelection();
-    let pos = from;
-    lines.forEach((line, i) => {
-      if (i > 0) {
-        tr.split(pos);
-        pos += 2;
-      }
-      if (line) {
-        tr.insertText(line, pos);
-        pos += line.length;
-      }
-    });
+    const pos = insertLines(tr, from, text);
     this.dispatchOwnStep(tr.setSelection(TextSelection.create(tr.doc, pos)).scrollIntoView());
     this.view.focus();
   }
@@ -297,19 +286,7 @@ export class ProseEditor {
     const { doc } = this.view.state;
     const tr = this.view.state.tr.delete(offsetToPos(doc, from), offsetToPos(doc, to)).setMeta(BRANCH, true);
     let pos = tr.mapping.map(offsetToPos(doc, from), -1);
-    for (const { id, text } of parts) {
-      const mark = schema.marks.generated!.create({ id });
-      text.split('\n').forEach((line, i) => {
-        if (i > 0) {
-          tr.split(pos);
-          pos += 2;
-        }
-        if (line) {
-          tr.insert(pos, schema.text(line, [mark]));
-          pos += line.length;
-        }
-      });
-    }
+    for (const { id, text } of parts) pos = insertLines(tr, pos, text, [schema.marks.generated!.create({ id })]);
     this.dispatchOwnStep(tr.setSelection(TextSelection.create(tr.doc, pos)).scrollIntoView());
     this.view.focus();
   }

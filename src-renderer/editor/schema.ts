@@ -2,7 +2,8 @@
  * The document model: paragraphs of plain text, one per line of the stored text. The only mark is `generated`,
  * which remembers which text came from the model (for the model/writer share), never shown as formatting.
  */
-import { Schema, type Node } from 'prosemirror-model';
+import { Schema, type Mark, type Node } from 'prosemirror-model';
+import type { Transaction } from 'prosemirror-state';
 
 export const schema = new Schema({
   nodes: {
@@ -126,4 +127,24 @@ export function offsetToPos(doc: Node, target: number): number {
     offset += paragraph.content.size;
   });
   return result;
+}
+
+/**
+ * Inserts `text` at `pos` as the editor holds it: each line break splits the paragraph. With `marks`, the text
+ * carries exactly those; without, it takes the marks where it lands, as typing does. Returns the position after it.
+ */
+export function insertLines(tr: Transaction, pos: number, text: string, marks?: readonly Mark[]): number {
+  let at = pos;
+  text.split('\n').forEach((line, i) => {
+    if (i > 0) {
+      tr.split(at);
+      at += 2;
+    }
+    if (line) {
+      if (marks) tr.insert(at, schema.text(line, marks));
+      else tr.insertText(line, at);
+      at += line.length;
+    }
+  });
+  return at;
 }
