@@ -11,6 +11,9 @@ try {
   const manifest = await convertCheckpoint(request.hfDir, request.outDir, {
     precision: request.precision,
     blockSize: request.blockSize,
+    tableBlockSize: request.tableBlockSize,
+    scales: request.scales,
+    activationWeights: request.activationWeights,
     tempDir: request.tempDir,
     ...(request.source ? { source: request.source } : {}),
     onProgress: (progress) => post({ type: 'progress', progress }),

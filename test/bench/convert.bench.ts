@@ -255,15 +255,16 @@ function normalHalfTable(size: number, std: number): Uint16Array {
 }
 
 /** `tsuzuki convert` in a fresh Node process (the command's own code path), reporting its peak RSS. */
-function convertInChild(
+export function convertInChild(
   src: string,
   out: string,
   precision: string,
   blockSize: string,
+  extra: string[] = [],
 ): Promise<{ seconds: number; cpuSeconds: number; maxRssKB: number }> {
   const script = `
     const { convert } = await import(${JSON.stringify(join(root, 'src-main/cli/commands/convert.ts'))});
-    const code = await convert.run(${JSON.stringify([src, out, '--precision', precision, '--block-size', blockSize])});
+    const code = await convert.run(${JSON.stringify([src, out, '--precision', precision, '--block-size', blockSize, ...extra])});
     const usage = process.resourceUsage();
     process.stderr.write('MAXRSS ' + usage.maxRSS + ' CPU ' + (usage.userCPUTime + usage.systemCPUTime) + '\\n');
     process.exitCode = code;`;

@@ -10,6 +10,9 @@ export interface ConvertJobRequest {
   outDir: string;
   precision: Precision;
   blockSize?: number;
+  tableBlockSize?: number;
+  scales?: ConvertOptions['scales'];
+  activationWeights?: boolean;
   tempDir: string;
   source?: ConvertOptions['source'];
 }
@@ -26,7 +29,7 @@ export type ConvertJobMessage =
 export async function convertInWorker(
   hfDir: string,
   outDir: string,
-  options: Pick<ConvertOptions, 'precision' | 'blockSize' | 'onProgress' | 'source'> & { signal?: AbortSignal },
+  options: Pick<ConvertOptions, 'precision' | 'blockSize' | 'tableBlockSize' | 'scales' | 'activationWeights' | 'onProgress' | 'source'> & { signal?: AbortSignal },
 ): Promise<Manifest> {
   options.signal?.throwIfAborted();
   const request: ConvertJobRequest = {
@@ -34,6 +37,9 @@ export async function convertInWorker(
     outDir,
     precision: options.precision,
     ...(options.blockSize !== undefined ? { blockSize: options.blockSize } : {}),
+    ...(options.tableBlockSize !== undefined ? { tableBlockSize: options.tableBlockSize } : {}),
+    ...(options.scales !== undefined ? { scales: options.scales } : {}),
+    ...(options.activationWeights !== undefined ? { activationWeights: options.activationWeights } : {}),
     tempDir: tempDirFor(outDir),
     ...(options.source ? { source: options.source } : {}),
   };

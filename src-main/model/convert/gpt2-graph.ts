@@ -48,6 +48,13 @@ export type ComputeType = 'float32' | 'float16';
  */
 export type GraphLayout = 'optimum' | 'runtime';
 
+/** The MLP's activation of `x` (+ `bias`). FastGelu is the tanh form of gelu_new / gelu_fast / gelu_pytorch_tanh, with the bias add fused in. */
+export function mlpActivation(g: GraphBuilder, activation: Gpt2Config['activation'], x: string, bias?: string): string {
+  if (activation !== 'relu' && activation !== 'gelu') return g.op('FastGelu', bias ? [x, bias] : [x], {}, MS_DOMAIN);
+  const y = bias ? g.op('Add', [x, bias]) : x;
+  return activation === 'relu' ? g.op('Relu', [y]) : g.op('Gelu', [y], {}, MS_DOMAIN);
+}
+
 /** The decoder's I/O names for a layout. */
 export function decoderIoNames(config: Gpt2Config, layout: GraphLayout = 'optimum') {
   const past: string[] = [];
@@ -159,11 +166,8 @@ export async function buildGpt2Graph(
     const y = await layerNorm(hidden, `${p}.ln_2`);
     const fcW = await weights.linear(`${p}.mlp.c_fc.weight`);
     const fcB = await weights.tensor(`${p}.mlp.c_fc.bias`);
-    let act: string;
-    if (config.activation === 'relu') act = g.op('Relu', [linear(y, fcW, fcB)]);
-    else if (config.activation === 'gelu') act = g.op('Gelu', [linear(y, fcW, fcB)], {}, MS_DOMAIN);
-    // FastGelu is the tanh form of gelu_new / gelu_fast / gelu_pytorch_tanh, with the bias add fused in.
-    else act = fcW.kind === 'dense' ? g.op('FastGelu', [linear(y, fcW), fcB], {}, MS_DOMAIN) : g.op('FastGelu', [linear(y, fcW, fcB)], {}, MS_DOMAIN);
+    // MatMulNBits adds the bias itself; after a dense MatMul the activation does (FastGelu fuses it).
+    const act = fcW.kind === 'quant' ? mlpActivation(g, config.activation, linear(y, fcW, fcB)) : mlpActivation(g, config.activation, linear(y, fcW), fcB);
     const projW = await weights.linear(`${p}.mlp.c_proj.weight`);
     hidden = g.op('Add', [hidden, linear(act, projW, await weights.tensor(`${p}.mlp.c_proj.bias`))]);
   }

@@ -33,6 +33,15 @@ export type QuantBits = 4 | 8;
  */
 export const DEFAULT_BLOCK_SIZE = 128;
 
+/**
+ * The token table (the embedding and, tied, the lm_head) is quantized in blocks of at most 32 whatever the size of the
+ * other matrices' blocks. On the GPT-2 trained for the quality tests it carried about 70 % of block-128 int4's KL
+ * divergence from fp32 (it is both every token's input and every token's score); in blocks of 32 it takes the whole
+ * model below llama.cpp's Q4_0 (`npm run bench -- quality`). Its cost is in decoding, which reads it once a token:
+ * in rinna-1b it is 7 % of the weights, read about a third slower.
+ */
+export const TOKEN_TABLE_BLOCK_SIZE = 32;
+
 /** The default for a model `width` (n_embd) wide: blocks of 128, or the largest smaller size that divides the width (the embedding table is quantized along it). */
 export function defaultBlockSize(width: number): number {
   let size = DEFAULT_BLOCK_SIZE;
@@ -50,6 +59,26 @@ export function checkBlockSize(blockSize: number): void {
 }
 
 /**
+ * How 4-bit blocks get their scale and zero point:
+ * - `fitted` (the default): for each of a series of candidate grids, the levels it gives are fitted by weighted least
+ *   squares (scale and offset, the offset then rounded to a whole zero point), keeping the fit with the least error;
+ *   the same search as llama.cpp's `make_qkx2_quants`, adapted to MatMulNBits' integer zero points.
+ * - `range`: the block's range and a few clipped versions of it (quicker; the converter's scales before `fitted`).
+ * 8-bit steps are fine enough that both give the block's range.
+ */
+export type ScaleSearch = 'fitted' | 'range';
+export const SCALE_SEARCHES: readonly ScaleSearch[] = ['fitted', 'range'];
+
+export interface QuantizeOptions {
+  search?: ScaleSearch;
+  /**
+   * How much an error in each input channel costs, `[K]` (the mean squared activation entering it, `calibrate.ts`):
+   * the fitted search minimizes Σ importance·error² per block, which is the expected squared error of the output.
+   */
+  importance?: Float32Array | null;
+}
+
+/**
  * Quantizes a weight given as `[N, K]` (`'nk'`: one output feature per row, an embedding table) or `[K, N]` (`'kn'`:
  * Hugging Face Conv1D, `[in, out]`), in float32 or as half-precision bits. `'kn'` is transposed tile by tile on the
  * way, never as a whole. K need not be a multiple of the block size: the last block is padded with zeros.
@@ -61,8 +90,11 @@ export function quantizeBlockwise(
   k: number,
   bits: QuantBits,
   blockSize: number,
+  options: QuantizeOptions = {},
 ): BlockQuantized {
   if (values.length !== k * n) throw new RangeError(`quantize: expected ${n}×${k} values, got ${values.length}`);
+  const { importance = null, search = 'fitted' } = options;
+  if (importance && importance.length !== k) throw new RangeError(`quantize: expected ${k} channel weights, got ${importance.length}`);
   checkBlockSize(blockSize);
   const blocks = Math.ceil(k / blockSize);
   const blob = (blockSize * bits) / 8;
@@ -79,9 +111,12 @@ export function quantizeBlockwise(
   // Blocks are gathered, widened and zero-padded into this small buffer: `TILE` output rows of one block each.
   const TILE = 64;
   const tile = new Float32Array(TILE * blockSize);
+  const weights = new Float64Array(blockSize);
+  const grid: Grid = { scale: 0, zp: 0 };
   for (let b = 0; b < blocks; b++) {
     const k0 = b * blockSize;
     const len = Math.min(blockSize, k - k0);
+    const weighted = bits === 4 && search === 'fitted' && blockWeights(importance, k0, len, weights);
     for (let n0 = 0; n0 < n; n0 += TILE) {
       const count = Math.min(TILE, n - n0);
       if (len < blockSize) tile.fill(0);
@@ -98,27 +133,201 @@ export function quantizeBlockwise(
           else tile.set((values as Float32Array).subarray(from, from + len), r * blockSize);
         }
       }
-      for (let r = 0; r < count; r++) quantizeBlock(tile, r * blockSize, q, n0 + r, b, bits, blockSize, blob, zpRow);
+      for (let r = 0; r < count; r++) {
+        const start = r * blockSize;
+        if (bits === 8) rangeGrid(tile, start, blockSize, 255, null, grid);
+        else if (search === 'range') rangeGrid(tile, start, blockSize, 15, SHRINK_4BIT, grid);
+        else fittedGrid(tile, start, blockSize, weighted ? weights : null, grid);
+        writeBlock(tile, start, grid, q, n0 + r, b, bits, blockSize, blob, zpRow);
+      }
     }
   }
   return q;
 }
 
+/** A block's quantization grid: value = (level - zp) · scale. */
+interface Grid {
+  scale: number;
+  zp: number;
+}
+
 /**
- * 4-bit scales tried per block, as fractions of the block's full range: clipping its few largest values buys finer
- * steps for all the others. The range that reconstructs the block with the least squared error wins (the full
- * range is the first candidate, so the search never does worse than plain min/max). 8-bit steps are fine enough
- * without it.
+ * The block's channel weights into `out` (padding weighs nothing), scaled to a mean of 1; false when there are none
+ * or they are all zero (a block no calibration token ever reached is fitted unweighted). A floor of a tenth of the mean
+ * keeps channels the calibration text barely touched from being given up entirely.
+ */
+function blockWeights(importance: Float32Array | null, k0: number, len: number, out: Float64Array): boolean {
+  if (!importance) return false;
+  let sum = 0;
+  for (let i = 0; i < len; i++) sum += importance[k0 + i]!;
+  if (!(sum > 0) || !Number.isFinite(sum)) return false;
+  const mean = sum / len;
+  out.fill(0);
+  for (let i = 0; i < len; i++) out[i] = importance[k0 + i]! / mean + 0.1;
+  return true;
+}
+
+/**
+ * 4-bit scales tried per block by the `range` search, as fractions of the block's full range: clipping its few
+ * largest values buys finer steps for all the others. The range that reconstructs the block with the least squared
+ * error wins (the full range is the first candidate, so the search never does worse than plain min/max).
  */
 const SHRINK_4BIT = [1, 0.975, 0.95, 0.925, 0.9, 0.875, 0.85, 0.825, 0.8];
 
 /**
- * One block: zero point from its range (which always includes 0, so zero stays exact, as in onnxruntime's own
- * quantizer), scale from the best of the candidate ranges, then the packed levels.
+ * Zero point from the block's range (which always includes 0, so zero stays exact, as in onnxruntime's own
+ * quantizer), scale from the best of the `shrink` fractions of that range (just the range when null).
  */
-function quantizeBlock(
+function rangeGrid(src: Float32Array, start: number, size: number, qmax: number, shrink: readonly number[] | null, grid: Grid): void {
+  const end = start + size;
+  let min = 0;
+  let max = 0;
+  for (let i = start; i < end; i++) {
+    const v = src[i]!;
+    if (v < min) min = v;
+    else if (v > max) max = v;
+  }
+  const full = (max - min) / qmax;
+  grid.zp = full === 0 ? 0 : Math.min(qmax, Math.max(0, Math.round(-min / full)));
+  grid.scale = full;
+  if (!shrink || full === 0) return;
+  let best = Infinity;
+  for (const fraction of shrink) {
+    const candidate = full * fraction;
+    const err = gridError(src, start, size, null, candidate, grid.zp, qmax);
+    if (err < best) {
+      best = err;
+      grid.scale = candidate;
+    }
+  }
+}
+
+/**
+ * Candidate 4-bit grids of the `fitted` search: steps of range / (15 + FIT_FROM + FIT_STEP·i), i = 0..FIT_STEPS, from
+ * a little wider than the block's range to a quarter narrower (clipping its largest values).
+ */
+const FIT_FROM = -1;
+const FIT_STEP = 0.25;
+const FIT_STEPS = 20;
+
+/**
+ * The `fitted` 4-bit search. Each candidate step places a grid over the block, centred on its range, which is scored as
+ * it is; then the levels it gave are fitted: the weighted least-squares line through (level, value) gives a scale and
+ * an offset, the offset is rounded to a whole zero point (MatMulNBits stores integers) and the scale refitted for it,
+ * all from the pass's running sums. The fitted grid gives new levels, fitted again, up to FIT_ROUNDS times while the
+ * error falls. Whatever grid reconstructs the block with the least weighted squared error is kept; plain min/max is
+ * the first, so the result is never worse than it.
+ */
+function fittedGrid(src: Float32Array, start: number, size: number, weights: Float64Array | null, grid: Grid): void {
+  const qmax = 15;
+  let min = 0;
+  let max = 0;
+  let sw = 0;
+  let sx = 0;
+  for (let i = start; i < start + size; i++) {
+    const v = src[i]!;
+    if (v < min) min = v;
+    else if (v > max) max = v;
+    const w = weights ? weights[i - start]! : 1;
+    sw += w;
+    sx += w * v;
+  }
+  const range = max - min;
+  grid.scale = range / qmax;
+  grid.zp = range === 0 ? 0 : Math.min(qmax, Math.max(0, Math.round(-min / grid.scale)));
+  if (range === 0) return;
+  const sums: LevelSums = { sq: 0, sq2: 0, sxq: 0, err: 0 };
+  const fit: Grid = { scale: 0, zp: 0 };
+  levelSums(src, start, size, weights, grid.scale, grid.zp, sums);
+  let best = sums.err;
+  for (let step = 0; step <= FIT_STEPS; step++) {
+    fit.scale = range / (qmax + FIT_FROM + FIT_STEP * step);
+    fit.zp = Math.min(qmax, Math.max(0, Math.round(qmax / 2 - (min + max) / (2 * fit.scale))));
+    for (let round = 0; round <= FIT_ROUNDS; round++) {
+      levelSums(src, start, size, weights, fit.scale, fit.zp, sums);
+      if (sums.err < best) {
+        best = sums.err;
+        grid.scale = fit.scale;
+        grid.zp = fit.zp;
+      } else if (round > 0) break;
+      if (!refit(sums, sw, sx, qmax, fit)) break;
+    }
+  }
+}
+
+/** Fitting rounds after each candidate grid of the `fitted` search. */
+const FIT_ROUNDS = 1;
+
+interface LevelSums {
+  /** Σw·level, Σw·level², Σw·value·level, Σw·(value - reconstruction)². */
+  sq: number;
+  sq2: number;
+  sxq: number;
+  err: number;
+}
+
+/** One pass over a block on the grid (scale, zp): the sums a refit needs, and the grid's error. */
+function levelSums(src: Float32Array, start: number, size: number, weights: Float64Array | null, scale: number, zp: number, out: LevelSums): void {
+  const inv = 1 / scale;
+  const bias = zp + 0.5;
+  let sq = 0;
+  let sq2 = 0;
+  let sxq = 0;
+  let err = 0;
+  for (let i = start, end = start + size; i < end; i++) {
+    const v = src[i]!;
+    const t = v * inv + bias;
+    const level = t < 1 ? 0 : t >= 16 ? 15 : t | 0;
+    const w = weights ? weights[i - start]! : 1;
+    sq += w * level;
+    sq2 += w * level * level;
+    sxq += w * level * v;
+    const d = v - (level - zp) * scale;
+    err += w * d * d;
+  }
+  out.sq = sq;
+  out.sq2 = sq2;
+  out.sxq = sxq;
+  out.err = err;
+}
+
+/** The grid fitted to a pass's levels, into `fit`; false when they cannot be fitted (all on one level). */
+function refit({ sq, sq2, sxq }: LevelSums, sw: number, sx: number, qmax: number, fit: Grid): boolean {
+  const det = sw * sq2 - sq * sq;
+  if (!(det > 0)) return false;
+  const slope = (sw * sxq - sx * sq) / det;
+  const offset = (sq2 * sx - sq * sxq) / det;
+  if (!(slope > 0)) return false;
+  const zp = Math.min(qmax, Math.max(0, Math.round(-offset / slope)));
+  // Σw·v·(level - zp) / Σw·(level - zp)²: the best scale for these levels with the zero point fixed.
+  const denominator = sq2 - 2 * zp * sq + zp * zp * sw;
+  if (!(denominator > 0)) return false;
+  const scale = (sxq - zp * sx) / denominator;
+  if (!(scale > 0)) return false;
+  fit.scale = scale;
+  fit.zp = zp;
+  return true;
+}
+
+/** Σ weight·(value - its reconstruction)² of a block on the grid (scale, zp). */
+function gridError(src: Float32Array, start: number, size: number, weights: Float64Array | null, scale: number, zp: number, qmax: number): number {
+  const inv = 1 / scale;
+  const bias = zp + 0.5;
+  let err = 0;
+  for (let i = start, end = start + size; i < end; i++) {
+    const t = src[i]! * inv + bias;
+    const level = t < 1 ? 0 : t >= qmax + 1 ? qmax : t | 0;
+    const d = src[i]! - (level - zp) * scale;
+    err += weights ? weights[i - start]! * d * d : d * d;
+  }
+  return err;
+}
+
+/** Stores a block's scale, zero point and packed levels. */
+function writeBlock(
   src: Float32Array,
   start: number,
+  { scale, zp }: Grid,
   q: BlockQuantized,
   row: number,
   b: number,
@@ -129,49 +338,23 @@ function quantizeBlock(
 ): void {
   const qmax = (1 << bits) - 1;
   const end = start + blockSize;
-  let min = 0;
-  let max = 0;
-  for (let i = start; i < end; i++) {
-    const v = src[i]!;
-    if (v < min) min = v;
-    else if (v > max) max = v;
-  }
-  const full = (max - min) / qmax;
-  const zp = full === 0 ? 0 : Math.min(qmax, Math.max(0, Math.round(-min / full)));
+  const inv = scale === 0 ? 0 : 1 / scale;
   // level = round(v / scale) + zp, clamped to [0, qmax] = floor(v * inv + zp + 0.5), clamped.
   const bias = zp + 0.5;
   const top = qmax + 1;
-  const level = (v: number, inv: number) => {
+  const level = (v: number) => {
     const t = v * inv + bias;
     return t < 1 ? 0 : t >= top ? qmax : t | 0;
   };
-  let scale = full;
-  if (bits === 4 && full !== 0) {
-    let best = Infinity;
-    for (const shrink of SHRINK_4BIT) {
-      const candidate = full * shrink;
-      const inv = 1 / candidate;
-      let err = 0;
-      for (let i = start; i < end; i++) {
-        const d = src[i]! - (level(src[i]!, inv) - zp) * candidate;
-        err += d * d;
-      }
-      if (err < best) {
-        best = err;
-        scale = candidate;
-      }
-    }
-  }
-  const inv = scale === 0 ? 0 : 1 / scale;
   q.scales[row * q.blocks + b] = scale;
   const out = (row * q.blocks + b) * blob;
   const data = q.data;
   if (bits === 4) {
     q.zeroPoints[row * zpRow + (b >> 1)]! |= zp << ((b & 1) * 4);
-    for (let i = start, o = out; i < end; i += 2, o++) data[o] = level(src[i]!, inv) | (level(src[i + 1]!, inv) << 4);
+    for (let i = start, o = out; i < end; i += 2, o++) data[o] = level(src[i]!) | (level(src[i + 1]!) << 4);
   } else {
     q.zeroPoints[row * zpRow + b] = zp;
-    for (let i = 0; i < blockSize; i++) data[out + i] = level(src[start + i]!, inv);
+    for (let i = 0; i < blockSize; i++) data[out + i] = level(src[start + i]!);
   }
 }
 

@@ -3,7 +3,8 @@ import type { DataFileWriter } from './data-file';
 import type { GraphBuilder } from './graph';
 import type { LinearWeight, TokenTable, WeightStore } from './gpt2-graph';
 import { toHalfArray } from '../format/half';
-import { packNibblesAcrossRows, quantizeBlockwise, type QuantBits } from './quantize';
+import type { ChannelImportance } from './calibrate';
+import { packNibblesAcrossRows, quantizeBlockwise, type QuantBits, type ScaleSearch } from './quantize';
 
 export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
@@ -18,10 +19,16 @@ export function createWeightStore(options: {
   data: DataFileWriter;
   precision: Precision;
   blockSize: number;
+  /** Block size of the token table (`wte`, `lm_head`). */
+  tableBlockSize: number;
+  /** How 4-bit scales are chosen (`quantize.ts`). */
+  search: ScaleSearch;
+  /** Input-channel importance of the matrices, by checkpoint name, when the conversion was calibrated. */
+  importance: ChannelImportance | null;
   /** Called after each source tensor is written. */
   onTensor?: (name: string) => void;
 }): WeightStore {
-  const { checkpoint, graph, data, precision, blockSize } = options;
+  const { checkpoint, graph, data, precision, search, importance } = options;
   const bits: QuantBits | null = precision === 'int4' ? 4 : precision === 'int8' ? 8 : null;
   const dense = precision === 'fp16' ? 'float16' : 'float32';
 
@@ -40,8 +47,8 @@ export function createWeightStore(options: {
   const readValues = async (name: string): Promise<Float32Array | Uint16Array> =>
     checkpoint.info(name).dtype === 'F16' ? asHalfBits(await checkpoint.readRaw(name)) : checkpoint.readF32(name);
   /** Quantizes and writes a weight; returns its MatMulNBits names and the locations, for other views of the same bytes. */
-  const writeQuant = async (name: string, layout: 'kn' | 'nk', n: number, k: number, bits: QuantBits) => {
-    const q = quantizeBlockwise(await readValues(name), layout, n, k, bits, blockSize);
+  const writeQuant = async (name: string, layout: 'kn' | 'nk', n: number, k: number, bits: QuantBits, blockSize: number) => {
+    const q = quantizeBlockwise(await readValues(name), layout, n, k, bits, blockSize, { search, importance: importance?.get(name) ?? null });
     const blob = (blockSize * bits) / 8;
     const zpRow = Math.ceil((q.blocks * bits) / 8);
     const at = { data: await data.write(q.data), scales: await data.write(q.scales), zeroPoints: await data.write(q.zeroPoints) };
@@ -68,7 +75,7 @@ export function createWeightStore(options: {
       let result: LinearWeight;
       if (bits) {
         const [k, n] = checkpoint.info(name).shape as [number, number];
-        result = (await writeQuant(name, 'kn', n, k, bits)).weight;
+        result = (await writeQuant(name, 'kn', n, k, bits, options.blockSize)).weight;
       } else {
         result = { kind: 'dense', weight: await writeDense(name) };
       }
@@ -81,10 +88,11 @@ export function createWeightStore(options: {
         result = { kind: 'dense', table: await writeDense(name) };
       } else {
         const [rows, width] = checkpoint.info(name).shape as [number, number];
+        const blockSize = options.tableBlockSize;
         if (width % blockSize !== 0) {
           throw new RangeError(`block size ${blockSize} must divide n_embd (${width}) to quantize the embeddings`);
         }
-        const { weight, at, blocks, blob, zpRow, zeroPoints } = await writeQuant(name, 'nk', rows, width, bits);
+        const { weight, at, blocks, blob, zpRow, zeroPoints } = await writeQuant(name, 'nk', rows, width, bits, blockSize);
         // The same bytes, shaped for GatherBlockQuantized. 4-bit ones are typed uint4 with their logical shapes (as
         // many zero points as scales): onnxruntime's CPU and WebGPU kernels both read that, and the WebGPU one
         // rejects packed-uint8 shapes. MatMulNBits pads each row's zero points to a whole byte where uint4 packs them

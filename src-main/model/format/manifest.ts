@@ -62,6 +62,14 @@ const manifestSchema = z.object({
   precision: z.enum(['fp32', 'fp16', 'int8', 'int4']),
   /** Quantization block size (int8/int4 only). */
   blockSize: z.number().int().positive().nullable(),
+  /**
+   * How int8/int4 weights were quantized (null otherwise; absent in folders converted before it was recorded):
+   * int4's scale search, the token table's block size, and how many calibration tokens weighed the errors (0: none).
+   */
+  quantization: z
+    .object({ scales: z.enum(['fitted', 'range']), tableBlockSize: z.number().int().positive(), calibrationTokens: z.number().int().nonnegative() })
+    .nullable()
+    .optional(),
   /** Element type of the KV cache inputs and outputs. */
   kvType: z.enum(['float32', 'float16']),
   specialTokens: z.object({

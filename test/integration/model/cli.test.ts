@@ -38,10 +38,23 @@ describe('tsuzuki convert and tsuzuki logits', () => {
     a.allLogits!.forEach((row, t) => expect(maxAbsDiff(all.results[0].logits[t], row)).toBeLessThan(1e-4));
   });
 
+  it('convert --scales, --table-block-size and --activation-weights reach the converter and its manifest', async () => {
+    const out = join(tmp, 'int4-options');
+    const args = ['--precision', 'int4', '--block-size', '64', '--table-block-size', '16', '--scales', 'range'];
+    const { stdout } = await tsuzuki('convert', join(FIXTURES, 'tiny-sharded'), out, ...args);
+    expect(JSON.parse(stdout).quantization).toEqual({ scales: 'range', tableBlockSize: 16, calibrationTokens: 0 });
+    const weighted = JSON.parse((await tsuzuki('convert', join(FIXTURES, 'tiny-sharded'), join(tmp, 'int4-weighted'), '--activation-weights')).stdout);
+    expect(weighted.quantization).toMatchObject({ scales: 'fitted', tableBlockSize: 32 });
+    expect(weighted.quantization.calibrationTokens).toBeGreaterThan(0);
+  });
+
   it('fails with a usage error for a bad precision, and a clear error for a missing model', async () => {
     const bad = await tsuzuki('convert', join(FIXTURES, 'tiny-sharded'), join(tmp, 'x'), '--precision', 'int3').catch((e) => e);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--precision must be one of fp32, fp16, int8, int4/);
+    const scales = await tsuzuki('convert', join(FIXTURES, 'tiny-sharded'), join(tmp, 'x'), '--scales', 'best').catch((e) => e);
+    expect(scales.code).toBe(2);
+    expect(scales.stderr).toMatch(/--scales must be one of fitted, range/);
     const missing = await tsuzuki('logits', '--model', join(tmp, 'nothing'), '--ids', '1,2').catch((e) => e);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/not a converted model folder/);

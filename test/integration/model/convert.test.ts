@@ -21,8 +21,8 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-const convert = (fixture: string, name: string, precision: 'fp32' | 'fp16' | 'int8' | 'int4', blockSize = 32) =>
-  convertCheckpoint(join(FIXTURES, fixture), join(tmp, name), { precision, blockSize });
+const convert = (fixture: string, name: string, precision: 'fp32' | 'fp16' | 'int8' | 'int4', blockSize = 32, tableBlockSize?: number) =>
+  convertCheckpoint(join(FIXTURES, fixture), join(tmp, name), { precision, blockSize, ...(tableBlockSize ? { tableBlockSize } : {}) });
 
 /** The tiny fixture made `width` wide (zero weights, 2 heads): a sound checkpoint whose width 16 does not divide. */
 async function narrowCheckpoint(dir: string, width: number): Promise<string> {
@@ -180,15 +180,19 @@ describe('reduced precisions', () => {
   // a wrong packing or layout gives top-1 near chance (1/1000) and KL of several nats. The measured values are kept
   // as the test's annotation (shown with a failure and by the verbose reporter), not printed into a passing run.
   it.for([
-    ['int8', 32, 0.8, 0.05],
-    ['int4', 32, 0.3, 2.0],
-    ['int4', 16, 0.3, 2.0],
+    ['int8', 32, 32, 0.8, 0.05],
+    ['int4', 32, 32, 0.3, 2.0],
+    ['int4', 16, 16, 0.3, 2.0],
     // One block per row: the embedding's zero points are repacked for GatherBlockQuantized's uint4 (see weights.ts).
-    ['int4', 64, 0.3, 2.0],
-  ] as const)('%s block %i: top-1 agreement and KL against fp32', async ([precision, blockSize, minTop1, maxKl], { annotate }) => {
-    const manifest = await convert('tiny-safetensors-fp32', `${precision}-${blockSize}`, precision, blockSize);
+    ['int4', 64, 64, 0.3, 2.0],
+    // The default token table of blocks of 32 under other matrices' blocks of 64.
+    ['int4', 64, 32, 0.3, 2.0],
+  ] as const)('%s block %i, token table %i: top-1 agreement and KL against fp32', async ([precision, blockSize, tableBlockSize, minTop1, maxKl], { annotate }) => {
+    const name = `${precision}-${blockSize}-${tableBlockSize}`;
+    const manifest = await convert('tiny-safetensors-fp32', name, precision, blockSize, tableBlockSize === 32 && blockSize > 32 ? undefined : tableBlockSize);
     expect(manifest.blockSize).toBe(blockSize);
-    const session = await DecoderSession.load(join(tmp, `${precision}-${blockSize}`));
+    expect(manifest.quantization?.tableBlockSize).toBe(tableBlockSize);
+    const session = await DecoderSession.load(join(tmp, name));
     const rows = await allPositionLogits(session);
     await session.release();
     let agree = 0;
@@ -303,6 +307,8 @@ describe('the output folder', () => {
     expect(await readdir(join(tmp, 'empty'))).toContain('tsuzuki.json');
     await expect(convert('tiny-sharded', 'bad-block', 'int4', 48)).rejects.toMatchObject({ code: 'invalid_argument' });
     await expect(convert('tiny-sharded', 'bad-block', 'int4', 128)).rejects.toThrow(/n_embd/);
+    await expect(convert('tiny-sharded', 'bad-block', 'int4', 64, 48)).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/^--table-block-size/) });
+    await expect(convert('tiny-sharded', 'bad-block', 'int4', 64, 128)).rejects.toThrow(/--table-block-size 128 must divide the model's width/);
     expect((await readdir(tmp)).filter((n) => n.includes('bad-block'))).toEqual([]);
   });
 
@@ -325,6 +331,7 @@ describe('the output folder', () => {
   it('picks the block size from the model width when none is given', async () => {
     const manifest = await convertCheckpoint(join(FIXTURES, 'tiny-sharded'), join(tmp, 'default-block'), { precision: 'int4' });
     expect(manifest.blockSize).toBe(64); // n_embd 64: the default 128 does not divide it
+    expect(manifest.quantization).toEqual({ scales: 'fitted', tableBlockSize: 32, calibrationTokens: 0 });
   });
 });
 

@@ -27,7 +27,7 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return max;
 }
 
-function logSoftmax(row: ArrayLike<number>): Float64Array {
+export function logSoftmax(row: ArrayLike<number>): Float64Array {
   let max = -Infinity;
   for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!);
   let sum = 0;

@@ -117,10 +117,44 @@ describe('block-wise quantization (MatMulNBits layout)', () => {
     const kn = Float32Array.from({ length: k * n }, (_, i) => toHalfValue(Math.sin(i * 0.37) * (1 + (i % 5))));
     const nk = new Float32Array(k * n);
     for (let r = 0; r < k; r++) for (let c = 0; c < n; c++) nk[c * k + r] = kn[r * n + c]!;
-    const expected = quantizeBlockwise(nk, 'nk', n, k, bits, 32);
-    expect(quantizeBlockwise(kn, 'kn', n, k, bits, 32)).toEqual(expected);
-    expect(quantizeBlockwise(Uint16Array.from(kn, toHalf), 'kn', n, k, bits, 32)).toEqual(expected);
-    expect(quantizeBlockwise(Uint16Array.from(nk, toHalf), 'nk', n, k, bits, 32)).toEqual(expected);
+    // Channel importance runs along K in both layouts.
+    const options = { importance: Float32Array.from({ length: k }, (_, i) => 1 + (i % 3) * 10) };
+    const expected = quantizeBlockwise(nk, 'nk', n, k, bits, 32, options);
+    expect(quantizeBlockwise(kn, 'kn', n, k, bits, 32, options)).toEqual(expected);
+    expect(quantizeBlockwise(Uint16Array.from(kn, toHalf), 'kn', n, k, bits, 32, options)).toEqual(expected);
+    expect(quantizeBlockwise(Uint16Array.from(nk, toHalf), 'nk', n, k, bits, 32, options)).toEqual(expected);
+    if (bits === 4) expect(quantizeBlockwise(nk, 'nk', n, k, bits, 32)).not.toEqual(expected);
+  });
+
+  it('4-bit: channel importance moves the error to the channels that matter less', () => {
+    let s = 11;
+    const uniform = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 1) / (2 ** 32 + 1);
+    const n = 64;
+    const k = 256;
+    const rows = Float32Array.from({ length: n * k }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) * 0.02);
+    // A few loud channels, as in a trained model's activations.
+    const importance = Float32Array.from({ length: k }, (_, i) => (i % 16 === 3 ? 50 : 1));
+    const weightedError = (back: Float32Array) => back.reduce((sum, x, i) => sum + importance[i % k]! * (x - rows[i]!) ** 2, 0);
+    for (const blockSize of [32, 128]) {
+      const plain = weightedError(dequantizeBlockwise(quantizeBlockwise(rows, 'nk', n, k, 4, blockSize), 4, blockSize));
+      const aware = weightedError(dequantizeBlockwise(quantizeBlockwise(rows, 'nk', n, k, 4, blockSize, { importance }), 4, blockSize));
+      expect(aware).toBeLessThan(plain * 0.9);
+    }
+    expect(() => quantizeBlockwise(rows, 'nk', n, k, 4, 32, { importance: new Float32Array(k - 1) })).toThrow(/channel weights/);
+  });
+
+  it('4-bit: the fitted search beats the range search on Gaussian weights; both are deterministic', () => {
+    let s = 5;
+    const uniform = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 1) / (2 ** 32 + 1);
+    const n = 64;
+    const k = 256;
+    const rows = Float32Array.from({ length: n * k }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) * 0.02);
+    const error = (search: 'fitted' | 'range') => {
+      const q = quantizeBlockwise(rows, 'nk', n, k, 4, 128, { search });
+      expect(quantizeBlockwise(rows, 'nk', n, k, 4, 128, { search })).toEqual(q);
+      return dequantizeBlockwise(q, 4, 128).reduce((sum, x, i) => sum + (x - rows[i]!) ** 2, 0);
+    };
+    expect(error('fitted')).toBeLessThan(error('range'));
   });
 });
 
