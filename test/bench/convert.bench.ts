@@ -20,8 +20,10 @@ import { toHalf } from '../../src-main/model/format/half';
 import { DEFAULT_BLOCK_SIZE } from '../../src-main/model/convert/quantize';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const cacheDir = join(root, '.cache/bench');
-const sourceDir = join(cacheDir, 'rinna-1b-random');
+/** Where benches keep what is slow to make (checkpoints, conversions) between runs. */
+export const CACHE = join(root, '.cache/bench');
+
+const sourceDir = join(CACHE, 'rinna-1b-random');
 
 const RINNA_CONFIG = {
   activation_function: 'gelu_fast',
@@ -69,7 +71,7 @@ export default async function (args: string[]): Promise<object> {
   const results: Record<string, object> = {};
   let reference: Float32Array[][] | undefined;
   for (const { precision, blockSize, key } of variants) {
-    const out = join(cacheDir, `out-${key}`);
+    const out = join(CACHE, `out-${key}`);
     await rm(out, { recursive: true, force: true });
     log(`converting to ${key}…`);
     const run = await convertInChild(source.dir, out, precision, String(blockSize));

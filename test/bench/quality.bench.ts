@@ -10,16 +10,17 @@
  *
  * `--speed` also converts the full-size random rinna-1b checkpoint (the convert bench's) to int4 block 128 as before
  * scale search and as now by default, reporting each conversion's time, then times both models' prefill of 512
- * tokens and decode steps on 2 threads, alternating between them, in this one run.
+ * tokens and decode steps on 2 threads, alternating between them, in this one run (see `speed`).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DecoderSession } from '../../src-main/engine/session';
-import { convertCheckpoint, type ConvertOptions } from '../../src-main/model/convert/convert';
+import { CONVERTER, convertCheckpoint, type ConvertOptions } from '../../src-main/model/convert/convert';
+import { readManifest } from '../../src-main/model/format/manifest';
 import { QUALITY_MODEL, qualityReference, scoreLogits, windowLogits, type Scores } from '../helpers/quality';
-import { convertInChild, ensureSource } from './convert.bench';
+import { CACHE, convertInChild, ensureSource } from './convert.bench';
 
 const log = (message: string) => process.stderr.write(`[quality bench] ${message}\n`);
 
@@ -62,15 +63,20 @@ export default async function (args: string[]): Promise<object> {
       targets: { int4B128KlVsQ4_0: 1, int4B128PerplexityVsFp32: 1.02, speedRatio: [0.97, 1.03], convert13bSeconds: 600 },
       oracle: { 'q4_0-b32': row(q4_0), 'q4_k-b256': row(q4_k), 'absmax7-b128': row(qualityReference.absmax7_b128) },
       results,
-      ...(values.speed ? { speed: await speed(tmp, Number(values['decode-steps'])) } : {}),
+      ...(values.speed ? { speed: await speed(Number(values['decode-steps'])) } : {}),
     };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
-/** Old and new int4 scales on the full-size model: conversion time, then prefill and decode speed, interleaved. */
-async function speed(tmp: string, steps: number): Promise<object> {
+const ROUNDS = 6;
+
+/**
+ * Old and new int4 on the full-size model: conversion time (each kept in `.cache/bench/` and reused while the converter
+ * is unchanged), then prefill and decode speed, alternating between the two models round by round.
+ */
+async function speed(steps: number): Promise<object> {
   const source = await ensureSource();
   const models = [
     { key: 'int4-range-b128', extra: ['--scales', 'range', '--table-block-size', '128'] },
@@ -78,54 +84,73 @@ async function speed(tmp: string, steps: number): Promise<object> {
   ];
   const conversions: Record<string, object> = {};
   for (const { key, extra } of models) {
+    const dir = join(CACHE, `quality-${key}`);
+    const manifest = await readManifest(dir).catch(() => null);
+    if (manifest?.converter === CONVERTER) {
+      conversions[key] = { reused: dir };
+      continue;
+    }
+    await rm(dir, { recursive: true, force: true });
     log(`converting rinna-1b (random weights) to ${key}…`);
-    const run = await convertInChild(source.dir, join(tmp, key), 'int4', '128', extra);
+    const run = await convertInChild(source.dir, dir, 'int4', '128', extra);
     conversions[key] = { seconds: run.seconds, cpuSeconds: run.cpuSeconds, peakRssMB: Math.round(run.maxRssKB / 1024) };
     log(`${key}: ${JSON.stringify(conversions[key])}`);
   }
-  const samples: Record<string, { prefill512Ms: number[]; decodeMs: number[] }> = {};
-  for (let round = 0; round < 3; round++) {
-    for (const { key } of models) {
-      const s = (samples[key] ??= { prefill512Ms: [], decodeMs: [] });
-      const timing = await timeModel(join(tmp, key), steps);
-      s.prefill512Ms.push(timing.prefillMs);
-      s.decodeMs.push(...timing.decodeMs);
-      log(`${key} round ${round}: prefill ${timing.prefillMs.toFixed(0)} ms`);
+  // One model loaded at a time (an idle onnxruntime session's threads spin and slow the other), in the order
+  // A B B A A B B A…, so neither always goes first and drift in the machine's speed falls on both alike.
+  const samples = models.map(() => ({ prefill: [] as number[], decode: [] as number[] }));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const m of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      const timing = await timeModel(join(CACHE, `quality-${models[m]!.key}`), steps);
+      samples[m]!.prefill.push(timing.prefillMs);
+      samples[m]!.decode.push(...timing.decodeMs);
+      log(`${models[m]!.key} round ${round}: prefill ${timing.prefillMs.toFixed(0)} ms, decode ${(timing.decodeMs.reduce((x, y) => x + y, 0) / steps).toFixed(1)} ms`);
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const summary = Object.fromEntries(
-    Object.entries(samples).map(([key, s]) => [key, { prefill512Ms: Math.round(median(s.prefill512Ms)), decodeMsPerToken: Math.round(median(s.decodeMs) * 10) / 10 }]),
-  );
-  const [before, after] = models.map((m) => summary[m.key]!);
+  const summary = samples.map((s) => ({ prefill512Ms: Math.round(median(s.prefill)), decodeMsPerToken: Math.round(median(s.decode) * 10) / 10 }));
+  // Each round's two models ran back to back: their ratio is what drift over the run disturbs least.
+  const paired = (pick: (s: (typeof samples)[number], round: number) => number) =>
+    Number(median(Array.from({ length: ROUNDS }, (_, r) => pick(samples[1]!, r) / pick(samples[0]!, r))).toFixed(3));
+  const roundDecode = (s: (typeof samples)[number], r: number) => median(s.decode.slice(r * steps, (r + 1) * steps));
   return {
     conversions,
     threads: 2,
-    models: summary,
+    rounds: ROUNDS,
+    decodeStepsPerRound: steps,
+    models: Object.fromEntries(models.map(({ key }, m) => [key, summary[m]])),
     ratioNewOverOld: {
-      prefill512: Number((after!.prefill512Ms / before!.prefill512Ms).toFixed(3)),
-      decode: Number((after!.decodeMsPerToken / before!.decodeMsPerToken).toFixed(3)),
+      prefill512: Number((summary[1]!.prefill512Ms / summary[0]!.prefill512Ms).toFixed(3)),
+      decode: Number((summary[1]!.decodeMsPerToken / summary[0]!.decodeMsPerToken).toFixed(3)),
     },
+    medianRoundRatioNewOverOld: { prefill512: paired((s, r) => s.prefill[r]!), decode: paired(roundDecode) },
   };
 }
 
-/** Prefill of 512 tokens, then `steps` single-token decode steps after a 32-token prompt, 2 threads. */
+/**
+ * The fastest of three prefills of 512 tokens, then `steps` single-token decode steps after a 32-token prompt, 2 threads;
+ * a warm-up first.
+ */
 async function timeModel(dir: string, steps: number): Promise<{ prefillMs: number; decodeMs: number[] }> {
   const session = await DecoderSession.load(dir, { threads: 2 });
   try {
     const vocab = session.manifest.architecture.vocabSize;
     const prompt = (length: number) => Array.from({ length }, (_, i) => (i * 7919 + 11) % vocab);
-    const long = prompt(512);
-    let started = performance.now();
-    await session.forward({ ids: [long], attentionMask: [long.map(() => 1)], positionIds: [long.map((_, i) => i)] });
-    const prefillMs = performance.now() - started;
-    const short = prompt(32);
-    let step = await session.forward({ ids: [short], attentionMask: [short.map(() => 1)], positionIds: [short.map((_, i) => i)] });
+    const run = (ids: number[], cache?: Awaited<ReturnType<DecoderSession['forward']>>['cache'], past = 0) =>
+      session.forward({ ids: [ids], attentionMask: [Array<number>(past + ids.length).fill(1)], positionIds: [ids.map((_, i) => past + i)], ...(cache ? { cache } : {}) });
+    await run(prompt(32));
+    let started = 0;
+    let prefillMs = Infinity;
+    for (let i = 0; i < 3; i++) {
+      started = performance.now();
+      await run(prompt(512));
+      prefillMs = Math.min(prefillMs, performance.now() - started);
+    }
+    let step = await run(prompt(32));
     const decodeMs: number[] = [];
     for (let i = 0; i < steps; i++) {
-      const length = short.length + i;
       started = performance.now();
-      step = await session.forward({ ids: [[(i * 31) % vocab]], attentionMask: [Array<number>(length + 1).fill(1)], positionIds: [[length]], cache: step.cache });
+      step = await run([(i * 31) % vocab], step.cache, 32 + i);
       decodeMs.push(performance.now() - started);
     }
     return { prefillMs, decodeMs };
