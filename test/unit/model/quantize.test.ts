@@ -6,6 +6,13 @@ import { halfToFloatTable, toHalf } from '../../../src-main/model/format/half';
 const toHalfValue = (v: number) => halfToFloatTable()[toHalf(v)]!;
 import { defaultBlockSize, dequantizeBlockwise, packNibblesAcrossRows, quantizeBlockwise } from '../../../src-main/model/convert/quantize';
 
+/** N(0, 0.02) values, like a model's weights, from a seeded generator. */
+function gaussianWeights(length: number, seed: number): Float32Array {
+  let s = seed;
+  const uniform = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 1) / (2 ** 32 + 1);
+  return Float32Array.from({ length }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) * 0.02);
+}
+
 describe('block-wise quantization (MatMulNBits layout)', () => {
   /** Plain min/max quantization of one block (the range includes 0), as a reference: its squared error. */
   const minMaxError = (values: Float32Array, bits: 4 | 8) => {
@@ -67,11 +74,9 @@ describe('block-wise quantization (MatMulNBits layout)', () => {
   });
 
   it('4-bit: searching each block\'s range beats plain min/max on Gaussian weights', () => {
-    let s = 7;
-    const uniform = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 1) / (2 ** 32 + 1);
     const n = 64;
     const k = 256;
-    const rows = Float32Array.from({ length: n * k }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) * 0.02);
+    const rows = gaussianWeights(n * k, 7);
     for (const blockSize of [32, 128]) {
       const back = dequantizeBlockwise(quantizeBlockwise(rows, 'nk', n, k, 4, blockSize), 4, blockSize);
       const searched = back.reduce((sum, x, i) => sum + (x - rows[i]!) ** 2, 0);
@@ -127,11 +132,9 @@ describe('block-wise quantization (MatMulNBits layout)', () => {
   });
 
   it('4-bit: channel importance moves the error to the channels that matter less', () => {
-    let s = 11;
-    const uniform = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 1) / (2 ** 32 + 1);
     const n = 64;
     const k = 256;
-    const rows = Float32Array.from({ length: n * k }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) * 0.02);
+    const rows = gaussianWeights(n * k, 11);
     // A few loud channels, as in a trained model's activations.
     const importance = Float32Array.from({ length: k }, (_, i) => (i % 16 === 3 ? 50 : 1));
     const weightedError = (back: Float32Array) => back.reduce((sum, x, i) => sum + importance[i % k]! * (x - rows[i]!) ** 2, 0);
@@ -144,11 +147,9 @@ describe('block-wise quantization (MatMulNBits layout)', () => {
   });
 
   it('4-bit: the fitted search beats the range search on Gaussian weights; both are deterministic', () => {
-    let s = 5;
-    const uniform = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 1) / (2 ** 32 + 1);
     const n = 64;
     const k = 256;
-    const rows = Float32Array.from({ length: n * k }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) * 0.02);
+    const rows = gaussianWeights(n * k, 5);
     const error = (search: 'fitted' | 'range') => {
       const q = quantizeBlockwise(rows, 'nk', n, k, 4, 128, { search });
       expect(quantizeBlockwise(rows, 'nk', n, k, 4, 128, { search })).toEqual(q);
