@@ -192,11 +192,12 @@ function rangeGrid(src: Float32Array, start: number, size: number, qmax: number,
   grid.scale = full;
   if (!shrink || full === 0) return;
   let best = Infinity;
+  const sums: LevelSums = { sq: 0, sq2: 0, sxq: 0, err: 0 };
   for (const fraction of shrink) {
     const candidate = full * fraction;
-    const err = gridError(src, start, size, null, candidate, grid.zp, qmax);
-    if (err < best) {
-      best = err;
+    levelSums(src, start, size, null, candidate, grid.zp, sums);
+    if (sums.err < best) {
+      best = sums.err;
       grid.scale = candidate;
     }
   }
@@ -266,7 +267,7 @@ interface LevelSums {
   err: number;
 }
 
-/** One pass over a block on the grid (scale, zp): the sums a refit needs, and the grid's error. */
+/** One pass over a block on the 4-bit grid (scale, zp): the sums a refit needs, and the grid's error. */
 function levelSums(src: Float32Array, start: number, size: number, weights: Float64Array | null, scale: number, zp: number, out: LevelSums): void {
   const inv = 1 / scale;
   const bias = zp + 0.5;
@@ -307,20 +308,6 @@ function refit({ sq, sq2, sxq }: LevelSums, sw: number, sx: number, qmax: number
   fit.scale = scale;
   fit.zp = zp;
   return true;
-}
-
-/** Σ weight·(value - its reconstruction)² of a block on the grid (scale, zp). */
-function gridError(src: Float32Array, start: number, size: number, weights: Float64Array | null, scale: number, zp: number, qmax: number): number {
-  const inv = 1 / scale;
-  const bias = zp + 0.5;
-  let err = 0;
-  for (let i = start, end = start + size; i < end; i++) {
-    const t = src[i]! * inv + bias;
-    const level = t < 1 ? 0 : t >= qmax + 1 ? qmax : t | 0;
-    const d = src[i]! - (level - zp) * scale;
-    err += weights ? weights[i - start]! * d * d : d * d;
-  }
-  return err;
 }
 
 /** Stores a block's scale, zero point and packed levels. */
