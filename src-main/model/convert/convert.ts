@@ -25,8 +25,8 @@ export interface ConvertOptions {
   /**
    * int4 only: weigh each weight's error by how large the activations entering its channel are, measured by running
    * the model over a page of Japanese prose first (`calibrate.ts`); `fitted` scales only. Off by default: on the
-   * trained quality fixture it changed KL by -3 % to +14 % depending on the other settings (`npm run bench -- quality`),
-   * while the scale search and the token table's small blocks each cut it by 6 % and 31 %.
+   * trained quality fixture it raised KL by about a sixth (`npm run bench -- quality`), while the scale search and the
+   * token table's small blocks cut it by 7 % and 21 %.
    */
   activationWeights?: boolean;
   /** Where to build the folder before it is renamed into place; by default a hidden folder beside `outDir`. */

@@ -35,7 +35,7 @@ export const DEFAULT_BLOCK_SIZE = 128;
 
 /**
  * The token table (the embedding and, tied, the lm_head) is quantized in blocks of at most 32 whatever the size of the
- * other matrices' blocks. On the GPT-2 trained for the quality tests it carried about 70 % of block-128 int4's KL
+ * other matrices' blocks. On the GPT-2 trained for the quality tests it carried most of block-128 int4's KL
  * divergence from fp32 (it is both every token's input and every token's score); in blocks of 32 it takes the whole
  * model below llama.cpp's Q4_0 (`npm run bench -- quality`). Its cost is in decoding, which reads it once a token:
  * in rinna-1b it is 7 % of the weights, read about a third slower.

