@@ -4,7 +4,8 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TsuzukiError } from '../contract/errors';
 import { checkCommandLine } from './command-line';
 import { checkModelFiles } from '../model/library/integrity';
-import { MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, readManifest, type Manifest } from '../model/format/manifest';
+import { MANIFEST_FILE, RUNTIME_FILE, readManifest, type Manifest } from '../model/format/manifest';
+import { attentionStepLimit } from './attention-check';
 import { DeviceKvCache, DeviceKvOps } from './device-kv-cache';
 import { KvCache, type CacheData, type Kv } from './kv-cache';
 
@@ -28,6 +29,14 @@ export interface SessionOptions {
   executionProvider?: ExecutionProvider;
   /** Intra-op threads; default onnxruntime's choice (one per physical core). */
   threads?: number;
+  /**
+   * The graph to run: WebGPU always runs `device` (`device.onnx`, its cache on the GPU); the other providers run
+   * `runtime` (the cache in host memory, only each step's keys and values crossing over) unless told otherwise — the
+   * tests and the bench run `device` on the CPU to compare the two. (CUDA, DirectML and CoreML run `runtime`:
+   * onnxruntime-node 1.30 hands out device-resident outputs for WebGPU only, so on them a full-size device cache
+   * would cross the bus whole at every step.)
+   */
+  graph?: 'runtime' | 'device';
 }
 
 export interface ForwardInput {
@@ -56,7 +65,7 @@ export interface ForwardOutput {
 /**
  * A converted Tsuzuki decoder loaded in onnxruntime-node. `forward` is one step of the graph (prefill or decode)
  * and appends the step's keys and values to the cache. Most providers run `runtime.onnx` with the cache in host
- * memory (`KvCache`); WebGPU runs `model.onnx` with the cache on the GPU (`DeviceKvCache`, which says why).
+ * memory (`KvCache`); WebGPU runs `device.onnx` with a fixed-size cache on the GPU (`DeviceKvCache`, which says how).
  */
 export class DecoderSession {
   private constructor(
@@ -66,8 +75,10 @@ export class DecoderSession {
     readonly dir: string,
     readonly manifest: Manifest,
     readonly executionProvider: ExecutionProvider,
-    /** The device-side cache operations of a WebGPU session (null: the cache is in host memory). */
+    /** The cache operations of a session that runs the device graph (null: the runtime graph's host cache). */
     private readonly deviceKv: DeviceKvOps | null,
+    /** The most positions one run of the device graph takes (attention-check.ts); longer steps run in chunks. */
+    private readonly stepLimit: number,
   ) {}
 
   static async load(dir: string, options: SessionOptions = {}): Promise<DecoderSession> {
@@ -82,8 +93,15 @@ export class DecoderSession {
     }
     const ort = await loadOrt();
     const provider = options.executionProvider ?? 'cpu';
-    const onDevice = provider === 'webgpu';
-    const file = join(dir, onDevice ? MODEL_FILE : RUNTIME_FILE);
+    const graph = provider === 'webgpu' ? 'device' : (options.graph ?? 'runtime');
+    if (graph === 'device' && !manifest.deviceGraph) {
+      throw new TsuzukiError(
+        'unsupported',
+        `The model in ${dir} has no GPU graph (device.onnx): it was converted by an older Tsuzuki, or its attention heads are not a multiple of 8 wide. Convert it again to run it on a GPU; the CPU runs it as it is.`,
+      );
+    }
+    const file = join(dir, graph === 'device' ? manifest.deviceGraph!.file : RUNTIME_FILE);
+    const onGpu = provider === 'webgpu';
     const presents = Array.from({ length: manifest.architecture.nLayer }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
     const sessionOptions: InferenceSession.SessionOptions = {
       executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
@@ -94,7 +112,7 @@ export class DecoderSession {
       // Errors only: a GPU provider warns that it leaves shape computations to the CPU, which is by design.
       logSeverityLevel: 3,
       ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
-      ...(onDevice ? { preferredOutputLocation: Object.fromEntries(presents.map((name) => [name, 'gpu-buffer' as const])) } : {}),
+      ...(onGpu ? { preferredOutputLocation: Object.fromEntries(presents.map((name) => [name, 'gpu-buffer' as const])) } : {}),
     };
     let session: InferenceSession;
     try {
@@ -106,7 +124,16 @@ export class DecoderSession {
       }
       throw new TsuzukiError('corrupt_file', `onnxruntime could not load ${file} (${reason}). Convert the model again.`, { cause });
     }
-    return new DecoderSession(ort, session, dir, manifest, provider, onDevice ? new DeviceKvOps(ort, manifest) : null);
+    let stepLimit = Infinity;
+    if (graph === 'device') {
+      try {
+        stepLimit = await attentionStepLimit(ort, provider);
+      } catch (cause) {
+        await session.release();
+        throw new TsuzukiError('unsupported', `The ${provider} execution provider cannot run ${file}: ${(cause as Error).message}. Use the CPU instead.`, { cause });
+      }
+    }
+    return new DecoderSession(ort, session, dir, manifest, provider, graph === 'device' ? new DeviceKvOps(ort, manifest, provider) : null, stepLimit);
   }
 
   /** An empty one-row cache of no capacity: the `shared` input of a step that shares nothing. */
@@ -153,15 +180,29 @@ export class DecoderSession {
         throw new TsuzukiError('invalid_argument', `Token id ${id} is not in the model's vocabulary (0–${vocabSize - 1}); give ids from this model's tokenizer.`);
       }
     }
-    const ids = matrix(input.ids, seq, 'ids');
-    const positions = matrix(input.positionIds, seq, 'positionIds');
     if (this.deviceKv) {
       if (!(cache instanceof DeviceKvCache) || (shared && !(shared instanceof DeviceKvCache))) {
-        throw new TsuzukiError('internal', 'forward: a WebGPU session continues only caches it made.');
+        throw new TsuzukiError('internal', 'forward: a session of the device graph continues only caches it made.');
       }
-      const logits = await this.forwardOnDevice(this.deviceKv, ids, matrix(input.attentionMask, total, 'attentionMask'), positions, cache, shared);
-      return { logits: keep ? lastPositions(logits, batch, seq, keep, vocabSize) : logits, dims: [batch, keep || seq, vocabSize], cache };
+      // The device graph reads each row up to its length and places its tokens from there: no padding, no gaps.
+      const before = sharedLength + cache.length;
+      const padded = input.attentionMask.some((row) => row.length !== total || row.some((m) => m !== 1));
+      if (padded || input.positionIds.some((row) => row.length !== seq || row.some((p, j) => p !== before + j))) {
+        throw new TsuzukiError('internal', `forward: the device graph runs rows without padding, at positions ${before} onward.`);
+      }
+      // Steps longer than the provider's attention takes run in chunks; each keeps the logits of its share of `keep`.
+      const parts: { logits: Float32Array; kept: number }[] = [];
+      for (let start = 0; start < seq; start += this.stepLimit) {
+        const end = Math.min(seq, start + this.stepLimit);
+        const kept = keep ? Math.max(0, keep - (seq - end)) : end - start;
+        const ids = matrix(input.ids.map((row) => row.slice(start, end)), end - start, 'ids');
+        const logits = await this.forwardOnDevice(this.deviceKv, ids, keep ? Math.max(1, kept) : 0, cache, shared);
+        if (kept > 0) parts.push({ logits, kept });
+      }
+      return { logits: joinPositions(parts, batch, vocabSize), dims: [batch, keep || seq, vocabSize], cache };
     }
+    const ids = matrix(input.ids, seq, 'ids');
+    const positions = matrix(input.positionIds, seq, 'positionIds');
     if (!(cache instanceof KvCache) || (shared && !(shared instanceof KvCache))) {
       throw new TsuzukiError('internal', 'forward: a host-memory session continues only caches it made.');
     }
@@ -205,24 +246,16 @@ export class DecoderSession {
   }
 
   /**
-   * One step of the Optimum graph with the cache on the GPU: the past is the cache's own tensors, or — for the
-   * first step of decode rows — the shared prompt's, copied into each row on the device. Returns every position's
-   * logits.
+   * One step of the device graph: the past is the cache's own tensors, or — for the first step of decode rows — the
+   * shared prompt's, copied into each row on the device; an empty past gives full-size presents too.
    */
-  private async forwardOnDevice(
-    ops: DeviceKvOps,
-    ids: Tensor,
-    attentionMask: Tensor,
-    positions: Tensor,
-    cache: DeviceKvCache,
-    shared: DeviceKvCache | undefined,
-  ): Promise<Float32Array> {
-    const { nLayer, nHead, headDim } = this.manifest.architecture;
+  private async forwardOnDevice(ops: DeviceKvOps, ids: Tensor, keep: number, cache: DeviceKvCache, shared: DeviceKvCache | undefined): Promise<Float32Array> {
+    const { nLayer, nHead, headDim, nPositions } = this.manifest.architecture;
     await ops.prepare(cache);
     if (shared) {
       await ops.prepare(shared);
       if (!cache.tensors) {
-        if (shared.tensors) cache.tensors = await ops.cut(shared.tensors, shared.length, new Array<number>(cache.rows).fill(0));
+        if (shared.tensors) cache.tensors = await ops.gather(shared.tensors, new Array<number>(cache.rows).fill(0));
         cache.base = shared.length;
       } else if (cache.base !== shared.length) {
         throw new TsuzukiError('internal', `forward: this cache continued a shared prompt of ${cache.base} positions, not ${shared.length}.`);
@@ -230,19 +263,33 @@ export class DecoderSession {
     } else if (cache.base !== 0) {
       throw new TsuzukiError('internal', 'forward: this cache continues a shared prompt, which is missing.');
     }
-    const feeds: Record<string, Tensor> = { input_ids: ids, attention_mask: attentionMask, position_ids: positions };
+    const seq = ids.dims[1]!;
+    const after = cache.base + cache.length + seq;
+    const feeds: Record<string, Tensor> = {
+      input_ids: ids,
+      seqlens_k: new this.ort.Tensor('int32', new Int32Array(cache.rows).fill(after - 1), [cache.rows]),
+      total_sequence_length: new this.ort.Tensor('int32', Int32Array.of(nPositions), []),
+      logits_to_keep: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), []),
+    };
     const empty = () =>
       this.manifest.kvType === 'float16'
         ? new this.ort.Tensor('float16', new Uint16Array(0), [cache.rows, nHead, 0, headDim])
         : new this.ort.Tensor('float32', new Float32Array(0), [cache.rows, nHead, 0, headDim]);
+    const past = cache.tensors;
     for (let i = 0; i < nLayer; i++) {
-      feeds[`past_key_values.${i}.key`] = cache.tensors?.[2 * i] ?? empty();
-      feeds[`past_key_values.${i}.value`] = cache.tensors?.[2 * i + 1] ?? empty();
+      feeds[`past_key_values.${i}.key`] = past?.[2 * i] ?? empty();
+      feeds[`past_key_values.${i}.value`] = past?.[2 * i + 1] ?? empty();
     }
-    const result = await this.session.run(feeds);
-    for (const t of cache.tensors ?? []) t.dispose();
-    cache.tensors = Array.from({ length: nLayer }, (_, i) => [result[`present.${i}.key`]!, result[`present.${i}.value`]!]).flat();
-    cache.length += ids.dims[1]!;
+    // In host memory the presents are written into the past's own tensors (see DeviceKvCache); on a GPU they are new.
+    const inPlace = past !== null && past[0]!.location === 'cpu';
+    const fetches: Record<string, Tensor | null> = { logits: null };
+    for (let i = 0; i < 2 * nLayer; i++) fetches[this.manifest.deviceGraph!.io.outputs[1 + i]!] = inPlace ? past[i]! : null;
+    const result = await this.session.run(feeds, fetches);
+    if (!inPlace) {
+      for (const t of past ?? []) t.dispose();
+      cache.tensors = Array.from({ length: nLayer }, (_, i) => [result[`present.${i}.key`]!, result[`present.${i}.value`]!]).flat();
+    }
+    cache.length += seq;
     return result['logits']!.data as Float32Array;
   }
 
@@ -251,6 +298,12 @@ export class DecoderSession {
    * `[position][vocab]` for every position, or only the last. For verification and tests.
    */
   async sequenceLogits(sequences: number[][], options: { allPositions?: boolean } = {}): Promise<Float32Array[][]> {
+    // The device graph knows no padding: its rows of unequal length run one by one.
+    if (this.deviceKv && sequences.length > 1) {
+      const rows: Float32Array[][] = [];
+      for (const seq of sequences) rows.push(...(await this.sequenceLogits([seq], options)));
+      return rows;
+    }
     const batch = leftPadBatch(sequences);
     const { logits, dims, cache } = await this.forward(batch);
     cache.release(); // on a GPU, buffers nobody else would free
@@ -269,10 +322,19 @@ export class DecoderSession {
   }
 }
 
-/** The last `keep` positions' rows of `[batch, seq, vocab]` logits. */
-function lastPositions(logits: Float32Array, batch: number, seq: number, keep: number, vocab: number): Float32Array {
-  const out = new Float32Array(batch * keep * vocab);
-  for (let b = 0; b < batch; b++) out.set(logits.subarray((b * seq + seq - keep) * vocab, (b * seq + seq) * vocab), b * keep * vocab);
+/** `[batch, Σ kept, vocab]` from chunks of `[batch, ≥ kept, vocab]` logits, each contributing its last `kept` positions. */
+function joinPositions(parts: { logits: Float32Array; kept: number }[], batch: number, vocab: number): Float32Array {
+  if (parts.length === 1 && parts[0]!.logits.length === batch * parts[0]!.kept * vocab) return parts[0]!.logits;
+  const total = parts.reduce((sum, p) => sum + p.kept, 0);
+  const out = new Float32Array(batch * total * vocab);
+  for (let b = 0; b < batch; b++) {
+    let at = b * total * vocab;
+    for (const { logits, kept } of parts) {
+      const width = logits.length / batch / vocab;
+      out.set(logits.subarray((b * width + width - kept) * vocab, (b * width + width) * vocab), at);
+      at += kept * vocab;
+    }
+  }
   return out;
 }
 

@@ -7,7 +7,7 @@ import { checkTokenizer, openCheckpoint, type Checkpoint } from '../format/check
 import { DataFileWriter } from './data-file';
 import { decoderIoNames, buildGpt2Graph, type GraphLayout } from './gpt2-graph';
 import { GraphBuilder } from './graph';
-import { DATA_FILE, FORMAT_VERSION, MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, TOKENIZER_FILE, type FileEntry, type Manifest } from '../format/manifest';
+import { DATA_FILE, DEVICE_FILE, FORMAT_VERSION, MANIFEST_FILE, MODEL_FILE, RUNTIME_FILE, TOKENIZER_FILE, type FileEntry, type Manifest } from '../format/manifest';
 import { loadTokenizer } from '../../tokenizer';
 import { calibrate, type Calibration } from './calibrate';
 import { CALIBRATION_TEXT } from './calibration-text';
@@ -46,7 +46,12 @@ export interface ConvertProgress {
 
 const OPSET = 17;
 /** Written into every manifest; bumped whenever a conversion's output changes, so stale ones are recognisable. */
-export const CONVERTER = 'tsuzuki-convert 4';
+export const CONVERTER = 'tsuzuki-convert 5';
+
+/** onnxruntime's GroupQueryAttention takes heads whose width is a multiple of 8 (rinna's are 128 wide). */
+function hasDeviceGraph(headDim: number): boolean {
+  return headDim % 8 === 0;
+}
 
 /** The temp folder name used beside `outDir`, so an interrupted conversion is recognisable as such. */
 export function tempDirFor(outDir: string): string {
@@ -55,8 +60,8 @@ export function tempDirFor(outDir: string): string {
 }
 
 /**
- * Converts a Hugging Face GPT-2 folder into `outDir`: `model.onnx` (Optimum layout) and
- * `runtime.onnx` (the engine's) over one `model.onnx.data`, `spiece.model`, `tsuzuki.json`.
+ * Converts a Hugging Face GPT-2 folder into `outDir`: `model.onnx` (Optimum layout), `runtime.onnx` (the engine's)
+ * and `device.onnx` (a GPU session's) over one `model.onnx.data`, `spiece.model`, `tsuzuki.json`.
  * Everything is written into a temp folder beside `outDir` and renamed at the end, so a failure (corrupt input,
  * shape mismatch, full disk) never leaves a folder that looks like a finished model.
  */
@@ -119,18 +124,24 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
     );
     const compute = precision === 'fp16' ? 'float16' : 'float32';
     await buildGpt2Graph(graph, checkpoint.config, compute, weights.store, 'optimum');
-    const runtime = new GraphBuilder();
-    await buildGpt2Graph(runtime, checkpoint.config, compute, weights.replay(), 'runtime');
-    runtime.adoptWeights(graph);
+    const graphs: [string, GraphBuilder, GraphLayout][] = [[MODEL_FILE, graph, 'optimum']];
+    const withDevice = hasDeviceGraph(checkpoint.config.headDim);
+    const more: [string, GraphLayout][] = [[RUNTIME_FILE, 'runtime'], ...(withDevice ? [[DEVICE_FILE, 'device'] as [string, GraphLayout]] : [])];
+    for (const [file, layout] of more) {
+      const builder = new GraphBuilder();
+      await buildGpt2Graph(builder, checkpoint.config, compute, weights.replay(), layout);
+      builder.adoptWeights(graph);
+      graphs.push([file, builder, layout]);
+    }
     const dataSize = data.size;
     const dataSha = await data.close();
     data = undefined;
 
     report({ phase: 'finishing', done: total, total, detail: MODEL_FILE });
     const outputs: Record<string, FileEntry> = {};
-    for (const [file, builder, layout] of [[MODEL_FILE, graph, 'optimum'], [RUNTIME_FILE, runtime, 'runtime']] as const) {
+    for (const [file, builder, layout] of graphs) {
       const bytes = builder.encode({
-        name: `gpt2-${precision}-${layout satisfies GraphLayout}`,
+        name: `gpt2-${precision}-${layout}`,
         dataFile: DATA_FILE,
         opset: OPSET,
         producer: CONVERTER,
@@ -166,6 +177,7 @@ export async function convertCheckpoint(hfDir: string, outDir: string, options: 
       kvType: compute,
       specialTokens: { bos: config.bosTokenId, eos: config.eosTokenId, pad: config.padTokenId },
       io: decoderIoNames(config),
+      ...(withDevice ? { deviceGraph: { file: DEVICE_FILE, io: decoderIoNames(config, 'device') } } : {}),
       source: { format: checkpoint.format, ...source },
       files: { inputs, outputs },
       converter: CONVERTER,

@@ -9,6 +9,8 @@ export const MANIFEST_FILE = 'tsuzuki.json';
 export const MODEL_FILE = 'model.onnx';
 /** The graph Tsuzuki's engine runs, over the same data file. */
 export const RUNTIME_FILE = 'runtime.onnx';
+/** The graph a GPU session runs (the `device` layout: a fixed-size KV cache and fused attention), same data file. */
+export const DEVICE_FILE = 'device.onnx';
 export const DATA_FILE = 'model.onnx.data';
 export const TOKENIZER_FILE = 'spiece.model';
 /** What the last check of the files found matching (see integrity.ts); Tsuzuki's own, never a manifest's. */
@@ -44,6 +46,8 @@ function fileRecord<T extends z.ZodType>(entry: T, reserved: string[] = []) {
 
 const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
 
+const ioNames = z.object({ inputs: z.array(z.string()), outputs: z.array(z.string()) });
+
 const manifestSchema = z.object({
   format: z.literal('tsuzuki-onnx-decoder'),
   formatVersion: z.literal(FORMAT_VERSION),
@@ -77,7 +81,12 @@ const manifestSchema = z.object({
     eos: z.number().int().nullable(),
     pad: z.number().int().nullable(),
   }),
-  io: z.object({ inputs: z.array(z.string()), outputs: z.array(z.string()) }),
+  io: ioNames,
+  /**
+   * The GPU graph and its I/O names; absent in folders converted before it existed, and where GroupQueryAttention
+   * cannot take the model's heads (their width must be a multiple of 8).
+   */
+  deviceGraph: z.object({ file: z.literal(DEVICE_FILE), io: ioNames }).optional(),
   source: z.object({
     format: z.enum(['safetensors', 'pytorch']),
     repo: z.string().nullable(),

@@ -23,7 +23,7 @@ describe('tsuzuki convert and tsuzuki logits', () => {
     const out = join(tmp, 'fp32');
     const { stdout } = await tsuzuki('convert', join(FIXTURES, 'tiny-sharded'), out, '--precision', 'fp32');
     expect(JSON.parse(stdout)).toMatchObject({ out, precision: 'fp32', format: 'tsuzuki-onnx-decoder' });
-    expect((await readdir(out)).sort()).toEqual(['model.onnx', 'model.onnx.data', 'runtime.onnx', 'spiece.model', 'tsuzuki.json']);
+    expect((await readdir(out)).sort()).toEqual(['device.onnx', 'model.onnx', 'model.onnx.data', 'runtime.onnx', 'spiece.model', 'tsuzuki.json']);
 
     const [a, b] = [golden.weights.fp32[2]!, golden.weights.fp32[3]!];
     const last = JSON.parse((await tsuzuki('logits', '--model', out, '--ids', `${a.ids.join(',')};${b.ids.join(',')}`)).stdout);

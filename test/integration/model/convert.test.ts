@@ -212,10 +212,10 @@ describe('reduced precisions', () => {
 });
 
 describe('the output folder', () => {
-  it('holds model.onnx, runtime.onnx, their one data file, spiece.model and a manifest with the sha256 of every file', async () => {
+  it('holds model.onnx, runtime.onnx, device.onnx, their one data file, spiece.model and a manifest with the sha256 of every file', async () => {
     const manifest = await convert('tiny-pytorch-fp16', 'manifest-int4', 'int4');
     const out = join(tmp, 'manifest-int4');
-    expect((await readdir(out)).sort()).toEqual(['model.onnx', 'model.onnx.data', 'runtime.onnx', 'spiece.model', 'tsuzuki.json']);
+    expect((await readdir(out)).sort()).toEqual(['device.onnx', 'model.onnx', 'model.onnx.data', 'runtime.onnx', 'spiece.model', 'tsuzuki.json']);
     expect(JSON.parse(await readFile(join(out, 'tsuzuki.json'), 'utf8'))).toEqual(manifest);
     expect(manifest).toMatchObject({
       precision: 'int4',
@@ -230,6 +230,13 @@ describe('the output folder', () => {
       'past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value',
     ]);
     expect(manifest.io.outputs).toEqual(['logits', 'present.0.key', 'present.0.value', 'present.1.key', 'present.1.value']);
+    expect(manifest.deviceGraph).toEqual({
+      file: 'device.onnx',
+      io: {
+        inputs: ['input_ids', 'seqlens_k', 'total_sequence_length', 'logits_to_keep', ...manifest.io.inputs.slice(3)],
+        outputs: manifest.io.outputs,
+      },
+    });
     const sha = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
     for (const [name, entry] of Object.entries(manifest.files.outputs)) expect(entry.sha256).toBe(await sha(join(out, name)));
     expect(Object.keys(manifest.files.inputs).sort()).toEqual(['config.json', 'pytorch_model.bin', 'spiece.model']);

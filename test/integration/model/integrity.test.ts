@@ -10,7 +10,7 @@ import { readManifest, VERIFIED_FILE } from '../../../src-main/model/format/mani
 import { craftedLinkFolder } from '../../helpers/crafted-model';
 
 const FIXTURE = new URL('../../fixtures/model/tiny-safetensors-fp32', import.meta.url).pathname;
-const ALL = ['model.onnx', 'runtime.onnx', 'model.onnx.data', 'spiece.model'];
+const ALL = ['model.onnx', 'runtime.onnx', 'device.onnx', 'model.onnx.data', 'spiece.model'];
 let root: string;
 let dir: string;
 

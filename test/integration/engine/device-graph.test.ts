@@ -1,0 +1,128 @@
+/**
+ * The device graph (`device.onnx`: a fixed-size KV cache written by GroupQueryAttention) against the runtime graph
+ * the CPU runs, on the tiny model: the same logits over a prefill and 40 decode steps, after a prefix cut, with
+ * three alternatives and after a cancel. It runs on the CPU provider everywhere and on WebGPU where an adapter
+ * exists (on the CI machines Mesa's lavapipe); the WebGPU half is skipped, saying why, where none does.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { probeOffThread } from '../../../src-main/engine/device-probe';
+import type { DeviceKvCache } from '../../../src-main/engine/device-kv-cache';
+import { Generator, type GenerationRequest } from '../../../src-main/engine/generator';
+import type { Kv } from '../../../src-main/engine/kv-cache';
+import { resolveSamplingParams } from '../../../src-main/engine/sampler';
+import { DecoderSession, type ExecutionProvider } from '../../../src-main/engine/session';
+import { argmax, golden, maxAbsDiff } from '../model/golden';
+import { convertTiny, type TinyModel } from './tiny-model';
+
+const noAdapter = await probeOffThread({ provider: 'webgpu', threads: 1, cpuMs: null }).then(
+  () => null,
+  (error: Error) => `no WebGPU adapter here: ${error.message}`,
+);
+
+// The fixture's tokenizer ids (see test/fixtures/model/README.md): <unk> 1, </s> 3.
+const special = { vocabSize: 1000, eosIds: [3], bannedIds: [1] };
+const createDecoder = () => ({ push: (id: number) => `<${id}>`, end: () => '' });
+const sampling = resolveSamplingParams({ topK: 50, topP: 0.95, temperature: 1.2 });
+const request = (partial: Partial<GenerationRequest> & Pick<GenerationRequest, 'promptIds'>): GenerationRequest => ({
+  maxNewTokens: 16,
+  sampling,
+  seed: 1,
+  n: 1,
+  createDecoder,
+  ...partial,
+});
+/** fp32 on both sides: the sums differ in order only. */
+const TOLERANCE = 1e-4;
+
+/** One step of `session` over `ids` at the end of `cache` (a fresh one when omitted); logits of the last position. */
+async function step(session: DecoderSession, ids: number[], cache?: Kv) {
+  const before = cache?.length ?? 0;
+  const end = before + ids.length;
+  return session.forward({
+    ids: [ids],
+    attentionMask: [Array<number>(end).fill(1)],
+    positionIds: [ids.map((_, i) => before + i)],
+    logitsToKeep: 1,
+    ...(cache ? { cache } : {}),
+  });
+}
+
+describe.each<ExecutionProvider>(['cpu', 'webgpu'])('the device graph on the %s provider', (provider) => {
+  let model: TinyModel;
+  let device: DecoderSession;
+  const skipped = provider === 'webgpu' ? noAdapter : null;
+  beforeEach(({ skip }) => skip(skipped !== null, skipped ?? undefined));
+  beforeAll(async () => {
+    if (skipped) return;
+    model = await convertTiny();
+    device = await DecoderSession.load(model.dir, { executionProvider: provider, graph: 'device', threads: 1 });
+  });
+  afterAll(async () => {
+    await device?.release();
+    await model?.dispose();
+  });
+
+  it('gives the runtime graph’s logits over a prefill of 120 tokens and 40 decode steps', async () => {
+    const prompt = golden.weights.fp32[5]!.ids;
+    let ours = await step(device, prompt);
+    let theirs = await step(model.session, prompt);
+    expect(maxAbsDiff(ours.logits, theirs.logits)).toBeLessThan(TOLERANCE);
+    const cache = ours.cache as DeviceKvCache;
+    const first = cache.tensors![0]!;
+    const size = first.dims;
+    expect(size).toEqual([1, 4, device.manifest.architecture.nPositions, 16]);
+    for (let i = 0; i < 40; i++) {
+      const next = argmax(theirs.logits);
+      ours = await step(device, [next], ours.cache);
+      theirs = await step(model.session, [next], theirs.cache);
+      expect(maxAbsDiff(ours.logits, theirs.logits)).toBeLessThan(TOLERANCE);
+    }
+    // The tensors never change size; in host memory they are even the same tensors, written in place.
+    expect(cache.length).toBe(prompt.length + 40);
+    expect(cache.tensors!.every((t) => t.dims.join() === size.join())).toBe(true);
+    if (provider === 'cpu') expect(cache.tensors![0]).toBe(first);
+    cache.release();
+    theirs.cache.release();
+  });
+
+  it('continues a cut cache as a fresh prefill of the same text does', async () => {
+    const promptIds = golden.weights.fp32[5]!.ids;
+    const cold = await step(model.session, promptIds);
+    const warm = new Generator(device, special, { prefillChunk: 24 });
+    await warm.prefill(promptIds.slice(0, 60));
+    await warm.prefill([...promptIds.slice(0, 40), 999, ...promptIds.slice(41, 60)]);
+    const r = await warm.prefill(promptIds);
+    expect(r).toMatchObject({ reusedTokens: 40, prefillTokens: 80 });
+    expect(maxAbsDiff(warm.cache.reuse(promptIds).logits!, cold.logits)).toBeLessThan(TOLERANCE);
+    warm.cache.clear();
+  });
+
+  it('samples three alternatives as the runtime graph does, rows dropped as they stop', async () => {
+    const promptIds = golden.weights.fp32[4]!.ids;
+    const cpu = new Generator(model.session, special);
+    const gen = new Generator(device, special);
+    const probe = await cpu.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 12 }));
+    const stopStrings = [`<${probe.alternatives[1]!.ids[2]}>`];
+    const expected = await cpu.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 12, stopStrings }));
+    const actual = await gen.generate(request({ promptIds, seed: 7, n: 3, maxNewTokens: 12, stopStrings }));
+    expect(actual.alternatives).toEqual(expected.alternatives);
+    expect(actual.alternatives[1]).toMatchObject({ finishReason: 'stop' });
+    gen.cache.clear();
+  });
+
+  it('generates after a cancelled generation as it would have without it', async () => {
+    const promptIds = golden.weights.fp32[3]!.ids;
+    const gen = new Generator(device, special);
+    const controller = new AbortController();
+    let deltas = 0;
+    const cancelled = await gen.generate(
+      request({ promptIds, maxNewTokens: 30, signal: controller.signal, onDelta: () => ++deltas === 5 && controller.abort() }),
+    );
+    expect(cancelled.alternatives[0]).toMatchObject({ finishReason: 'cancelled' });
+    expect(cancelled.alternatives[0]!.ids.length).toBeLessThan(30);
+    const after = await gen.generate(request({ promptIds, seed: 3, maxNewTokens: 20 }));
+    const fresh = await new Generator(model.session, special).generate(request({ promptIds, seed: 3, maxNewTokens: 20 }));
+    expect(after.alternatives).toEqual(fresh.alternatives);
+    gen.cache.clear();
+  });
+});
