@@ -25,7 +25,7 @@ export const CACHE = join(root, '.cache/bench');
 
 const sourceDir = join(CACHE, 'rinna-1b-random');
 
-const RINNA_CONFIG = {
+export const RINNA_CONFIG = {
   activation_function: 'gelu_fast',
   architectures: ['GPT2LMHeadModel'],
   bos_token_id: 1,
@@ -165,17 +165,29 @@ function logSoftmax(row: Float32Array): Float64Array {
 
 /** The random checkpoint; written once (to a temp name, renamed when complete) and reused afterwards. */
 export async function ensureSource(): Promise<{ dir: string; bytes: number; seconds: number | null }> {
-  const file = join(sourceDir, 'model.safetensors');
-  await mkdir(sourceDir, { recursive: true });
+  return ensureRandomCheckpoint(sourceDir, RINNA_CONFIG, 'rinna-1b');
+}
+
+/**
+ * A GPT-2 checkpoint of `config`'s shape with random weights in `dir` (`model.safetensors`, F16, written once), with
+ * the tokenizer fixture `nfkc.model` (2000 pieces) as its spiece.model; `config.vocab_size` must be 2000 or more.
+ */
+export async function ensureRandomCheckpoint(
+  dir: string,
+  config: typeof RINNA_CONFIG,
+  label: string,
+): Promise<{ dir: string; bytes: number; seconds: number | null }> {
+  const file = join(dir, 'model.safetensors');
+  await mkdir(dir, { recursive: true });
   // The converter parses spiece.model and checks it against vocab_size: a small real model (2000 pieces) stands in
   // for rinna's (written every time, so a source cached with an older stand-in still converts).
-  await copyFile(join(root, 'test/fixtures/tokenizer/nfkc.model'), join(sourceDir, 'spiece.model'));
-  if (existsSync(file)) return { dir: sourceDir, bytes: (await stat(file)).size, seconds: null };
+  await copyFile(join(root, 'test/fixtures/tokenizer/nfkc.model'), join(dir, 'spiece.model'));
+  if (existsSync(file)) return { dir, bytes: (await stat(file)).size, seconds: null };
   const started = performance.now();
-  log(`writing a random rinna-1b checkpoint to ${sourceDir} (2.6 GB, once)…`);
-  await writeFile(join(sourceDir, 'config.json'), JSON.stringify(RINNA_CONFIG, null, 2));
+  log(`writing a random ${label} checkpoint to ${dir} (once)…`);
+  await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2));
 
-  const c = RINNA_CONFIG;
+  const c = config;
   const tensors: [string, number[], 'normal' | 'ones' | 'zeros'][] = [
     ['transformer.wte.weight', [c.vocab_size, c.n_embd], 'normal'],
     ['transformer.wpe.weight', [c.n_positions, c.n_embd], 'normal'],
@@ -244,7 +256,7 @@ export async function ensureSource(): Promise<{ dir: string; bytes: number; seco
   await rename(partial, file);
   const seconds = Math.round((performance.now() - started) / 100) / 10;
   log(`checkpoint written in ${seconds} s`);
-  return { dir: sourceDir, bytes: (await stat(file)).size, seconds };
+  return { dir, bytes: (await stat(file)).size, seconds };
 }
 
 function normalHalfTable(size: number, std: number): Uint16Array {

@@ -13,7 +13,9 @@
  * in a second process that generates as the app does, through the generation worker, from Japanese text (the
  * random checkpoint has no real tokenizer, so the tokenizer fixture `nfkc.model` stands in).
  * With `--device` other than the CPU the precisions default to fp16, the issue's GPU precision; the report names the
- * provider that ran (the CPU targets do not apply there).
+ * provider that ran (the CPU targets do not apply there). With `--device webgpu` it first compares the decode step of
+ * the device graph with the step before it (`deviceGraph`, test/bench/device-graph.ts) on a narrow 24-layer model,
+ * and measures the full-size model only where the WebGPU adapter computes faster than the CPU (not on lavapipe).
  */
 import { execFile } from 'node:child_process';
 import { copyFile, rm } from 'node:fs/promises';
@@ -30,7 +32,10 @@ import { readManifest } from '../../src-main/model/format/manifest';
 import { DEFAULT_BLOCK_SIZE } from '../../src-main/model/convert/quantize';
 import { providerOption } from '../../src-main/cli/commands/generate';
 import { RemoteRuntime } from '../../src-main/services/generation-remote';
-import { ensureSource } from './convert.bench';
+import { providerState } from '../../src-main/engine/device';
+import { vulkanBufferLog } from '../helpers/vulkan-buffers';
+import { ensureRandomCheckpoint, ensureSource } from './convert.bench';
+import { STEP_MODEL_CONFIG } from './device-graph';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cacheDir = join(root, '.cache/bench');
@@ -60,9 +65,18 @@ export default async function (args: string[]): Promise<object> {
   });
   const device = providerOption(values.device, 'npm run bench -- engine [--device cpu|cuda|dml|webgpu|coreml] …');
   const precisions = values.precisions ?? (device === 'cpu' ? 'int4,int8,fp32' : 'fp16');
-  await ensureSource();
   const results: Record<string, unknown> = {};
   const loadAtStart = loadavg().map((l) => Math.round(l * 10) / 10);
+  if (device === 'webgpu') {
+    results.deviceGraph = await deviceGraphComparison(Number(values['decode-tokens']));
+    // A software adapter (lavapipe) would take hours over the full-size model: the comparison above is its result.
+    const state = await providerState('webgpu');
+    if (state.blocked) {
+      log(`full-size model skipped: WebGPU here is ${state.state}`);
+      return { device, fullSizeSkipped: state.state, loadAverage: { start: loadAtStart, end: loadavg().map((l) => Math.round(l * 10) / 10) }, results };
+    }
+  }
+  await ensureSource();
   for (const precision of precisions.split(',')) {
     const dir = join(cacheDir, `engine-${precision}`);
     if (!(await convertedFrom(dir, precision, Number(values['block-size'])))) {
@@ -85,6 +99,30 @@ export default async function (args: string[]): Promise<object> {
   return { source: sourceDir, device, threads: Number(values.threads), loadAverage: { start: loadAtStart, end: loadavg().map((l) => Math.round(l * 10) / 10) }, targets: TARGETS, results };
 }
 
+/**
+ * The device graph's decode step against the one before it (test/bench/device-graph.ts), on a narrow 24-layer fp16
+ * model, in a child process started with the Vulkan buffer log where it builds (storage buffers created per step).
+ */
+async function deviceGraphComparison(steps: number): Promise<object> {
+  const source = await ensureRandomCheckpoint(join(cacheDir, 'step-model-random'), STEP_MODEL_CONFIG, '24-layer narrow GPT-2');
+  const dir = join(cacheDir, 'engine-step-fp16');
+  if (!(await convertedFrom(dir, 'fp16', 0))) {
+    log('converting the step model to fp16 (once)…');
+    await rm(dir, { recursive: true, force: true });
+    await child(`const { convert } = await import(${JSON.stringify(join(root, 'src-main/cli/commands/convert.ts'))});
+      process.exitCode = await convert.run(${JSON.stringify([source.dir, dir, '--precision', 'fp16'])});`);
+  }
+  const layer = await vulkanBufferLog();
+  if ('skip' in layer) log(`storage buffers not counted: ${layer.skip}`);
+  log('comparing the decode step before and after the device graph…');
+  const out = await child(
+    `const m = await import(${JSON.stringify(join(root, 'test/bench/device-graph.ts'))});
+      process.stdout.write(JSON.stringify(await m.compareDeviceGraph(${JSON.stringify(dir)}, { contexts: [32, 256], steps: ${steps}, rounds: 2 })));`,
+    'skip' in layer ? {} : layer.env,
+  );
+  return { model: STEP_MODEL_CONFIG, precision: 'fp16', ...JSON.parse(out) };
+}
+
 async function convertedFrom(dir: string, precision: string, blockSize: number): Promise<boolean> {
   try {
     const manifest = await readManifest(dir);
@@ -94,12 +132,12 @@ async function convertedFrom(dir: string, precision: string, blockSize: number):
   }
 }
 
-function child(script: string): Promise<string> {
+function child(script: string, env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', '--input-type=module', '-e', script],
-      { cwd: root, maxBuffer: 64 << 20 },
+      { cwd: root, maxBuffer: 64 << 20, env: { ...process.env, ...env } },
       (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr.slice(-3000)}`)) : resolve(stdout)),
     );
   });
