@@ -4,6 +4,8 @@
  * three alternatives and after a cancel. It runs on the CPU provider everywhere and on WebGPU where an adapter
  * exists (on the CI machines Mesa's lavapipe); the WebGPU half is skipped, saying why, where none does.
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { probeOffThread } from '../../../src-main/engine/device-probe';
 import type { DeviceKvCache } from '../../../src-main/engine/device-kv-cache';
@@ -11,7 +13,8 @@ import { Generator, type GenerationRequest } from '../../../src-main/engine/gene
 import type { Kv } from '../../../src-main/engine/kv-cache';
 import { resolveSamplingParams } from '../../../src-main/engine/sampler';
 import { DecoderSession, type ExecutionProvider } from '../../../src-main/engine/session';
-import { argmax, golden, maxAbsDiff } from '../model/golden';
+import { argmax, golden, klDivergence, maxAbsDiff } from '../model/golden';
+import { MANIFEST_FILE, type Manifest } from '../../../src-main/model/format/manifest';
 import { convertTiny, type TinyModel } from './tiny-model';
 
 const noAdapter = await probeOffThread({ provider: 'webgpu', threads: 1, cpuMs: null }).then(
@@ -110,6 +113,25 @@ describe.each<ExecutionProvider>(['cpu', 'webgpu'])('the device graph on the %s 
     gen.cache.clear();
   });
 
+  it('in fp16, stays close to the fp32 runtime graph’s distributions over 64 positions (mean KL)', async () => {
+    // The same half-precision weights, computed in fp16 on the device graph and in fp32 on the runtime graph.
+    const half = await convertTiny('tiny-safetensors-fp16', 'fp16');
+    const full = await convertTiny('tiny-safetensors-fp16', 'fp32');
+    const session = await DecoderSession.load(half.dir, { executionProvider: provider, graph: 'device', threads: 1 });
+    try {
+      const ids = [...golden.weights.fp32[5]!.ids.slice(0, 60), ...golden.weights.fp32[3]!.ids.slice(0, 4)];
+      const [ours] = await session.sequenceLogits([ids], { allPositions: true });
+      const [reference] = await full.session.sequenceLogits([ids], { allPositions: true });
+      const kl = ours!.reduce((sum, row, t) => sum + klDivergence(reference![t]!, row), 0) / ids.length;
+      // Measured: 8.5e-6 nats on the CPU; 2.5e-4 on lavapipe, whose fp16 kernels round more (the Optimum graph that
+      // WebGPU ran before gave 2.7e-4 there). The issue's 2e-4 is a real GPU's target on rinna's shapes.
+      expect(kl).toBeLessThan(provider === 'cpu' ? 2e-5 : 3e-4);
+    } finally {
+      await session.release();
+      await Promise.all([half.dispose(), full.dispose()]);
+    }
+  });
+
   it('generates after a cancelled generation as it would have without it', async () => {
     const promptIds = golden.weights.fp32[3]!.ids;
     const gen = new Generator(device, special);
@@ -124,5 +146,24 @@ describe.each<ExecutionProvider>(['cpu', 'webgpu'])('the device graph on the %s 
     const fresh = await new Generator(model.session, special).generate(request({ promptIds, seed: 3, maxNewTokens: 20 }));
     expect(after.alternatives).toEqual(fresh.alternatives);
     gen.cache.clear();
+  });
+});
+
+describe('a model folder without the device graph', () => {
+  it('is refused for the device graph with what to do, and still runs on the CPU', async () => {
+    const model = await convertTiny();
+    try {
+      const file = join(model.dir, MANIFEST_FILE);
+      const { deviceGraph: _, ...older } = JSON.parse(await readFile(file, 'utf8')) as Manifest;
+      await writeFile(file, JSON.stringify(older));
+      await expect(DecoderSession.load(model.dir, { graph: 'device', threads: 1 })).rejects.toMatchObject({
+        code: 'unsupported',
+        message: expect.stringContaining('Convert it again to run it on a GPU'),
+      });
+      const cpu = await DecoderSession.load(model.dir, { threads: 1 });
+      await cpu.release();
+    } finally {
+      await model.dispose();
+    }
   });
 });
