@@ -136,6 +136,14 @@ export class DecoderSession {
     return new DecoderSession(ort, session, dir, manifest, provider, graph === 'device' ? new DeviceKvOps(ort, manifest, provider) : null, stepLimit);
   }
 
+  /** Inputs that are the same at every step of the device graph, made once (the capacity, an empty past…). */
+  private readonly constants = new Map<string, Tensor>();
+  private constant(key: string, make: () => Tensor): Tensor {
+    let tensor = this.constants.get(key);
+    if (!tensor) this.constants.set(key, (tensor = make()));
+    return tensor;
+  }
+
   /** An empty one-row cache of no capacity: the `shared` input of a step that shares nothing. */
   private emptyShared: KvCache | null = null;
 
@@ -268,17 +276,18 @@ export class DecoderSession {
     const feeds: Record<string, Tensor> = {
       input_ids: ids,
       seqlens_k: new this.ort.Tensor('int32', new Int32Array(cache.rows).fill(after - 1), [cache.rows]),
-      total_sequence_length: new this.ort.Tensor('int32', Int32Array.of(nPositions), []),
-      logits_to_keep: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), []),
+      total_sequence_length: this.constant('total', () => new this.ort.Tensor('int32', Int32Array.of(nPositions), [])),
+      logits_to_keep: this.constant(`keep ${keep}`, () => new this.ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [])),
     };
-    const empty = () =>
+    const empty = this.constant(`empty ${cache.rows}`, () =>
       this.manifest.kvType === 'float16'
         ? new this.ort.Tensor('float16', new Uint16Array(0), [cache.rows, nHead, 0, headDim])
-        : new this.ort.Tensor('float32', new Float32Array(0), [cache.rows, nHead, 0, headDim]);
+        : new this.ort.Tensor('float32', new Float32Array(0), [cache.rows, nHead, 0, headDim]),
+    );
     const past = cache.tensors;
     for (let i = 0; i < nLayer; i++) {
-      feeds[`past_key_values.${i}.key`] = past?.[2 * i] ?? empty();
-      feeds[`past_key_values.${i}.value`] = past?.[2 * i + 1] ?? empty();
+      feeds[`past_key_values.${i}.key`] = past?.[2 * i] ?? empty;
+      feeds[`past_key_values.${i}.value`] = past?.[2 * i + 1] ?? empty;
     }
     // In host memory the presents are written into the past's own tensors (see DeviceKvCache); on a GPU they are new.
     const inPlace = past !== null && past[0]!.location === 'cpu';
