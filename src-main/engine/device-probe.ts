@@ -7,6 +7,7 @@
  * packaged binary cannot run as Node, it is a worker thread, and the native log goes to the app's standard error.
  */
 import { forkWorker, startWorker } from '../util/worker';
+import { explainCudaFailure, missingCudaFiles, ortNativeFolder } from './cuda-diagnosis';
 import type { ExecutionProvider } from './session';
 
 export interface ProbeRequest {
@@ -29,12 +30,18 @@ const LOG_KEEP = 64 * 1024;
 /** The probe's timings; rejects with the reason, in words, where the provider cannot run the test computation. */
 export async function probeOffThread(request: ProbeRequest): Promise<ProbeTimes> {
   const { answer, log } = await (process.versions.electron ? inWorker(request) : inChild(request));
-  if ('error' in answer) throw new Error(reason(answer.error, log));
+  if ('error' in answer) throw new Error(reason(request.provider, answer.error, log));
   return answer;
 }
 
-/** onnxruntime's message without its source location, and what the driver's log says about a missing driver. */
-function reason(error: string, log: string): string {
+/**
+ * onnxruntime's message without its source location, and what the driver's log says about a missing driver; for
+ * CUDA, which library is missing (cuda-diagnosis.ts).
+ */
+function reason(provider: ExecutionProvider, error: string, log: string): string {
+  if (provider === 'cuda') {
+    return explainCudaFailure({ message: error, log, platform: process.platform, folder: ortNativeFolder(), missingFiles: missingCudaFiles() });
+  }
   const message = error.replace(/^\S+\.(?:cc|cpp|h):\d+ [\s\S]*? was false\. /, '').trim();
   const driver = /Found no drivers|VK_ERROR_INCOMPATIBLE_DRIVER/.test(log) ? 'no Vulkan driver found' : null;
   if (/Failed to get a WebGPU adapter/i.test(message)) return `no adapter (${driver ?? message})`;

@@ -1,21 +1,20 @@
 /**
  * Chooses where a model runs. `auto` tries the GPU execution providers this platform may have (DirectML on
  * Windows, CoreML on macOS, CUDA where its libraries are installed, then WebGPU) and keeps the first that computes
- * faster than the CPU (a quick probe, before the model is loaded there) and whose one-token self-test agrees with
- * the CPU (self-test.ts); otherwise the model runs on the CPU, which is normal where no GPU computes faster. When a
+ * faster than the CPU (a quick probe, before the model is loaded there), whose one-token self-test agrees with
+ * the CPU (self-test.ts), and whose decode step of the model itself is faster than the CPU's (what was measured is
+ * in `LoadedModel.probe`); otherwise the model runs on the CPU, which is normal where no GPU computes faster. When a
  * GPU that passed the probe, or an explicitly named device, fails, the reason is recorded for the UI. (Which
  * precision to convert to — fp16 for GPUs, int4 for the CPU — is the model library's choice; any converted precision
  * is tried on any device, and the self-test decides.)
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
 import { GraphBuilder } from '../model/convert/graph';
 import { readManifest } from '../model/format/manifest';
 import { TsuzukiError } from '../contract/errors';
+import { explainCudaFailure, missingCudaFiles, ortNativeFolder } from './cuda-diagnosis';
 import { probeOffThread, type ProbeTimes } from './device-probe';
-import { cpuReference, selfTest } from './self-test';
+import { cpuReference, decodeStepMs, selfTest } from './self-test';
 import { DecoderSession, loadOrt, type ExecutionProvider } from './session';
 
 export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'webgpu', 'coreml'] as const;
@@ -28,6 +27,30 @@ export interface LoadedModel {
   /** Why the requested or preferred device is not used (null when it is). */
   fallbackReason: string | null;
   loadMs: number;
+  /**
+   * What decided `auto` (null for a named device, or where no GPU could be measured): the decode step of the device
+   * kept, or the last measurement a GPU lost on, the compute probe or the model's decode step.
+   */
+  probe: DeviceProbe | null;
+}
+
+export interface DeviceProbe {
+  device: ConcreteDevice;
+  /** `compute`: the test computation (before the model is loaded there); `decode`: one decode step of the model. */
+  test: 'compute' | 'decode';
+  deviceMs: number;
+  cpuMs: number;
+}
+
+/** `auto` keeps a device only where it was measured faster than the CPU. */
+export function fasterThanCpu({ deviceMs, cpuMs }: ProbeTimes): boolean {
+  return deviceMs < cpuMs;
+}
+
+/** A probe's result in words: which test, and both times. */
+export function describeProbe({ test, deviceMs, cpuMs }: Omit<DeviceProbe, 'device'>): string {
+  const what = test === 'decode' ? 'a decode step of this model' : 'a test computation';
+  return `${fasterThanCpu({ deviceMs, cpuMs }) ? 'faster' : 'slower'} than the CPU on ${what} (${deviceMs.toFixed(1)} ms against ${cpuMs.toFixed(1)} ms)`;
 }
 
 export interface LoadOptions {
@@ -53,7 +76,7 @@ export function defaultThreads(): number {
 async function availableBackends(forAuto: boolean): Promise<Set<string>> {
   const ort = await import('onnxruntime-node');
   const names = new Set(ort.listSupportedBackends().map((b) => b.name));
-  if (forAuto && names.has('cuda') && !cudaLibraryPresent()) names.delete('cuda');
+  if (forAuto && names.has('cuda') && missingCudaFiles().length > 0) names.delete('cuda');
   return names;
 }
 
@@ -89,7 +112,7 @@ export interface DeviceOffer {
 /** Each device offered here, probed (one after the other: probes timed together would count each other's runs). */
 export async function deviceOffers(): Promise<DeviceOffer[]> {
   const ort = await import('onnxruntime-node');
-  const devices = offeredDevices(process.platform, ort.listSupportedBackends().map((b) => b.name), cudaLibraryPresent());
+  const devices = offeredDevices(process.platform, ort.listSupportedBackends().map((b) => b.name), missingCudaFiles().length === 0);
   const offers: DeviceOffer[] = [];
   for (const device of devices) {
     if (device === 'cpu') {
@@ -110,7 +133,7 @@ export function providerState(provider: Exclude<ExecutionProvider, 'cpu'>): Prom
   let state = probed.get(provider);
   if (!state) {
     state = probeOffThread({ provider, threads: defaultThreads(), cpuMs: null }).then(
-      (times) => ({ blocked: times.deviceMs < times.cpuMs ? null : ('slower' as const), state: compared(times) }),
+      (times) => ({ blocked: fasterThanCpu(times) ? null : ('slower' as const), state: compared(times) }),
       (error: Error) => ({ blocked: 'unavailable' as const, state: error.message }),
     );
     probed.set(provider, state);
@@ -124,20 +147,8 @@ interface ProviderState {
 }
 const probed = new Map<ExecutionProvider, Promise<ProviderState>>();
 
-function compared({ cpuMs, deviceMs }: ProbeTimes): string {
-  const times = `(${deviceMs.toFixed(1)} ms against ${cpuMs.toFixed(1)} ms)`;
-  return deviceMs < cpuMs ? `faster than the CPU on a test computation ${times}` : `slower than the CPU on a test computation ${times}, as a software or weak GPU is`;
-}
-
-function cudaLibraryPresent(): boolean {
-  try {
-    const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
-    const bin = join(dirname(dirname(entry)), 'bin', 'napi-v6', process.platform, process.arch);
-    const file = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-    return existsSync(join(bin, file));
-  } catch {
-    return false;
-  }
+function compared(times: ProbeTimes): string {
+  return `${describeProbe({ test: 'compute', ...times })}${fasterThanCpu(times) ? '' : ', as a software or weak GPU is'}`;
 }
 
 export async function loadModel(dir: string, device: Device = 'auto', options: LoadOptions = {}): Promise<LoadedModel> {
@@ -153,37 +164,64 @@ export async function loadModel(dir: string, device: Device = 'auto', options: L
   // `auto` quietly skips what this machine lacks; a named device that is missing is a reason to report.
   const tried = device === 'auto' ? wanted.filter((d) => available.has(d)) : wanted;
   const reasons: string[] = [];
-  let reference: Float32Array | null = null;
   let cpuProbeMs: number | null = null;
+  let probe: DeviceProbe | null = null;
   for (const d of tried) {
     let session: DecoderSession | null = null;
     try {
       // onnxruntime drops an unknown provider with a warning and runs on the CPU: check first.
       if (!available.has(d)) throw new Error(`not available in this build of onnxruntime on ${process.platform}`);
+      if (d === 'cuda' && device === 'cuda') await checkCuda(threads);
       if (device === 'auto') {
         // A software adapter (Mesa's lavapipe, which many Linux machines without a GPU driver have) passes the
         // self-test but runs a step hundreds of times slower than the CPU: measure before loading the model there.
         // The probe runs apart, so that a device without a driver fails there and logs nothing here. A GPU that fails
         // it or loses to the CPU is no GPU to use: the CPU is then the plan, not a fallback to warn about.
-        const probe: ProbeTimes | null = await probeOffThread({ provider: d, threads, cpuMs: cpuProbeMs }).catch(() => null);
-        if (probe) cpuProbeMs = probe.cpuMs;
-        if (!probe || probe.deviceMs >= probe.cpuMs) continue;
+        const times: ProbeTimes | null = await probeOffThread({ provider: d, threads, cpuMs: cpuProbeMs }).catch(() => null);
+        if (!times) continue;
+        cpuProbeMs = times.cpuMs;
+        probe = { device: d, test: 'compute', ...times };
+        if (!fasterThanCpu(times)) continue;
       }
       session = await DecoderSession.load(dir, { executionProvider: d satisfies ExecutionProvider, threads });
-      const { manifest } = session;
-      reference ??= await cpuReference(dir, `${manifest.converter} ${manifest.createdAt}`, (await loadOrt()).env.versions.common, () =>
-        DecoderSession.load(dir, { executionProvider: 'cpu', threads }),
-      );
-      await selfTest(session, reference);
-      return { session, device: d, fallbackReason: null, loadMs: performance.now() - started };
+      const { converter, createdAt } = session.manifest;
+      const openCpu = () => DecoderSession.load(dir, { executionProvider: 'cpu', threads });
+      // `auto` also asks for the CPU's decode step: measured once per model, onnxruntime and thread count.
+      const reference = await cpuReference(dir, `${converter} ${createdAt}`, (await loadOrt()).env.versions.common, openCpu, device === 'auto' ? threads : null);
+      await selfTest(session, reference.logits);
+      if (reference.decodeMs !== null) {
+        // The compute probe says what the device can do; the model's own decode step (many small kernels, a host
+        // round trip per step) says whether it does it here. A named device is not second-guessed by speed.
+        probe = { device: d, test: 'decode', deviceMs: await decodeStepMs(session), cpuMs: reference.decodeMs };
+        if (!fasterThanCpu(probe)) {
+          await session.release().catch(() => undefined);
+          continue;
+        }
+      }
+      return { session, device: d, fallbackReason: null, loadMs: performance.now() - started, probe };
     } catch (error) {
       await session?.release().catch(() => undefined);
-      reasons.push(`${d}: ${error instanceof Error ? error.message : String(error)}`);
+      const message = error instanceof Error ? error.message : String(error);
+      reasons.push(`${d}: ${d === 'cuda' ? explainCuda(message) : message}`);
     }
   }
   const cpu = await DecoderSession.load(dir, { executionProvider: 'cpu', threads });
   const fallbackReason = device === 'cpu' || (device === 'auto' && reasons.length === 0) ? null : reasons.join('; ');
-  return { session: cpu, device: 'cpu', fallbackReason, loadMs: performance.now() - started };
+  return { session: cpu, device: 'cpu', fallbackReason, loadMs: performance.now() - started, probe };
+}
+
+/**
+ * Before a named `cuda` loads the model: the provider's own files must be there, and a test computation must run in
+ * the probe's child process, whose standard error holds onnxruntime's word on which library is missing (the error
+ * onnxruntime-node hands back names none). Throws what is missing, in words (cuda-diagnosis.ts).
+ */
+async function checkCuda(threads: number): Promise<void> {
+  if (missingCudaFiles().length > 0) throw new Error(explainCuda(''));
+  await probeOffThread({ provider: 'cuda', threads, cpuMs: null });
+}
+
+function explainCuda(message: string): string {
+  return explainCudaFailure({ message, log: '', platform: process.platform, folder: ortNativeFolder(), missingFiles: missingCudaFiles() });
 }
 
 /**
