@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { AuthorNote, Book } from '../contract/document-aids';
 import { TOKEN_CANDIDATES } from '../contract/generation';
 import { buildContext, type BuiltContext } from '../engine/context';
-import { loadModel, type ConcreteDevice, type Device } from '../engine/device';
+import { describeProbe, loadModel, type ConcreteDevice, type Device } from '../engine/device';
 import { Generator } from '../engine/generator';
 import { PhraseSteering, type SteeringLists } from '../engine/phrase-steering';
 import type { SpecialTokens } from '../engine/sampler';
@@ -27,6 +27,8 @@ export class GenerationRuntime {
     readonly generator: Generator,
     readonly device: ConcreteDevice,
     readonly fallbackReason: string | null,
+    /** What `auto` measured to choose the device, in words (null for a named device). */
+    readonly probe: string | null,
     readonly loadMs: number,
   ) {}
 
@@ -37,7 +39,8 @@ export class GenerationRuntime {
       const tokenizer = await loadTokenizer(join(dir, TOKENIZER_FILE));
       const special = specialTokens(tokenizer, loaded.session.manifest.architecture.vocabSize, loaded.session.manifest.specialTokens.eos);
       const generator = new Generator(loaded.session, special, options.prefillChunk ? { prefillChunk: options.prefillChunk } : {});
-      return new GenerationRuntime(dir, tokenizer, generator, loaded.device, loaded.fallbackReason, performance.now() - started);
+      const probe = loaded.probe ? `${loaded.probe.device}: ${describeProbe(loaded.probe)}` : null;
+      return new GenerationRuntime(dir, tokenizer, generator, loaded.device, loaded.fallbackReason, probe, performance.now() - started);
     } catch (error) {
       await loaded.session.release();
       throw error;

@@ -29,6 +29,8 @@ const contextPartsSchema = z.array(contextPartSchema);
 const openedSchema = z.object({
   device: z.enum(DEVICES).exclude(['auto']),
   fallbackReason: z.string().nullable(),
+  /** What `auto` measured to choose the device, in words (null for a named device). */
+  probe: z.string().nullable(),
   loadMs: finite,
   precision: z.string(),
   /** The model's positions: the most tokens its context and a continuation hold together. */

@@ -23,6 +23,7 @@ const handlers: Handlers<GenerationWorkerContract> = {
     return {
       device: runtime.device,
       fallbackReason: runtime.fallbackReason,
+      probe: runtime.probe,
       loadMs: runtime.loadMs,
       precision: runtime.manifest.precision,
       positions: runtime.generator.nPositions,

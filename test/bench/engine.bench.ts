@@ -178,6 +178,7 @@ export async function measureApp(dir: string, threads: number, decodeTokens: num
   return {
     device: runtime.info.device,
     fallbackReason: runtime.info.fallbackReason,
+    probe: runtime.info.probe,
     runs,
     deltas,
     eventLoopLagMs: { p50: round(lag.percentile(50) / 1e6, 2), p99: round(lag.percentile(99) / 1e6, 2), max: round(lag.max / 1e6, 2) },

@@ -25,7 +25,7 @@ export const bench: Command = {
     const loaded = await loadModel(values.model, deviceOption(values.device, usage), { threads });
     try {
       const report = await benchmarkSession(loaded.session, { threads, decodeTokens, onProgress: (m) => process.stderr.write(`${m}\n`) });
-      process.stdout.write(JSON.stringify({ device: loaded.device, fallbackReason: loaded.fallbackReason, loadMs: Math.round(loaded.loadMs), ...report }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ device: loaded.device, fallbackReason: loaded.fallbackReason, probe: loaded.probe, loadMs: Math.round(loaded.loadMs), ...report }, null, 2) + '\n');
       return 0;
     } finally {
       await loaded.session.release();

@@ -189,6 +189,7 @@ export const generate: Command = {
           seed: sampling.doSample ? seed : null,
           device: runtime.device,
           fallbackReason: runtime.fallbackReason,
+          probe: runtime.probe,
           precision: runtime.manifest.precision,
           finishReasons: result.alternatives.map((a) => a.finishReason),
         };

@@ -38,7 +38,7 @@ describe('tsuzuki generate', () => {
     expect(out.prompt_ids).toEqual(withText.ids);
     expect(out.ids).toEqual([withText.greedy]);
     expect(out.texts).toHaveLength(1);
-    expect(out.stats).toMatchObject({ promptTokens: withText.ids.length, newTokens: 20, device: 'cpu', seed: null, precision: 'fp32' });
+    expect(out.stats).toMatchObject({ promptTokens: withText.ids.length, newTokens: 20, device: 'cpu', probe: null, seed: null, precision: 'fp32' });
   });
 
   it('streams the same text as --json gives; a seed reproduces it; --num gives that many alternatives', async () => {
