@@ -194,9 +194,10 @@ export class DecoderSession {
       }
       // The device graph reads each row up to its length and places its tokens from there: no padding, no gaps.
       const before = sharedLength + cache.length;
-      const padded = input.attentionMask.some((row) => row.length !== total || row.some((m) => m !== 1));
-      if (padded || input.positionIds.some((row) => row.length !== seq || row.some((p, j) => p !== before + j))) {
-        throw new TsuzukiError('internal', `forward: the device graph runs rows without padding, at positions ${before} onward.`);
+      const padded = input.attentionMask.length !== batch || input.attentionMask.some((row) => row.length !== total || row.some((m) => m !== 1));
+      const moved = input.positionIds.length !== batch || input.positionIds.some((row) => row.length !== seq || row.some((p, j) => p !== before + j));
+      if (padded || moved) {
+        throw new TsuzukiError('invalid_argument', `forward: the device graph runs ${batch} rows without padding, at positions ${before} onward.`);
       }
       // Steps longer than the provider's attention takes run in chunks; each keeps the logits of its share of `keep`.
       const parts: { logits: Float32Array; kept: number }[] = [];

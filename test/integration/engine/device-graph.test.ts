@@ -88,6 +88,12 @@ describe.each<ExecutionProvider>(['cpu', 'webgpu'])('the device graph on the %s 
     theirs.cache.release();
   });
 
+  it('refuses padding and positions that do not follow the cache, which it cannot place', async () => {
+    await expect(device.forward({ ids: [[5, 6]], attentionMask: [[0, 1]], positionIds: [[0, 1]] })).rejects.toMatchObject({ code: 'invalid_argument' });
+    await expect(device.forward({ ids: [[5, 6]], attentionMask: [[1, 1]], positionIds: [[1, 2]] })).rejects.toMatchObject({ code: 'invalid_argument' });
+    await expect(device.forward({ ids: [[5], [6]], attentionMask: [[1]], positionIds: [[0], [0]] })).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+
   it('continues a cut cache as a fresh prefill of the same text does', async () => {
     const promptIds = golden.weights.fp32[5]!.ids;
     const cold = await step(model.session, promptIds);
