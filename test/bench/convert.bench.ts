@@ -25,7 +25,7 @@ export const CACHE = join(root, '.cache/bench');
 
 const sourceDir = join(CACHE, 'rinna-1b-random');
 
-const RINNA_CONFIG = {
+export const RINNA_CONFIG = {
   activation_function: 'gelu_fast',
   architectures: ['GPT2LMHeadModel'],
   bos_token_id: 1,

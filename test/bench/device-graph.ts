@@ -11,25 +11,10 @@ import type { Tensor } from 'onnxruntime-node';
 import { DecoderSession, loadOrt } from '../../src-main/engine/session';
 import { MODEL_FILE, readManifest } from '../../src-main/model/format/manifest';
 import { VK_BUFFER_USAGE_STORAGE, readBufferLog } from '../helpers/vulkan-buffers';
+import { RINNA_CONFIG } from './convert.bench';
 
 /** A rinna-shaped model narrow enough for a software adapter: 24 layers, 16 heads of 32, 1024 positions. */
-export const STEP_MODEL_CONFIG = {
-  activation_function: 'gelu_fast',
-  architectures: ['GPT2LMHeadModel'],
-  bos_token_id: 1,
-  eos_token_id: 2,
-  pad_token_id: 3,
-  layer_norm_epsilon: 1e-5,
-  model_type: 'gpt2',
-  n_ctx: 1024,
-  n_embd: 512,
-  n_head: 16,
-  n_inner: 2048,
-  n_layer: 24,
-  n_positions: 1024,
-  vocab_size: 2000,
-  torch_dtype: 'float16',
-};
+export const STEP_MODEL_CONFIG = { ...RINNA_CONFIG, n_embd: 512, n_inner: 2048, vocab_size: 2000 };
 
 interface PathTimes {
   /** Median wall ms of a decode step after `contexts[i]` tokens. */

@@ -7,33 +7,19 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { probeOffThread } from '../../../src-main/engine/device-probe';
 import type { DeviceKvCache } from '../../../src-main/engine/device-kv-cache';
-import { Generator, type GenerationRequest } from '../../../src-main/engine/generator';
+import { Generator } from '../../../src-main/engine/generator';
 import type { Kv } from '../../../src-main/engine/kv-cache';
-import { resolveSamplingParams } from '../../../src-main/engine/sampler';
 import { DecoderSession, type ExecutionProvider } from '../../../src-main/engine/session';
 import { argmax, golden, klDivergence, maxAbsDiff } from '../model/golden';
 import { MANIFEST_FILE, type Manifest } from '../../../src-main/model/format/manifest';
-import { convertTiny, type TinyModel } from './tiny-model';
+import { convertTiny, TINY_SPECIAL, tinyRequest, type TinyModel } from './tiny-model';
+import { webgpuSkipReason } from '../../helpers/webgpu';
 
-const noAdapter = await probeOffThread({ provider: 'webgpu', threads: 1, cpuMs: null }).then(
-  () => null,
-  (error: Error) => `no WebGPU adapter here: ${error.message}`,
-);
+const noAdapter = await webgpuSkipReason();
 
-// The fixture's tokenizer ids (see test/fixtures/model/README.md): <unk> 1, </s> 3.
-const special = { vocabSize: 1000, eosIds: [3], bannedIds: [1] };
-const createDecoder = () => ({ push: (id: number) => `<${id}>`, end: () => '' });
-const sampling = resolveSamplingParams({ topK: 50, topP: 0.95, temperature: 1.2 });
-const request = (partial: Partial<GenerationRequest> & Pick<GenerationRequest, 'promptIds'>): GenerationRequest => ({
-  maxNewTokens: 16,
-  sampling,
-  seed: 1,
-  n: 1,
-  createDecoder,
-  ...partial,
-});
+const special = TINY_SPECIAL;
+const request = tinyRequest;
 /** fp32 on both sides: the sums differ in order only. */
 const TOLERANCE = 1e-4;
 

@@ -2,14 +2,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Generator, type GenerationRequest } from '../../../src-main/engine/generator';
 import { resolveSamplingParams } from '../../../src-main/engine/sampler';
 import { golden, maxAbsDiff } from '../model/golden';
-import { convertTiny, type TinyModel } from './tiny-model';
+import { convertTiny, greedy, sampling, tagDecoder, TINY_SPECIAL, type TinyModel } from './tiny-model';
 
-// The fixture's tokenizer ids (see test/fixtures/model/README.md): <unk> 1, </s> 3.
-const special = { vocabSize: 1000, eosIds: [3], bannedIds: [1] };
-/** Token text stand-in: the generator only streams what the decoder gives it. */
-const createDecoder = () => ({ push: (id: number) => `<${id}>`, end: () => '' });
-const greedy = resolveSamplingParams({ doSample: false });
-const sampling = resolveSamplingParams({ topK: 50, topP: 0.95, temperature: 1.2 });
+const special = TINY_SPECIAL;
+const createDecoder = tagDecoder;
 
 let model: TinyModel;
 beforeAll(async () => {

@@ -9,12 +9,11 @@ import { resolveSamplingParams, TokenSampler, type SamplingParams } from '../../
 import type { DecoderSession } from '../../../src-main/engine/session';
 import { loadTokenizer } from '../../../src-main/tokenizer';
 import { golden } from '../model/golden';
-import { convertTiny, type TinyModel } from './tiny-model';
+import { convertTiny, tagDecoder, TINY_SPECIAL, type TinyModel } from './tiny-model';
 
-// The fixture's tokenizer ids (see test/fixtures/model/README.md): <unk> 1, </s> 3.
-const special = { vocabSize: 1000, eosIds: [3], bannedIds: [1] };
+const special = TINY_SPECIAL;
 /** Every token writes `<id>`, so a candidate's text names its id. */
-const createDecoder = () => ({ push: (id: number) => `<${id}>`, end: () => '' });
+const createDecoder = tagDecoder;
 const tokenText = (id: number) => ({ text: `<${id}>`, special: false });
 const idOf = (text: string) => Number(/^<(\d+)>$/.exec(text)![1]);
 

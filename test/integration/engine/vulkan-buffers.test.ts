@@ -7,13 +7,10 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { probeOffThread } from '../../../src-main/engine/device-probe';
 import { VK_BUFFER_USAGE_STORAGE, vulkanBufferLog, type BufferRecord } from '../../helpers/vulkan-buffers';
+import { webgpuSkipReason } from '../../helpers/webgpu';
 
-const noAdapter = await probeOffThread({ provider: 'webgpu', threads: 1, cpuMs: null }).then(
-  () => null,
-  (error: Error) => `no WebGPU adapter here: ${error.message}`,
-);
+const noAdapter = await webgpuSkipReason();
 const log = await vulkanBufferLog();
 const skip = noAdapter ?? ('skip' in log ? log.skip : null);
 

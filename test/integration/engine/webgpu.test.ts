@@ -9,36 +9,19 @@ import { promisify } from 'node:util';
 import type { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadModel } from '../../../src-main/engine/device';
-import { probeOffThread } from '../../../src-main/engine/device-probe';
 import { DeviceKvCache } from '../../../src-main/engine/device-kv-cache';
-import { Generator, type GenerationRequest } from '../../../src-main/engine/generator';
-import { resolveSamplingParams } from '../../../src-main/engine/sampler';
+import { Generator } from '../../../src-main/engine/generator';
 import { DecoderSession } from '../../../src-main/engine/session';
 import { argmax, golden, maxAbsDiff } from '../model/golden';
-import { convertTiny, type TinyModel } from './tiny-model';
+import { convertTiny, greedy, TINY_SPECIAL, tinyRequest, type TinyModel } from './tiny-model';
+import { webgpuSkipReason } from '../../helpers/webgpu';
 
-// Looked for in a process of its own, so that a machine without an adapter skips these tests without Dawn's log
-// in the run; each skipped test's note says why.
-const noAdapter = await probeOffThread({ provider: 'webgpu', threads: 1, cpuMs: null }).then(
-  () => null,
-  (error: Error) => `no WebGPU adapter here: ${error.message}`,
-);
+const noAdapter = await webgpuSkipReason();
 
 const bin = fileURLToPath(new URL('../../../bin/tsuzuki.js', import.meta.url));
 
-// The fixture's tokenizer ids (see test/fixtures/model/README.md): <unk> 1, </s> 3.
-const special = { vocabSize: 1000, eosIds: [3], bannedIds: [1] };
-const createDecoder = () => ({ push: (id: number) => `<${id}>`, end: () => '' });
-const greedy = resolveSamplingParams({ doSample: false });
-const sampling = resolveSamplingParams({ topK: 50, topP: 0.95, temperature: 1.2 });
-const request = (partial: Partial<GenerationRequest> & Pick<GenerationRequest, 'promptIds'>): GenerationRequest => ({
-  maxNewTokens: 16,
-  sampling,
-  seed: 1,
-  n: 1,
-  createDecoder,
-  ...partial,
-});
+const special = TINY_SPECIAL;
+const request = tinyRequest;
 
 describe('the WebGPU session', () => {
   let model: TinyModel;
