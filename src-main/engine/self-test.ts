@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { median } from './benchmark';
 import type { DecoderSession } from './session';
 
 export const SELF_TEST_FILE = 'self-test.json';
@@ -62,12 +63,6 @@ export async function decodeStepMs(session: DecoderSession): Promise<number> {
   } finally {
     cache.release(); // on a GPU, buffers nobody else would free
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**

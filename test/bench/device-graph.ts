@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import type { Tensor } from 'onnxruntime-node';
+import { median } from '../../src-main/engine/benchmark';
 import { DecoderSession, loadOrt } from '../../src-main/engine/session';
 import { MODEL_FILE, readManifest } from '../../src-main/model/format/manifest';
 import { VK_BUFFER_USAGE_STORAGE, readBufferLog } from '../helpers/vulkan-buffers';
@@ -155,11 +156,6 @@ async function storageCreated(): Promise<number | null> {
   const file = process.env.TSUZUKI_VK_BUFFER_LOG;
   if (!file) return null;
   return (await readBufferLog(file)).filter((r) => r.kind === 'create' && r.usage & VK_BUFFER_USAGE_STORAGE).length;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
